@@ -1,0 +1,31 @@
+// Reads vitest's JSON report and prints per-suite counts and the closing line CI reads:
+// "tests: N passed, N failed, N skipped". Exits non-zero when anything failed, was skipped or
+// when no test ran at all — in CI a skipped integration test is a failure, never a pass.
+import { readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? '.vitest-results/results.json';
+const report = JSON.parse(readFileSync(file, 'utf8'));
+const suites = {};
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const result of report.testResults) {
+  const suite = /\/test\/([^/]+)\//.exec(result.name)?.[1] ?? 'other';
+  suites[suite] ??= { passed: 0, failed: 0, skipped: 0, files: 0 };
+  suites[suite].files += 1;
+  if (result.assertionResults.length === 0 && result.status === 'failed') {
+    // A file that failed before any test ran (e.g. an import error) counts as one failure.
+    suites[suite].failed += 1;
+    failed += 1;
+  }
+  for (const t of result.assertionResults) {
+    if (t.status === 'passed') (suites[suite].passed += 1), (passed += 1);
+    else if (t.status === 'failed') (suites[suite].failed += 1), (failed += 1);
+    else (suites[suite].skipped += 1), (skipped += 1);
+  }
+}
+for (const [name, s] of Object.entries(suites).sort()) {
+  console.log(`${name}: ${s.files} files, ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+if (failed > 0 || skipped > 0 || passed === 0) process.exit(1);

@@ -1,0 +1,96 @@
+import { Command, CommanderError } from 'commander';
+import { RelayError } from './common/errors/relay-error.js';
+import { version } from './version.js';
+
+/** Exit codes of the `logrelay` command. */
+export const exitCodes = {
+  ok: 0,
+  /** A runtime failure (a service unreachable, a component failed). */
+  failure: 1,
+  /** Bad usage or bad configuration. */
+  usage: 2,
+  /** The subcommand exists in the contract but is not built yet. */
+  notImplemented: 3,
+} as const;
+
+class NotImplementedError extends RelayError {
+  constructor(command: string, issue: string) {
+    super('NOT_IMPLEMENTED', `'logrelay ${command}' is not built yet (see ${issue})`);
+  }
+}
+
+function notYet(command: string, issue: string): () => never {
+  return () => {
+    throw new NotImplementedError(command, issue);
+  };
+}
+
+/** Builds the command tree; exported so tests can inspect help texts without spawning. */
+export function buildProgram(): Command {
+  const program = new Command('logrelay')
+    .description(
+      'Log aggregation relay tier: agents tail files, collectors forward to Kafka, HDFS and more.',
+    )
+    .version(version, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('agent')
+    .description('Tail log files and ship them to collectors over gRPC.')
+    .option('-c, --config <file>', 'agent YAML configuration')
+    .action(notYet('agent', 'the relay-path issue'));
+
+  program
+    .command('collector')
+    .description('Receive batches from agents, deduplicate, and forward them to the sinks.')
+    .option('-c, --config <file>', 'collector YAML configuration')
+    .action(notYet('collector', 'the relay-path issue'));
+
+  program
+    .command('admin')
+    .description('Control plane: nodes and tails in MySQL, publication to etcd, the HTTP API.')
+    .option('--mysql <url>', 'MySQL URL mysql://user:pass@host:port/db (env LOGRELAY_MYSQL_URL)')
+    .option('--etcd <endpoints>', 'comma-separated etcd endpoints (env LOGRELAY_ETCD_ENDPOINTS)')
+    .action(notYet('admin', 'the control-plane issue'));
+
+  program
+    .command('status')
+    .description('Show the collector cluster: members, leader, assignments, per-stream lag.')
+    .option('--zookeeper <hostport>', 'ZooKeeper connect string', '127.0.0.1:2181')
+    .option('--json', 'print JSON instead of a table')
+    .action(notYet('status', 'the cluster issue'));
+
+  program
+    .command('demo')
+    .description(
+      'Run an agent and a collector in one process on an embedded default (no services).',
+    )
+    .action(notYet('demo', 'the relay-path issue'));
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code (never calls process.exit itself). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCodes.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+    }
+    if (err instanceof NotImplementedError) {
+      process.stderr.write(`logrelay: ${err.message}\n`);
+      return exitCodes.notImplemented;
+    }
+    if (err instanceof RelayError && err.code === 'CONFIG_INVALID') {
+      process.stderr.write(`logrelay: ${err.message}\n`);
+      return exitCodes.usage;
+    }
+    process.stderr.write(`logrelay: ${err instanceof Error ? err.message : String(err)}\n`);
+    return exitCodes.failure;
+  }
+}

@@ -1,0 +1,3 @@
+export { ConfigError } from './config-error.js';
+export type { ConfigIssue } from './config-error.js';
+export { formatKeyPath, loadConfigFile, parseConfig, validateConfig } from './load-config.js';

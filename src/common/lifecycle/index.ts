@@ -1,0 +1,2 @@
+export { Component } from './component.js';
+export type { ComponentState } from './component.js';

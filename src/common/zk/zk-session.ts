@@ -1,0 +1,155 @@
+import zookeeper from 'node-zookeeper-client';
+import { RelayError } from '../errors/relay-error.js';
+
+export const CreateMode = zookeeper.CreateMode;
+export type ZkEvent = zookeeper.Event;
+export type ZkStat = zookeeper.Stat;
+
+/** ZooKeeper error codes (node-zookeeper-client `Exception` codes) that a retry may fix. */
+const retriableCodes = new Set([
+  zookeeper.Exception.CONNECTION_LOSS,
+  zookeeper.Exception.OPERATION_TIMEOUT,
+]);
+
+/** A ZooKeeper failure as a RelayError: `ZK_NO_NODE`, `ZK_NODE_EXISTS`, `ZK_BAD_VERSION`, ... */
+export class ZkError extends RelayError {
+  /** The numeric ZooKeeper error code, when the server or client gave one. */
+  readonly zkCode: number | undefined;
+
+  constructor(operation: string, path: string, cause: unknown) {
+    const zkCode =
+      typeof (cause as { getCode?: unknown })?.getCode === 'function'
+        ? (cause as { getCode(): number }).getCode()
+        : undefined;
+    const name =
+      typeof (cause as { getName?: unknown })?.getName === 'function'
+        ? (cause as { getName(): string }).getName()
+        : 'ERROR';
+    super(`ZK_${name}`, `zookeeper ${operation} ${path}: ${String(cause)}`, {
+      retriable: zkCode !== undefined && retriableCodes.has(zkCode),
+      cause,
+    });
+    this.zkCode = zkCode;
+  }
+}
+
+export interface ZkSessionOptions {
+  /** Session timeout requested from the server, in ms. Default: 10000. */
+  sessionTimeoutMs?: number;
+  /** How long `connect()` waits for the first SYNC_CONNECTED, in ms. Default: 10000. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * One ZooKeeper session with a promise API over node-zookeeper-client.
+ *
+ * A session that expired cannot be revived (the library's client is single-use after expiry),
+ * so callers create a new ZkSession instead of reconnecting this one.
+ */
+export class ZkSession {
+  readonly connectString: string;
+  readonly client: zookeeper.Client;
+  readonly #connectTimeoutMs: number;
+
+  constructor(connectString: string, options: ZkSessionOptions = {}) {
+    this.connectString = connectString;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.client = zookeeper.createClient(connectString, {
+      sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+      spinDelay: 200,
+      retries: 1,
+    });
+  }
+
+  /** Connects and waits for the session; fails with a retriable `ZK_CONNECT_TIMEOUT`. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.removeListener('connected', onConnected);
+        this.client.close();
+        reject(
+          new RelayError(
+            'ZK_CONNECT_TIMEOUT',
+            `zookeeper at ${this.connectString} did not answer within ${this.#connectTimeoutMs} ms`,
+            { retriable: true },
+          ),
+        );
+      }, this.#connectTimeoutMs);
+      const onConnected = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('connected', onConnected);
+      this.client.connect();
+    });
+  }
+
+  /** The session id as hex (stable for the life of the session). */
+  get sessionId(): string {
+    return this.client.getSessionId().toString('hex');
+  }
+
+  create(
+    path: string,
+    data: Buffer = Buffer.alloc(0),
+    mode = CreateMode.PERSISTENT,
+  ): Promise<string> {
+    return this.#call('create', path, (cb) => this.client.create(path, data, mode, cb));
+  }
+
+  /** Creates `path` and missing parents as persistent nodes; fine when it exists. */
+  mkdirp(path: string): Promise<string> {
+    return this.#call('mkdirp', path, (cb) => this.client.mkdirp(path, cb));
+  }
+
+  getChildren(path: string, watcher?: (event: ZkEvent) => void): Promise<string[]> {
+    return this.#call('getChildren', path, (cb) =>
+      watcher ? this.client.getChildren(path, watcher, cb) : this.client.getChildren(path, cb),
+    );
+  }
+
+  getData(
+    path: string,
+    watcher?: (event: ZkEvent) => void,
+  ): Promise<{ data: Buffer; stat: ZkStat }> {
+    return new Promise((resolve, reject) => {
+      const cb = (err: unknown, data: Buffer, stat: ZkStat) =>
+        err ? reject(new ZkError('getData', path, err)) : resolve({ data, stat });
+      if (watcher) this.client.getData(path, watcher, cb);
+      else this.client.getData(path, cb);
+    });
+  }
+
+  /** Conditional write: fails with `ZK_BAD_VERSION` unless the node is at `version` (-1: any). */
+  setData(path: string, data: Buffer, version = -1): Promise<ZkStat> {
+    return this.#call('setData', path, (cb) => this.client.setData(path, data, version, cb));
+  }
+
+  /** Resolves to the node's stat, or undefined when it does not exist. */
+  exists(path: string, watcher?: (event: ZkEvent) => void): Promise<ZkStat | undefined> {
+    return this.#call<ZkStat | null>('exists', path, (cb) =>
+      watcher ? this.client.exists(path, watcher, cb) : this.client.exists(path, cb),
+    ).then((stat) => stat ?? undefined);
+  }
+
+  remove(path: string, version = -1): Promise<void> {
+    return this.#call('remove', path, (cb) =>
+      this.client.remove(path, version, (err) => cb(err, undefined)),
+    );
+  }
+
+  /** Closes the session; its ephemeral nodes disappear at once. Safe to call twice. */
+  close(): void {
+    this.client.close();
+  }
+
+  #call<T>(
+    operation: string,
+    path: string,
+    run: (cb: (err: unknown, value: T) => void) => void,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      run((err, value) => (err ? reject(new ZkError(operation, path, err)) : resolve(value)));
+    });
+  }
+}

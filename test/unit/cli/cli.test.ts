@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { exitCodes, main } from '../../../src/cli.js';
+
+/** Runs the CLI in-process and captures what it prints. */
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation(
+    (chunk) => ((stdout += String(chunk)), true),
+  );
+  vi.spyOn(process.stderr, 'write').mockImplementation(
+    (chunk) => ((stderr += String(chunk)), true),
+  );
+  const code = await main(argv);
+  vi.restoreAllMocks();
+  return { code, stdout, stderr };
+}
+
+describe('logrelay command line', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('lists every subcommand of the contract in --help', async () => {
+    const { code, stdout } = await run('--help');
+    expect(code).toBe(exitCodes.ok);
+    for (const sub of ['agent', 'collector', 'admin', 'status', 'demo']) {
+      expect(stdout).toMatch(new RegExp(`^  ${sub}\\b`, 'm'));
+    }
+  });
+
+  it.each(['agent', 'collector', 'admin', 'status', 'demo'])(
+    '`%s --help` describes the subcommand',
+    async (sub) => {
+      const { code, stdout } = await run(sub, '--help');
+      expect(code).toBe(exitCodes.ok);
+      expect(stdout).toContain(`Usage: logrelay ${sub}`);
+    },
+  );
+
+  it('prints the version', async () => {
+    const { code, stdout } = await run('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('rejects an unknown subcommand with a usage error', async () => {
+    const { code, stderr } = await run('frobnicate');
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain("unknown command 'frobnicate'");
+  });
+});
+
+describe('subcommands that are not built yet', () => {
+  it.each(['agent', 'collector', 'admin', 'status', 'demo'])(
+    '`%s` says so and exits non-zero',
+    async (sub) => {
+      const { code, stderr } = await run(sub);
+      expect(code).toBe(exitCodes.notImplemented);
+      expect(stderr).toContain(`'logrelay ${sub}' is not built yet`);
+    },
+  );
+});
