@@ -1,0 +1,53 @@
+import type { Component } from '../../common/lifecycle/component.js';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../common/logging/logger.js';
+
+/**
+ * What a sink is given to write: a contiguous run of complete lines of one stream, already
+ * validated and deduplicated by the collector (every line here is new to this sink).
+ */
+export interface SinkBatch {
+  /** Stable key of the stream: `<agentId>:<device>:<inode>:<fingerprint>`. */
+  readonly streamKey: string;
+  readonly agentId: string;
+  readonly host: string;
+  /** Path of the file as the agent last saw it. */
+  readonly path: string;
+  readonly topic: string;
+  /** The lines' bytes, without terminators (zero-copy views into the received message). */
+  readonly lines: readonly Buffer[];
+  /** Byte offset in the file where each line starts (same length as `lines`). */
+  readonly offsets: readonly number[];
+  /** Byte offset just past the last line: the stream's high-water mark once committed. */
+  readonly endOffset: number;
+  /** When the agent read the lines, in ms since the epoch (informational only). */
+  readonly readTimeMs: number;
+}
+
+/**
+ * A destination. `write` resolves only when every line of the batch is durably committed
+ * (Kafka: acked with acks=all; HDFS: the append returned; file: written and fsynced), so the
+ * collector can acknowledge the batch to the agent.
+ *
+ * A sink never drops data: when it cannot commit it rejects with a RelayError; `retriable: true`
+ * (an outage, backpressure) makes the collector answer retry-after, `retriable: false` means the
+ * batch can never be written (the collector answers rejected).
+ *
+ * The collector calls `write` for one stream at a time, in offset order: a sink may rely on
+ * that order per stream, and may be called concurrently for different streams.
+ */
+export interface Sink extends Component {
+  /** The sink's name from the configuration (e.g. `kafka-main`). */
+  readonly name: string;
+  write(batch: SinkBatch): Promise<void>;
+}
+
+/** What every sink is built with besides its own config. */
+export interface SinkContext {
+  /** Namespaced logger for the sink (`collector.sink.<name>`). */
+  readonly log: Logger;
+  /** The process's metrics registry; sinks register their own metrics on it. */
+  readonly registry: Registry;
+  /** The collector's id, e.g. for HDFS file names (`{collector}`). */
+  readonly collectorId: string;
+}
