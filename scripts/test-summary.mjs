@@ -19,13 +19,17 @@ for (const result of report.testResults) {
     failed += 1;
   }
   for (const t of result.assertionResults) {
-    if (t.status === 'passed') (suites[suite].passed += 1), (passed += 1);
-    else if (t.status === 'failed') (suites[suite].failed += 1), (failed += 1);
-    else (suites[suite].skipped += 1), (skipped += 1);
+    const kind = t.status === 'passed' ? 'passed' : t.status === 'failed' ? 'failed' : 'skipped';
+    suites[suite][kind] += 1;
+    if (kind === 'passed') passed += 1;
+    else if (kind === 'failed') failed += 1;
+    else skipped += 1;
   }
 }
 for (const [name, s] of Object.entries(suites).sort()) {
-  console.log(`${name}: ${s.files} files, ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
+  console.log(
+    `${name}: ${s.files} files, ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
+  );
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (failed > 0 || skipped > 0 || passed === 0) process.exit(1);

@@ -5,10 +5,12 @@
 #
 # Sourced by scripts/services.sh after lib.sh: only defines functions (hdfs_up, hdfs_down,
 # hdfs_status, hdfs_ready, plus _hdfs_* helpers). Layout under $(svc_dir hdfs):
-#   conf/        core-site.xml, hdfs-site.xml, log4j.properties (generated on every up)
+#   conf/        core-site.xml, hdfs-site.xml, log4j.properties, logging.properties (rewritten
+#                on every up), http-signature-secret (created once)
 #   name/ data/  NameNode metadata and DataNode blocks (kept across down/up)
 #   .formatted   marker: the NameNode was formatted once; never reformat while it exists
 #   namenode.pid datanode.pid namenode.log datanode.log format.log
+# LOGRELAY_HDFS_JAVA picks the java binary; LOGRELAY_HDFS_START_TIMEOUT (default 120 s) bounds up.
 
 _hdfs_src() { printf '%s/scripts/services/hdfs' "$LOGRELAY_ROOT"; }
 _hdfs_http() { printf 'http://127.0.0.1:%s' "$LOGRELAY_HDFS_HTTP_PORT"; }
@@ -33,7 +35,7 @@ _hdfs_java() {
   for j in ${JAVA_HOME:+"$JAVA_HOME/bin/java"} "$(command -v java 2>/dev/null)" \
            /usr/lib/jvm/java-17-*/bin/java /usr/lib/jvm/java-21-*/bin/java \
            /usr/lib/jvm/java-11-*/bin/java /usr/lib/jvm/*/bin/java; do
-    [ -n "$j" ] && [ -x "$j" ] || continue
+    { [ -n "$j" ] && [ -x "$j" ]; } || continue
     v=$("$j" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p')
     case $v in 11|17|21) printf '%s' "$j"; return 0 ;; esac
   done
@@ -54,7 +56,7 @@ _hdfs_write_conf() {
         -e "s|@DN_IPC_PORT@|$LOGRELAY_HDFS_DN_IPC_PORT|g" \
         "$src/$f" >"$dir/conf/$f.tmp" && mv "$dir/conf/$f.tmp" "$dir/conf/$f"
   done
-  cp "$src/log4j.properties" "$dir/conf/log4j.properties"
+  cp "$src/log4j.properties" "$src/logging.properties" "$dir/conf/"
   # Secret for the HTTP auth cookie (see core-site.xml); created once so restarts keep it.
   if [ ! -s "$dir/conf/http-signature-secret" ]; then
     (umask 077; head -c 32 /dev/urandom | base64 >"$dir/conf/http-signature-secret")
@@ -98,6 +100,8 @@ _hdfs_cmd() {
     -Dhadoop.log.dir="$dir/logs"        # the web UI's /logs servlet and a few writers use it
     -Dhadoop.id.str="$(id -un)"
     -Dlog4j.configuration=log4j.properties
+    # Jersey 1 (WebHDFS REST layer) logs through java.util.logging, not log4j
+    -Djava.util.logging.config.file="$dir/conf/logging.properties"
     -cp "$dir/conf:$lib/*"              # conf first so our *-site.xml and log4j.properties win
     "$@"
   )
@@ -113,12 +117,18 @@ _hdfs_check_free() {
   done
 }
 
-# _hdfs_fail PROC MESSAGE — show the end of the daemon's log, then die.
+# _hdfs_fail MESSAGE PROC... — show the end of each named log (namenode, datanode, format), die.
 _hdfs_fail() {
-  local logf; logf="$(svc_dir hdfs)/$1.log"
-  # Cut long lines: the start-up banner prints the whole (very long) classpath.
-  [ -f "$logf" ] && tail -n 30 "$logf" | cut -c1-300 | sed 's/^/    /' >&2
-  die "$2 (log: $logf)"
+  local msg=$1 dir proc logf; shift
+  dir=$(svc_dir hdfs)
+  for proc in "$@"; do
+    logf="$dir/$proc.log"
+    [ -f "$logf" ] || continue
+    log "hdfs: last lines of $logf:"
+    # Cut long lines: the start-up banner prints the whole (very long) classpath.
+    tail -n 25 "$logf" | cut -c1-300 | sed 's/^/    /' >&2
+  done
+  die "$msg (logs: $dir/)"
 }
 
 # _hdfs_format_once JAVA LIB DIR — format the NameNode the first time only.
@@ -134,7 +144,7 @@ _hdfs_format_once() {
   rm -rf "$dir/data" "$dir/name"
   _hdfs_cmd format "$java" "$lib" "$dir" \
     org.apache.hadoop.hdfs.server.namenode.NameNode -format -force -nonInteractive -clusterid logrelay
-  "${_HDFS_CMD[@]}" >"$dir/format.log" 2>&1 || _hdfs_fail format "hdfs: NameNode -format failed"
+  "${_HDFS_CMD[@]}" >"$dir/format.log" 2>&1 || _hdfs_fail "hdfs: NameNode -format failed" format
   touch "$dir/.formatted"
 }
 
@@ -146,21 +156,33 @@ _hdfs_start() {
   start_bg hdfs "$proc" "$dir/$proc.log" "${_HDFS_CMD[@]}"
 }
 
-# hdfs_ready — WebHDFS answers, at least one DataNode is registered with free space, and the
-# NameNode has left safe mode (FSState "safeMode" refuses writes). Two local HTTP calls.
+# hdfs_ready — WebHDFS answers, the NameNode has left safe mode (FSState "safeMode" refuses
+# writes), and it has a DataNode with free space that heartbeated within the last 3 s whose HTTP
+# port (where WebHDFS redirects go) is open. Three local HTTP calls, ~0.1 s. Responses are read
+# into variables before matching: `curl | grep -q` can fail under the dispatcher's pipefail when
+# grep exits early and curl gets SIGPIPE.
 hdfs_ready() {
-  local base jmx live free
+  local base out live free contact
   base=$(_hdfs_http)
-  curl -fsS -m 3 "$base/webhdfs/v1/?op=LISTSTATUS&user.name=root" 2>/dev/null \
-    | grep -q '"FileStatuses"' || return 1
-  jmx=$(curl -fsS -m 3 "$base/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState" 2>/dev/null) \
+  out=$(curl -fsS -m 3 "$base/webhdfs/v1/?op=LISTSTATUS&user.name=root" 2>/dev/null) || return 1
+  [[ $out == *'"FileStatuses"'* ]] || return 1
+  out=$(curl -fsS -m 3 "$base/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState" 2>/dev/null) \
     || return 1
-  grep -q '"FSState" *: *"Operational"' <<<"$jmx" || return 1
-  live=$(sed -n 's/.*"NumLiveDataNodes" *: *\([0-9][0-9]*\).*/\1/p' <<<"$jmx")
-  free=$(sed -n 's/.*"CapacityRemaining" *: *\([0-9][0-9]*\).*/\1/p' <<<"$jmx")
+  [[ $out =~ \"FSState\"\ *:\ *\"Operational\" ]] || return 1
+  [[ $out =~ \"NumLiveDataNodes\"\ *:\ *([0-9]+) ]] && live=${BASH_REMATCH[1]} || return 1
+  [[ $out =~ \"CapacityRemaining\"\ *:\ *([0-9]+) ]] && free=${BASH_REMATCH[1]} || return 1
   # Registered is not enough: until the first heartbeat brings a storage report the NameNode
   # sees 0 bytes free and a CREATE fails with "could only be written to 0 of the 1 nodes".
-  [ "${live:-0}" -ge 1 ] && [ "${free:-0}" -gt 0 ]
+  [ "$live" -ge 1 ] && [ "$free" -gt 0 ] || return 1
+  # A DataNode that just died still counts as live until its heartbeat expires (20 s with our
+  # hdfs-site.xml), so also require a recent heartbeat (lastContact, in seconds; heartbeats are
+  # every 1 s). Asked of the NameNode on purpose: the DataNode's own /jmx bean throws (and logs
+  # stack traces) while it is still starting.
+  out=$(curl -fsS -m 3 "$base/jmx?get=Hadoop:service=NameNode,name=NameNodeInfo::LiveNodes" 2>/dev/null) \
+    || return 1
+  [[ $out =~ lastContact[^0-9]*([0-9]+) ]] && contact=${BASH_REMATCH[1]} || return 1
+  [ "$contact" -le 3 ] || return 1
+  port_open "$LOGRELAY_HDFS_DN_HTTP_PORT"
 }
 
 hdfs_up() {
@@ -183,8 +205,8 @@ hdfs_up() {
   _hdfs_format_once "$java" "$lib" "$dir"
 
   # Both daemons start at once: each spends ~7 s of JVM/class-loading warm-up before it needs the
-  # other (measured: 19 s to ready when the DataNode waited for the NameNode's RPC port). The
-  # DataNode simply retries the NameNode RPC address until it answers.
+  # other (measured here: 19 s to ready when the DataNode waited for the NameNode's RPC port,
+  # 11-14 s in parallel). The DataNode just retries the NameNode RPC address until it answers.
   if ! _hdfs_alive namenode; then
     _hdfs_start namenode org.apache.hadoop.hdfs.server.namenode.NameNode "$java" "$lib" "$dir"
   fi
@@ -196,18 +218,18 @@ hdfs_up() {
   local proc
   until hdfs_ready; do
     for proc in namenode datanode; do
-      _hdfs_alive "$proc" || _hdfs_fail "$proc" "hdfs: the $proc exited during start-up"
+      _hdfs_alive "$proc" || _hdfs_fail "hdfs: the $proc exited during start-up" "$proc"
     done
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      _hdfs_fail datanode "hdfs: not ready after ${LOGRELAY_HDFS_START_TIMEOUT:-120}s (WebHDFS, live DataNode, out of safe mode)"
+      _hdfs_fail "hdfs: not ready after ${LOGRELAY_HDFS_START_TIMEOUT:-120}s (WebHDFS, live DataNode, out of safe mode)" namenode datanode
     fi
     sleep 0.3
   done
   log "hdfs: ready, WebHDFS at $(_hdfs_http)/webhdfs/v1/ (pids $(_hdfs_pid namenode),$(_hdfs_pid datanode))"
 }
 
-# hdfs_down — DataNode first (so the NameNode doesn't log it as dead), then NameNode. A pid file
-# whose process is not ours (recycled pid) is just removed, never signalled.
+# hdfs_down — reverse start order (the DataNode depends on the NameNode). A pid file whose process
+# is not ours (recycled pid) is just removed, never signalled.
 hdfs_down() {
   local proc
   for proc in datanode namenode; do

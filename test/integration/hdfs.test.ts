@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpRequest, type HttpResponse } from '../helpers/http.js';
 import { requireService, services } from '../helpers/services.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -10,12 +11,12 @@ const url = (path: string, op: string, extra: Record<string, string> = {}) =>
  * CREATE and APPEND are two-step in WebHDFS: the NameNode answers 307 with the DataNode that
  * takes the bytes. The redirect must point at an address that resolves here (127.0.0.1).
  */
-async function twoStep(method: 'PUT' | 'POST', first: string, body: string): Promise<Response> {
-  const redirect = await fetch(first, { method, redirect: 'manual' });
+async function twoStep(method: 'PUT' | 'POST', first: string, body: string): Promise<HttpResponse> {
+  const redirect = await httpRequest(method, first);
   expect(redirect.status).toBe(307);
-  const location = redirect.headers.get('location') ?? '';
+  const location = String(redirect.headers['location'] ?? '');
   expect(new URL(location).hostname).toBe('127.0.0.1');
-  return fetch(location, { method, body, headers: { 'content-type': 'application/octet-stream' } });
+  return httpRequest(method, location, body);
 }
 
 describe('HDFS through WebHDFS (real NameNode + DataNode)', () => {
@@ -24,9 +25,7 @@ describe('HDFS through WebHDFS (real NameNode + DataNode)', () => {
   beforeAll(() => requireService('hdfs'));
 
   afterAll(async () => {
-    await fetch(url(dir, 'DELETE', { recursive: 'true' }), { method: 'DELETE' }).catch(
-      () => undefined,
-    );
+    await httpRequest('DELETE', url(dir, 'DELETE', { recursive: 'true' })).catch(() => undefined);
   });
 
   it('creates, appends, reads back, renames and lists a file', async () => {
@@ -44,16 +43,18 @@ describe('HDFS through WebHDFS (real NameNode + DataNode)', () => {
       expect(appended.status).toBe(200);
     }
 
-    const read = await fetch(url(inProgress, 'OPEN'));
+    const redirect = await httpRequest('GET', url(inProgress, 'OPEN'));
+    expect(redirect.status).toBe(307);
+    const read = await httpRequest('GET', String(redirect.headers['location']));
     expect(read.status).toBe(200);
-    expect(await read.text()).toBe('line 1\nline 2\nline 3\n');
+    expect(read.body).toBe('line 1\nline 2\nline 3\n');
 
-    const renamed = await fetch(url(inProgress, 'RENAME', { destination: final }), {
-      method: 'PUT',
-    });
-    expect(await renamed.json()).toEqual({ boolean: true });
+    const renamed = await httpRequest('PUT', url(inProgress, 'RENAME', { destination: final }));
+    expect(JSON.parse(renamed.body)).toEqual({ boolean: true });
 
-    const listing = (await (await fetch(url(`${dir}/dt=2026-11-27`, 'LISTSTATUS'))).json()) as {
+    const listing = JSON.parse(
+      (await httpRequest('GET', url(`${dir}/dt=2026-11-27`, 'LISTSTATUS'))).body,
+    ) as {
       FileStatuses: { FileStatus: { pathSuffix: string; length: number; type: string }[] };
     };
     expect(listing.FileStatuses.FileStatus.map((f) => [f.pathSuffix, f.length, f.type])).toEqual([
@@ -61,17 +62,14 @@ describe('HDFS through WebHDFS (real NameNode + DataNode)', () => {
     ]);
 
     // A second CREATE of an existing path without overwrite is refused: one writer per file.
-    const clash = await fetch(url(final, 'CREATE', { overwrite: 'false' }), {
-      method: 'PUT',
-      redirect: 'manual',
-    });
-    const clashBody =
+    const clash = await httpRequest('PUT', url(final, 'CREATE', { overwrite: 'false' }));
+    const refused =
       clash.status === 307
-        ? await fetch(clash.headers.get('location') ?? '', { method: 'PUT', body: 'x' })
+        ? await httpRequest('PUT', String(clash.headers['location']), 'x')
         : clash;
-    expect(clashBody.status).toBe(403);
+    expect(refused.status).toBe(403);
     expect(
-      ((await clashBody.json()) as { RemoteException: { exception: string } }).RemoteException
+      (JSON.parse(refused.body) as { RemoteException: { exception: string } }).RemoteException
         .exception,
     ).toBe('FileAlreadyExistsException');
   });

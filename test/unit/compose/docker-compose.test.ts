@@ -46,7 +46,10 @@ describe('docker-compose.yml', () => {
     expect(published('etcd')).toEqual([scriptPort('ETCD_PORT')]);
     expect(published('mysql')).toEqual([scriptPort('MYSQL_PORT')]);
     expect(published('kafka')).toEqual([scriptPort('KAFKA_PORT')]);
-    expect(published('namenode')).toEqual([scriptPort('HDFS_HTTP_PORT'), scriptPort('HDFS_RPC_PORT')]);
+    expect(published('namenode')).toEqual([
+      scriptPort('HDFS_HTTP_PORT'),
+      scriptPort('HDFS_RPC_PORT'),
+    ]);
     expect(published('datanode')).toContain(scriptPort('HDFS_DN_HTTP_PORT'));
   });
 
@@ -59,16 +62,26 @@ describe('docker-compose.yml', () => {
     expect(kafka?.environment?.['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
   });
 
+  it('runs the Hadoop release the scripts resolve from Maven', () => {
+    const version = /<hadoop\.version>([^<]+)</.exec(read('scripts/services/hdfs/pom.xml'))?.[1];
+    expect(compose.services['namenode']?.image).toBe(`apache/hadoop:${version}`);
+    expect(compose.services['datanode']?.image).toBe(`apache/hadoop:${version}`);
+  });
+
   it('gives ZooKeeper the same minimum session timeout as the scripts (2 s failover tests)', () => {
     expect(read('scripts/services/zookeeper.sh')).toContain('minSessionTimeout=2000');
-    expect(compose.services['zookeeper']?.environment?.['ZOO_CFG_EXTRA']).toContain('minSessionTimeout=2000');
+    expect(compose.services['zookeeper']?.environment?.['ZOO_CFG_EXTRA']).toContain(
+      'minSessionTimeout=2000',
+    );
   });
 
   it('sets up HDFS with one replica, WebHDFS on and appends allowed on a single DataNode', () => {
     const env = compose.services['namenode']?.environment ?? {};
     expect(env['HDFS-SITE.XML_dfs.replication']).toBe('1');
     expect(env['HDFS-SITE.XML_dfs.webhdfs.enabled']).toBe('true');
-    expect(env['HDFS-SITE.XML_dfs.client.block.write.replace-datanode-on-failure.enable']).toBe('false');
+    expect(env['HDFS-SITE.XML_dfs.client.block.write.replace-datanode-on-failure.enable']).toBe(
+      'false',
+    );
     expect(compose.services['datanode']?.environment).toEqual(env);
   });
 });

@@ -23,6 +23,7 @@ const batch: Batch = {
     device: 2049,
     inode: 1234567,
     fingerprint: 'ab12',
+    generation: 2,
   },
   topic: 'app',
   startOffset: 100,

@@ -47,6 +47,11 @@ export interface StreamId {
   inode: number;
   /** Hex digest of the first fingerprint_bytes of the file (empty until the file is that long). */
   fingerprint: string;
+  /**
+   * Incremented by the agent each time it sees the file truncated in place (copytruncate), so
+   * offsets that restart at 0 are never mistaken for lines already delivered.
+   */
+  generation: number;
 }
 
 /** A contiguous run of complete lines of one stream. */
@@ -135,7 +140,7 @@ export interface Rejected {
 }
 
 function createBaseStreamId(): StreamId {
-  return { host: '', path: '', device: 0, inode: 0, fingerprint: '' };
+  return { host: '', path: '', device: 0, inode: 0, fingerprint: '', generation: 0 };
 }
 
 export const StreamId: MessageFns<StreamId> = {
@@ -154,6 +159,9 @@ export const StreamId: MessageFns<StreamId> = {
     }
     if (message.fingerprint !== '') {
       writer.uint32(42).string(message.fingerprint);
+    }
+    if (message.generation !== 0) {
+      writer.uint32(48).uint32(message.generation);
     }
     return writer;
   },
@@ -211,6 +219,14 @@ export const StreamId: MessageFns<StreamId> = {
             message.fingerprint = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.generation = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -230,6 +246,7 @@ export const StreamId: MessageFns<StreamId> = {
       device: isSet(object.device) ? globalThis.Number(object.device) : 0,
       inode: isSet(object.inode) ? globalThis.Number(object.inode) : 0,
       fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : '',
+      generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
     };
   },
 
@@ -250,6 +267,9 @@ export const StreamId: MessageFns<StreamId> = {
     if (message.fingerprint !== '') {
       obj.fingerprint = message.fingerprint;
     }
+    if (message.generation !== 0) {
+      obj.generation = Math.round(message.generation);
+    }
     return obj;
   },
 
@@ -263,6 +283,7 @@ export const StreamId: MessageFns<StreamId> = {
     message.device = object.device ?? 0;
     message.inode = object.inode ?? 0;
     message.fingerprint = object.fingerprint ?? '';
+    message.generation = object.generation ?? 0;
     return message;
   },
 };
