@@ -1,0 +1,157 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { OpsServer } from '../common/http/ops-server.js';
+import { Component } from '../common/lifecycle/component.js';
+import { childLogger, type Logger } from '../common/logging/logger.js';
+import { createMetricsRegistry } from '../common/metrics/registry.js';
+import type { CollectorConfig } from './config.js';
+import { HighWaterMarks } from './dedup/high-water-marks.js';
+import { Router } from './routing/router.js';
+import { BatchProcessor } from './server/batch-processor.js';
+import { RelayServer } from './server/relay-server.js';
+import { createSink } from './sinks/registry.js';
+import type { Sink } from './sinks/sink.js';
+
+/**
+ * One collector process: sinks, the router and dedup marks, the gRPC relay server and the
+ * operations endpoint. Start order is sinks → server → ops (agents are only let in once the
+ * sinks can commit); stop is the reverse, and the server drains before the sinks flush.
+ */
+export class Collector extends Component {
+  readonly config: CollectorConfig;
+  readonly registry: Registry;
+  readonly sinks: ReadonlyMap<string, Sink>;
+  readonly server: RelayServer;
+  readonly ops: OpsServer;
+  readonly #log: Logger;
+
+  constructor(config: CollectorConfig, log: Logger, registry?: Registry) {
+    super(`collector:${config.id}`);
+    this.config = config;
+    this.#log = childLogger(log, 'collector', { collector: config.id });
+    this.registry = registry ?? createMetricsRegistry({ collector: config.id });
+    const reg = [this.registry];
+
+    const sinks = new Map<string, Sink>();
+    for (const sinkConfig of config.sinks) {
+      sinks.set(
+        sinkConfig.name,
+        createSink(sinkConfig, {
+          log: childLogger(this.#log, `sink.${sinkConfig.type}`, { sink: sinkConfig.name }),
+          registry: this.registry,
+          collectorId: config.id,
+        }),
+      );
+    }
+    this.sinks = sinks;
+
+    const defaultSinks =
+      config.defaultSinks ?? (config.routes.length === 0 ? [...sinks.keys()] : []);
+    const processor = new BatchProcessor(
+      {
+        ...config.limits,
+        retryAfterMs: config.retryAfterMs,
+        busyRetryAfterMs: config.busyRetryAfterMs,
+      },
+      new Router(config.routes, defaultSinks),
+      sinks,
+      new HighWaterMarks(),
+      childLogger(this.#log, 'processor'),
+      {
+        batches: new Counter({
+          name: 'logrelay_collector_batches_total',
+          help: 'Batches answered, by result (committed, retry, busy, rejected).',
+          labelNames: ['result'],
+          registers: reg,
+        }),
+        lines: new Counter({
+          name: 'logrelay_collector_lines_total',
+          help: 'Lines received, by result.',
+          labelNames: ['result'],
+          registers: reg,
+        }),
+        bytes: new Counter({
+          name: 'logrelay_collector_bytes_total',
+          help: 'Line bytes received, by result.',
+          labelNames: ['result'],
+          registers: reg,
+        }),
+        duplicates: new Counter({
+          name: 'logrelay_collector_deduplicated_lines_total',
+          help: 'Lines dropped because the sink had committed them already.',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
+        sinkSeconds: new Histogram({
+          name: 'logrelay_collector_sink_write_seconds',
+          help: 'Time for a sink to commit a batch.',
+          labelNames: ['sink'],
+          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: reg,
+        }),
+        sinkErrors: new Counter({
+          name: 'logrelay_collector_sink_errors_total',
+          help: 'Failed sink writes, by sink and error code.',
+          labelNames: ['sink', 'code'],
+          registers: reg,
+        }),
+      },
+    );
+    this.server = new RelayServer(
+      {
+        host: config.listen.host,
+        port: config.listen.port,
+        keepaliveMs: config.listen.keepaliveMs,
+        drainTimeoutMs: config.listen.drainTimeoutMs,
+        maxMessageBytes: config.limits.maxMessageBytes,
+      },
+      processor,
+      childLogger(this.#log, 'server'),
+      () => [...sinks.values()].every((s) => s.running),
+    );
+    new Gauge({
+      name: 'logrelay_collector_inflight_bytes',
+      help: 'Bytes of batches being written now.',
+      registers: reg,
+      collect() {
+        this.set(processor.inFlightBytes);
+      },
+    });
+    const server = this.server;
+    new Gauge({
+      name: 'logrelay_collector_connections',
+      help: 'Open Ship streams from agents.',
+      registers: reg,
+      collect() {
+        this.set(server.connections);
+      },
+    });
+
+    this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
+    this.ops.addReadinessCheck('sinks', () => {
+      const down = [...sinks.values()].filter((s) => !s.running).map((s) => s.name);
+      return down.length === 0 ? true : `sinks not running: ${down.join(', ')}`;
+    });
+    this.ops.addReadinessCheck('server', () =>
+      this.server.running ? true : 'gRPC server not listening',
+    );
+  }
+
+  /** The gRPC address agents connect to (valid once started). */
+  get address(): string {
+    return this.server.address;
+  }
+
+  protected async doStart(): Promise<void> {
+    for (const sink of this.sinks.values()) await sink.start();
+    await this.server.start();
+    await this.ops.start();
+    this.#log.info({ address: this.address, sinks: [...this.sinks.keys()] }, 'collector started');
+  }
+
+  protected async doStop(): Promise<void> {
+    await this.server.stop();
+    for (const sink of this.sinks.values()) await sink.stop();
+    await this.ops.stop();
+    this.#log.info('collector stopped');
+  }
+}

@@ -1,0 +1,151 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { opsServerConfigSchema } from '../common/http/ops-config.js';
+import { logConfigSchema } from '../common/logging/logger.js';
+import { wireDefaults } from '../common/wire/index.js';
+import { routeConfigSchema } from './routing/router.js';
+import { sinkConfigSchema } from './sinks/registry.js';
+
+/** The collector's configuration file (`logrelay collector -c collector.yaml`). */
+export const collectorConfigSchema = z
+  .strictObject({
+    /** Stable id of this collector (HDFS/file names, logs, cluster membership). Default: the host name. */
+    id: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,64}$/, 'use 1-64 of [a-zA-Z0-9._-]')
+      .default(() =>
+        hostname()
+          .replace(/[^a-zA-Z0-9._-]/g, '-')
+          .slice(0, 64),
+      )
+      .describe('Stable collector id. Default: the host name.'),
+    /** Where agents connect (gRPC). */
+    listen: z
+      .strictObject({
+        /** Address to bind. Default: 127.0.0.1. */
+        host: z
+          .string()
+          .min(1)
+          .default('127.0.0.1')
+          .describe('Address to bind. Default: 127.0.0.1.'),
+        /** gRPC port; 0 picks a free one. Default: 7070. */
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .default(7070)
+          .describe('gRPC port. Default: 7070.'),
+        /** Keepalive ping interval, in ms, so dead agents are noticed. Default: 10000. */
+        keepaliveMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(10_000)
+          .describe('Keepalive ping interval, ms. Default: 10000.'),
+        /** How long a graceful stop waits for in-flight batches, in ms. Default: 10000. */
+        drainTimeoutMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('Graceful stop wait, ms. Default: 10000.'),
+      })
+      .prefault({})
+      .describe('gRPC listener for agents.'),
+    limits: z
+      .strictObject({
+        /** Largest lines blob of one batch, in bytes. Default: 4 MiB. */
+        maxBatchBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * wireDefaults.maxBatchBytes)
+          .describe('Largest batch, bytes. Default: 4 MiB.'),
+        /** Most lines in one batch. Default: 100000. */
+        maxBatchLines: z
+          .number()
+          .int()
+          .positive()
+          .default(100_000)
+          .describe('Most lines per batch. Default: 100000.'),
+        /** Largest gRPC message, in bytes. Default: 8 MiB (must exceed maxBatchBytes). */
+        maxMessageBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(wireDefaults.maxMessageBytes)
+          .describe('Largest gRPC message, bytes. Default: 8 MiB.'),
+        /** Bytes of batches being written at once; above it agents get retry-after. Default: 64 MiB. */
+        maxInFlightBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024)
+          .describe('In-flight batch bytes before retry-after. Default: 64 MiB.'),
+      })
+      .prefault({})
+      .describe('Limits enforced on every batch.'),
+    /** Delay suggested to agents when a sink is failing, in ms. Default: 1000. */
+    retryAfterMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Retry-after on sink failure, ms. Default: 1000.'),
+    /** Delay suggested to agents when the collector is busy, in ms. Default: 200. */
+    busyRetryAfterMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(200)
+      .describe('Retry-after when busy, ms. Default: 200.'),
+    /** The destinations. */
+    sinks: z.array(sinkConfigSchema).min(1).describe('Destinations (file, kafka, hdfs, null).'),
+    /** Topic patterns → sink names; the first matching rule wins. Default: none. */
+    routes: z.array(routeConfigSchema).default([]).describe('Routing rules, first match wins.'),
+    /** Sinks for topics no route matches. Default: every sink when there are no routes, else none. */
+    defaultSinks: z.array(z.string().min(1)).optional().describe('Sinks for unrouted topics.'),
+    http: opsServerConfigSchema.prefault({}),
+    log: logConfigSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>();
+    config.sinks.forEach((sink, i) => {
+      if (names.has(sink.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'name'],
+          message: `duplicate sink name ${sink.name}`,
+        });
+      names.add(sink.name);
+    });
+    config.routes.forEach((route, i) =>
+      route.sinks.forEach((name, j) => {
+        if (!names.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'sinks', j],
+            message: `no sink named ${name}`,
+          });
+      }),
+    );
+    config.defaultSinks?.forEach((name, j) => {
+      if (!names.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaultSinks', j],
+          message: `no sink named ${name}`,
+        });
+    });
+    if (config.limits.maxMessageBytes <= config.limits.maxBatchBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'maxMessageBytes'],
+        message: 'must be larger than limits.maxBatchBytes',
+      });
+    }
+  })
+  .describe('logrelay collector configuration.');
+
+export type CollectorConfig = z.output<typeof collectorConfigSchema>;

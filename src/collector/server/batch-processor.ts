@@ -1,0 +1,207 @@
+import type { Counter, Histogram } from 'prom-client';
+import { RelayError } from '../../common/errors/relay-error.js';
+import type { Logger } from '../../common/logging/logger.js';
+import type { Batch, ShipResponse } from '../../common/wire/index.js';
+import type { HighWaterMarks } from '../dedup/high-water-marks.js';
+import { unseenPart } from '../dedup/high-water-marks.js';
+import type { Router } from '../routing/router.js';
+import type { Sink, SinkBatch } from '../sinks/sink.js';
+import { validateBatch, type BatchLimits } from './validate-batch.js';
+
+export type ShipResult = NonNullable<ShipResponse['result']>;
+
+export interface BatchProcessorOptions extends BatchLimits {
+  /** Bytes of batches being written at once, collector-wide; above it agents get retry-after. */
+  maxInFlightBytes: number;
+  /** Delay suggested to agents when a sink failed retriably, in ms. */
+  retryAfterMs: number;
+  /** Delay suggested to agents when the collector is busy (in-flight bytes full), in ms. */
+  busyRetryAfterMs: number;
+}
+
+export interface BatchProcessorMetrics {
+  batches: Counter<'result'>;
+  lines: Counter<'result'>;
+  bytes: Counter<'result'>;
+  duplicates: Counter<'sink'>;
+  sinkSeconds: Histogram<'sink'>;
+  sinkErrors: Counter<'sink' | 'code'>;
+}
+
+/**
+ * Turns a received batch into an answer: validate, route, deduplicate per sink, write to every
+ * sink of the route, and answer committed only when all of them committed.
+ *
+ * Batches of one stream are processed one after another (a lane per stream, collector-wide, so
+ * a reconnecting agent's second connection cannot overtake its first). When a sink fails on a
+ * stream, later batches of that stream that would leave a gap are answered retry-after until
+ * the failed range arrives again — otherwise the mark would move past lines never written.
+ */
+export class BatchProcessor {
+  readonly #opts: BatchProcessorOptions;
+  readonly #router: Router;
+  readonly #sinks: ReadonlyMap<string, Sink>;
+  readonly #marks: HighWaterMarks;
+  readonly #log: Logger;
+  readonly #metrics: BatchProcessorMetrics;
+  readonly #lanes = new Map<string, Promise<unknown>>();
+  /** Per sink, per stream: the offset a failed write started at; later batches must not skip it. */
+  readonly #resumeAt = new Map<string, number>();
+  #inFlightBytes = 0;
+  #pending = new Set<Promise<unknown>>();
+
+  constructor(
+    opts: BatchProcessorOptions,
+    router: Router,
+    sinks: ReadonlyMap<string, Sink>,
+    marks: HighWaterMarks,
+    log: Logger,
+    metrics: BatchProcessorMetrics,
+  ) {
+    this.#opts = opts;
+    this.#router = router;
+    this.#sinks = sinks;
+    this.#marks = marks;
+    this.#log = log;
+    this.#metrics = metrics;
+  }
+
+  get inFlightBytes(): number {
+    return this.#inFlightBytes;
+  }
+
+  /** Resolves when every batch accepted so far has been answered (for a graceful stop). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  process(raw: Batch): Promise<ShipResult> {
+    const checked = validateBatch(raw, this.#opts);
+    if (!checked.ok) {
+      this.#count('rejected', raw);
+      this.#log.warn(
+        { agent: raw.agentId, path: raw.stream?.path, ...checked.rejection },
+        'batch rejected',
+      );
+      return Promise.resolve({ $case: 'rejected', value: checked.rejection });
+    }
+    const batch = checked.batch;
+    const sinkNames = this.#router.sinksFor(batch.topic);
+    if (sinkNames.length === 0) {
+      this.#count('rejected', raw);
+      return Promise.resolve({
+        $case: 'rejected',
+        value: {
+          code: 'NO_ROUTE',
+          reason: `no route for topic ${batch.topic} and no default route`,
+        },
+      });
+    }
+    const size = raw.lines.length;
+    // A batch larger than the whole budget is still let through alone, or it could never pass.
+    if (this.#inFlightBytes > 0 && this.#inFlightBytes + size > this.#opts.maxInFlightBytes) {
+      this.#count('busy', raw);
+      return Promise.resolve({
+        $case: 'retryAfter',
+        value: {
+          delayMs: this.#opts.busyRetryAfterMs,
+          reason: 'collector busy: in-flight bytes at limit',
+        },
+      });
+    }
+    this.#inFlightBytes += size;
+    const previous = this.#lanes.get(batch.streamKey) ?? Promise.resolve();
+    const run = previous.then(() => this.#writeAll(batch, sinkNames));
+    const lane = run.finally(() => {
+      this.#inFlightBytes -= size;
+      if (this.#lanes.get(batch.streamKey) === lane) this.#lanes.delete(batch.streamKey);
+      this.#pending.delete(lane);
+    });
+    this.#lanes.set(batch.streamKey, lane);
+    this.#pending.add(lane);
+    return run.then((result) => {
+      this.#count(
+        result.$case === 'committed'
+          ? 'committed'
+          : result.$case === 'retryAfter'
+            ? 'retry'
+            : 'rejected',
+        raw,
+      );
+      return result;
+    });
+  }
+
+  async #writeAll(batch: SinkBatch, sinkNames: readonly string[]): Promise<ShipResult> {
+    const outcomes = await Promise.all(sinkNames.map((name) => this.#writeOne(name, batch)));
+    let duplicates = Number.MAX_SAFE_INTEGER;
+    for (const outcome of outcomes) {
+      if (outcome.error) {
+        const err = outcome.error;
+        if (err.retriable) {
+          return {
+            $case: 'retryAfter',
+            value: { delayMs: this.#opts.retryAfterMs, reason: `${outcome.sink}: ${err.message}` },
+          };
+        }
+        return {
+          $case: 'rejected',
+          value: { code: err.code, reason: `${outcome.sink}: ${err.message}` },
+        };
+      }
+      duplicates = Math.min(duplicates, outcome.duplicates);
+    }
+    return { $case: 'committed', value: { duplicateLines: duplicates } };
+  }
+
+  async #writeOne(
+    name: string,
+    batch: SinkBatch,
+  ): Promise<{ sink: string; duplicates: number; error?: RelayError }> {
+    const sink = this.#sinks.get(name);
+    if (!sink) {
+      return {
+        sink: name,
+        duplicates: 0,
+        error: new RelayError('NO_SUCH_SINK', `sink ${name} is not configured`),
+      };
+    }
+    const laneKey = `${name}\u0000${batch.streamKey}`;
+    const resumeAt = this.#resumeAt.get(laneKey);
+    const first = batch.offsets[0] ?? batch.endOffset;
+    if (resumeAt !== undefined && first > resumeAt) {
+      return {
+        sink: name,
+        duplicates: 0,
+        error: new RelayError('OUT_OF_ORDER', `waiting for offset ${resumeAt} to be sent again`, {
+          retriable: true,
+        }),
+      };
+    }
+    const { batch: part, duplicates } = unseenPart(batch, this.#marks.get(name, batch.streamKey));
+    if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
+    if (!part) return { sink: name, duplicates };
+    const end = this.#metrics.sinkSeconds.startTimer({ sink: name });
+    try {
+      await sink.write(part);
+      this.#marks.advance(name, batch.streamKey, batch.endOffset);
+      this.#resumeAt.delete(laneKey);
+      return { sink: name, duplicates };
+    } catch (thrown) {
+      const err = RelayError.from(thrown, 'SINK_WRITE_FAILED', true);
+      this.#metrics.sinkErrors.inc({ sink: name, code: err.code });
+      if (err.retriable && !this.#resumeAt.has(laneKey))
+        this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+      this.#log.warn({ sink: name, stream: batch.streamKey, err }, 'sink write failed');
+      return { sink: name, duplicates, error: err };
+    } finally {
+      end();
+    }
+  }
+
+  #count(result: string, raw: Batch): void {
+    this.#metrics.batches.inc({ result });
+    this.#metrics.lines.inc({ result }, raw.lineLengths.length);
+    this.#metrics.bytes.inc({ result }, raw.lines.length);
+  }
+}

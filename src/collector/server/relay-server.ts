@@ -1,0 +1,209 @@
+import * as grpc from '@grpc/grpc-js';
+import { RelayError } from '../../common/errors/relay-error.js';
+import { Component } from '../../common/lifecycle/component.js';
+import type { Logger } from '../../common/logging/logger.js';
+import {
+  HealthCheckResponse_ServingStatus,
+  HealthService,
+  messageSizeOptions,
+  RelayService,
+  type HealthServer,
+  type RelayServer as RelayServiceImpl,
+  type ShipRequest,
+  type ShipResponse,
+} from '../../common/wire/index.js';
+import type { BatchProcessor } from './batch-processor.js';
+
+export interface RelayServerOptions {
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  /** Interval of gRPC keepalive pings, in ms: without them a dead agent is never noticed. */
+  keepaliveMs: number;
+  /** How long a graceful stop waits for in-flight batches, in ms. */
+  drainTimeoutMs: number;
+}
+
+type ShipCall = grpc.ServerDuplexStream<ShipRequest, ShipResponse>;
+
+/**
+ * The gRPC endpoint: `Relay.Ship` and `grpc.health.v1.Health` on one port. Every batch on a
+ * stream gets exactly one answer with its sequence number. A graceful stop answers new batches
+ * with retry-after (agents fail over), waits for the batches already being written, then ends
+ * the streams.
+ */
+export class RelayServer extends Component {
+  readonly #opts: RelayServerOptions;
+  readonly #processor: BatchProcessor;
+  readonly #log: Logger;
+  readonly #calls = new Set<ShipCall>();
+  readonly #isReady: () => boolean;
+  #server: grpc.Server | undefined;
+  #port = 0;
+  #draining = false;
+
+  constructor(
+    opts: RelayServerOptions,
+    processor: BatchProcessor,
+    log: Logger,
+    isReady: () => boolean,
+  ) {
+    super('relay-server');
+    this.#opts = opts;
+    this.#processor = processor;
+    this.#log = log;
+    this.#isReady = isReady;
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return this.#port;
+  }
+
+  get address(): string {
+    return `${this.#opts.host}:${this.#port}`;
+  }
+
+  get connections(): number {
+    return this.#calls.size;
+  }
+
+  protected async doStart(): Promise<void> {
+    this.#draining = false;
+    const server = new grpc.Server({
+      ...messageSizeOptions(this.#opts.maxMessageBytes),
+      'grpc.keepalive_time_ms': this.#opts.keepaliveMs,
+      'grpc.keepalive_timeout_ms': Math.max(1000, Math.floor(this.#opts.keepaliveMs / 2)),
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 1000,
+    });
+    const relay: RelayServiceImpl = { ship: (call: ShipCall) => this.#ship(call) };
+    const health: HealthServer = {
+      check: (_call, callback) =>
+        callback(null, {
+          status:
+            this.#isReady() && !this.#draining
+              ? HealthCheckResponse_ServingStatus.SERVING
+              : HealthCheckResponse_ServingStatus.NOT_SERVING,
+        }),
+      watch: (call) => {
+        call.write({
+          status: this.#isReady()
+            ? HealthCheckResponse_ServingStatus.SERVING
+            : HealthCheckResponse_ServingStatus.NOT_SERVING,
+        });
+        call.end();
+      },
+    };
+    server.addService(RelayService, relay);
+    server.addService(HealthService, health);
+    this.#server = server;
+    this.#port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(
+        `${this.#opts.host}:${this.#opts.port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) =>
+          err
+            ? reject(
+                new RelayError(
+                  'LISTEN_FAILED',
+                  `cannot listen on ${this.#opts.host}:${this.#opts.port}: ${err.message}`,
+                  { cause: err },
+                ),
+              )
+            : resolve(port),
+      ),
+    );
+    this.#log.info({ address: this.address }, 'relay server listening');
+  }
+
+  protected async doStop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#draining = true;
+    const drained = await Promise.race([
+      this.#processor.drain().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), this.#opts.drainTimeoutMs).unref()),
+    ]);
+    if (!drained)
+      this.#log.warn('stop: in-flight batches did not finish in time; agents will resend them');
+    for (const call of this.#calls) call.end();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      force.unref();
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.#server = undefined;
+    this.#calls.clear();
+  }
+
+  #ship(call: ShipCall): void {
+    this.#calls.add(call);
+    let agent = '';
+    let open = true;
+    let outstanding = 0;
+    let ended = false;
+    const finish = () => {
+      if (ended && outstanding === 0 && open) {
+        open = false;
+        call.end();
+      }
+    };
+    const close = () => {
+      open = false;
+      this.#calls.delete(call);
+    };
+    call.on('cancelled', close);
+    call.on('error', (err) => {
+      this.#log.debug({ agent, err }, 'ship stream error');
+      close();
+    });
+    call.on('close', close);
+    call.on('end', () => {
+      ended = true;
+      finish();
+    });
+    call.on('data', (req: ShipRequest) => {
+      const body = req.body;
+      if (body?.$case === 'hello') {
+        agent = body.value.agentId;
+        this.#log.info(
+          { agent, host: body.value.host, version: body.value.version, peer: call.getPeer() },
+          'agent connected',
+        );
+        return;
+      }
+      if (body?.$case !== 'batch') return;
+      const batch = body.value;
+      if (this.#draining) {
+        if (open)
+          call.write({
+            seq: batch.seq,
+            result: { $case: 'retryAfter', value: { delayMs: 100, reason: 'collector stopping' } },
+          });
+        return;
+      }
+      outstanding++;
+      this.#processor
+        .process(batch)
+        .then(
+          (result) => result,
+          (err: unknown): NonNullable<ShipResponse['result']> => {
+            this.#log.error({ err, agent }, 'batch processing failed');
+            return { $case: 'retryAfter', value: { delayMs: 1000, reason: 'internal error' } };
+          },
+        )
+        .then((result) => {
+          outstanding--;
+          if (open) call.write({ seq: batch.seq, result });
+          finish();
+        });
+    });
+  }
+}

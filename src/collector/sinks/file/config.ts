@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** `sinks[]` entry of type `file`: newline-terminated lines in local files, rolled by size and age. */
+export const fileSinkConfigSchema = z
+  .strictObject({
+    type: z.literal('file'),
+    /** Unique name routes refer to. */
+    name: z.string().min(1).describe('Unique sink name that routes refer to.'),
+    /** Folder the path template is relative to. */
+    directory: z.string().min(1).describe('Folder the path template is relative to.'),
+    /**
+     * Path of the file being written, relative to `directory`. Tokens: `{topic}`, `{yyyy}`,
+     * `{MM}`, `{dd}`, `{HH}` (collector's UTC clock), `{collector}`, and `{n}`, the roll counter
+     * (required, so a rolled file is never written again).
+     */
+    pathTemplate: z
+      .string()
+      .min(1)
+      .default('{topic}/{yyyy}-{MM}-{dd}/{collector}-{n}.log')
+      .refine((t) => t.includes('{n}'), 'must contain {n}, the roll counter')
+      .refine((t) => !t.split('/').includes('..'), 'must not contain ..')
+      .describe('File path template. Default: {topic}/{yyyy}-{MM}-{dd}/{collector}-{n}.log.'),
+    /** Roll to a new file past this size, in bytes. Default: 134217728 (128 MiB). */
+    maxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(128 * 1024 * 1024)
+      .describe('Roll past this size, in bytes. Default: 128 MiB.'),
+    /** Roll a file this old, in ms. Default: 3600000 (1 h). */
+    maxFileAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(3_600_000)
+      .describe('Roll a file this old, in ms. Default: 1 h.'),
+    /**
+     * fsync before acknowledging. Default: true. Turning it off trades the no-loss guarantee on
+     * power failure for speed.
+     */
+    fsync: z.boolean().default(true).describe('fsync before acknowledging. Default: true.'),
+  })
+  .describe('Local files.');
+
+export type FileSinkConfig = z.output<typeof fileSinkConfigSchema>;

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { fileSinkConfigSchema } from './file/config.js';
+import { FileSink } from './file/file-sink.js';
+import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
+import type { Sink, SinkContext } from './sink.js';
+
+/**
+ * Every sink type the collector knows, by its `type` key. A new destination is a folder under
+ * sinks/ with a config schema and a class, plus one line here.
+ */
+export const sinkConfigSchema = z.discriminatedUnion('type', [
+  fileSinkConfigSchema,
+  nullSinkConfigSchema,
+]);
+
+export type SinkConfig = z.output<typeof sinkConfigSchema>;
+
+export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
+  switch (config.type) {
+    case 'file':
+      return new FileSink(config, ctx);
+    case 'null':
+      return new NullSink(config, ctx);
+  }
+}

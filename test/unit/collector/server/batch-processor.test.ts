@@ -1,0 +1,159 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { RelayError } from '../../../../src/common/errors/relay-error.js';
+import { Component } from '../../../../src/common/lifecycle/component.js';
+import { createLogger } from '../../../../src/common/logging/logger.js';
+import { HighWaterMarks } from '../../../../src/collector/dedup/high-water-marks.js';
+import { Router } from '../../../../src/collector/routing/router.js';
+import { BatchProcessor } from '../../../../src/collector/server/batch-processor.js';
+import type { Sink, SinkBatch } from '../../../../src/collector/sinks/sink.js';
+import { makeBatch } from '../../../helpers/batches.js';
+
+/** An in-memory sink whose next writes can be made to fail: the processor's logic under test. */
+class MemorySink extends Component implements Sink {
+  readonly lines: string[] = [];
+  failNext: RelayError[] = [];
+  gate: Promise<void> | undefined;
+  constructor(name: string) {
+    super(name);
+  }
+  protected async doStart() {}
+  protected async doStop() {}
+  async write(batch: SinkBatch) {
+    await this.gate;
+    const err = this.failNext.shift();
+    if (err) throw err;
+    this.lines.push(...batch.lines.map(String));
+  }
+}
+
+function setup(opts: { maxInFlightBytes?: number } = {}) {
+  const registry = new Registry();
+  const kafka = new MemorySink('kafka');
+  const hdfs = new MemorySink('hdfs');
+  const processor = new BatchProcessor(
+    {
+      maxBatchBytes: 1e6,
+      maxBatchLines: 1e5,
+      maxInFlightBytes: opts.maxInFlightBytes ?? 1e9,
+      retryAfterMs: 750,
+      busyRetryAfterMs: 50,
+    },
+    new Router([{ topics: ['both'], sinks: ['kafka', 'hdfs'] }], ['kafka']),
+    new Map<string, Sink>([
+      ['kafka', kafka],
+      ['hdfs', hdfs],
+    ]),
+    new HighWaterMarks(),
+    createLogger({ level: 'silent' }),
+    {
+      batches: new Counter({ name: 'b', help: 'b', labelNames: ['result'], registers: [registry] }),
+      lines: new Counter({ name: 'l', help: 'l', labelNames: ['result'], registers: [registry] }),
+      bytes: new Counter({ name: 'y', help: 'y', labelNames: ['result'], registers: [registry] }),
+      duplicates: new Counter({
+        name: 'd',
+        help: 'd',
+        labelNames: ['sink'],
+        registers: [registry],
+      }),
+      sinkSeconds: new Histogram({
+        name: 's',
+        help: 's',
+        labelNames: ['sink'],
+        registers: [registry],
+      }),
+      sinkErrors: new Counter({
+        name: 'e',
+        help: 'e',
+        labelNames: ['sink', 'code'],
+        registers: [registry],
+      }),
+    },
+  );
+  return { processor, kafka, hdfs };
+}
+
+const outage = () => new RelayError('SINK_UNAVAILABLE', 'broker down', { retriable: true });
+// Offsets: a1@0 a2@3 | b1@6 b2@9 | c1@12 (each line 2 bytes + "\n").
+const first = makeBatch(['a1', 'a2'], 0);
+const second = makeBatch(['b1', 'b2'], 6);
+const third = makeBatch(['c1'], 12);
+
+describe('BatchProcessor', () => {
+  it('commits, and answers a retransmission without writing it again', async () => {
+    const { processor, kafka } = setup();
+    expect(await processor.process(first)).toEqual({
+      $case: 'committed',
+      value: { duplicateLines: 0 },
+    });
+    expect(await processor.process(first)).toEqual({
+      $case: 'committed',
+      value: { duplicateLines: 2 },
+    });
+    // A batch overlapping what was committed writes only the new lines.
+    expect(await processor.process(makeBatch(['a2', 'b1'], 3))).toEqual({
+      $case: 'committed',
+      value: { duplicateLines: 1 },
+    });
+    expect(kafka.lines).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('answers retry-after on a sink outage and holds back later batches until the gap is resent', async () => {
+    const { processor, kafka } = setup();
+    kafka.failNext = [outage()];
+    const answers = await Promise.all([processor.process(first), processor.process(second)]);
+    expect(answers.map((a) => a.$case)).toEqual(['retryAfter', 'retryAfter']);
+    expect(answers[0]).toMatchObject({ value: { delayMs: 750 } });
+    expect(kafka.lines).toEqual([]);
+    // The agent resends from the first unacknowledged batch, in order.
+    expect((await processor.process(first)).$case).toBe('committed');
+    expect((await processor.process(second)).$case).toBe('committed');
+    expect((await processor.process(third)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'b1', 'b2', 'c1']);
+  });
+
+  it('acks a batch routed to two sinks only when both committed, and rewrites only to the one that failed', async () => {
+    const { processor, kafka, hdfs } = setup();
+    hdfs.failNext = [outage()];
+    const batch = makeBatch(['x1', 'x2'], 0, { topic: 'both' });
+    expect((await processor.process(batch)).$case).toBe('retryAfter');
+    expect(kafka.lines).toEqual(['x1', 'x2']);
+    expect(hdfs.lines).toEqual([]);
+    expect((await processor.process(batch)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['x1', 'x2']);
+    expect(hdfs.lines).toEqual(['x1', 'x2']);
+  });
+
+  it('rejects when a sink fails permanently, and rejects invalid batches alone', async () => {
+    const { processor, kafka } = setup();
+    kafka.failNext = [new RelayError('RECORD_TOO_LARGE', 'too large')];
+    expect(await processor.process(first)).toMatchObject({
+      $case: 'rejected',
+      value: { code: 'RECORD_TOO_LARGE' },
+    });
+    expect(await processor.process({ ...second, endOffset: 1 })).toMatchObject({
+      $case: 'rejected',
+      value: { code: 'OFFSETS_MISMATCH' },
+    });
+    expect(
+      (await processor.process(makeBatch(['z'], 0, { stream: { ...first.stream!, inode: 7 } })))
+        .$case,
+    ).toBe('committed');
+  });
+
+  it('answers busy retry-after when in-flight bytes are at the limit, and keeps per-stream order', async () => {
+    const { processor, kafka } = setup({ maxInFlightBytes: 5 });
+    let open!: () => void;
+    kafka.gate = new Promise<void>((r) => (open = r));
+    const pending = processor.process(first); // 4 bytes: admitted
+    expect(processor.inFlightBytes).toBe(4);
+    expect(await processor.process(second)).toEqual({
+      $case: 'retryAfter',
+      value: { delayMs: 50, reason: 'collector busy: in-flight bytes at limit' },
+    });
+    open();
+    expect((await pending).$case).toBe('committed');
+    await processor.drain();
+    expect(processor.inFlightBytes).toBe(0);
+  });
+});

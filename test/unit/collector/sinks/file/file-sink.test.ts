@@ -1,0 +1,122 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../../../../src/common/config/load-config.js';
+import { createLogger } from '../../../../../src/common/logging/logger.js';
+import { fileSinkConfigSchema } from '../../../../../src/collector/sinks/file/config.js';
+import { FileSink } from '../../../../../src/collector/sinks/file/file-sink.js';
+import type { SinkBatch } from '../../../../../src/collector/sinks/sink.js';
+import { tempDir } from '../../../../helpers/temp-dir.js';
+
+const log = createLogger({ level: 'silent' });
+
+function batch(topic: string, lines: (string | Buffer)[], start = 0): SinkBatch {
+  const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l));
+  const offsets: number[] = [];
+  let at = start;
+  for (const b of bufs) {
+    offsets.push(at);
+    at += b.length + 1;
+  }
+  return {
+    streamKey: 's',
+    agentId: 'a',
+    host: 'h',
+    path: '/p',
+    topic,
+    lines: bufs,
+    offsets,
+    endOffset: at,
+    readTimeMs: 0,
+  };
+}
+
+describe('file sink', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  async function make(extra: Record<string, unknown> = {}) {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const config = validateConfig(fileSinkConfigSchema, {
+      type: 'file',
+      name: 'f',
+      directory: dir,
+      pathTemplate: '{topic}/{collector}-{n}.log',
+      ...extra,
+    });
+    const sink = new FileSink(config, { log, registry: new Registry(), collectorId: 'c1' });
+    cleanups.push(() => sink.stop());
+    return { sink, dir };
+  }
+
+  it('writes newline-terminated lines byte for byte, one file per topic', async () => {
+    const { sink, dir } = await make();
+    await sink.start();
+    const binary = Buffer.from([0x00, 0xff, 0xfe, 0x41]);
+    await Promise.all([
+      sink.write(batch('app', ['one', '', binary])),
+      sink.write(batch('web', ['w1'])),
+    ]);
+    await sink.write(batch('app', ['two']));
+    await sink.stop();
+    expect(await readFile(join(dir, 'app/c1-0.log'))).toEqual(
+      Buffer.concat([Buffer.from('one\n\n'), binary, Buffer.from('\ntwo\n')]),
+    );
+    expect(await readFile(join(dir, 'web/c1-0.log'), 'utf8')).toBe('w1\n');
+  });
+
+  it('rolls by size to the next {n} and never reopens an existing file', async () => {
+    const { sink, dir } = await make({ maxFileBytes: 10 });
+    await sink.start();
+    for (let i = 0; i < 5; i++) await sink.write(batch('app', [`line-${i}`]));
+    await sink.stop();
+    const files = (await readdir(join(dir, 'app'))).sort();
+    // 7-byte lines: a file takes writes until it has reached 10 bytes.
+    expect(files).toEqual(['c1-0.log', 'c1-1.log', 'c1-2.log']);
+    expect(await readFile(join(dir, 'app/c1-1.log'), 'utf8')).toBe('line-2\nline-3\n');
+    // A restarted sink starts after the existing files.
+    await sink.start();
+    await sink.write(batch('app', ['after restart']));
+    await sink.stop();
+    expect(await readFile(join(dir, 'app/c1-3.log'), 'utf8')).toBe('after restart\n');
+  });
+
+  it('rejects writes when not running with a retriable error', async () => {
+    const { sink } = await make();
+    await expect(sink.write(batch('app', ['x']))).rejects.toMatchObject({
+      code: 'SINK_NOT_RUNNING',
+      retriable: true,
+    });
+  });
+
+  it('validates its config: {n} required, no .., unknown keys named', () => {
+    expect(() =>
+      validateConfig(fileSinkConfigSchema, {
+        type: 'file',
+        name: 'f',
+        directory: '/d',
+        pathTemplate: 'x.log',
+      }),
+    ).toThrow(/pathTemplate: must contain \{n\}/);
+    expect(() =>
+      validateConfig(fileSinkConfigSchema, {
+        type: 'file',
+        name: 'f',
+        directory: '/d',
+        pathTemplate: '../{n}',
+      }),
+    ).toThrow(/pathTemplate: must not contain \.\./);
+    expect(() =>
+      validateConfig(fileSinkConfigSchema, {
+        type: 'file',
+        name: 'f',
+        directory: '/d',
+        rollBytes: 1,
+      }),
+    ).toThrow(/rollBytes: unknown key/);
+  });
+});
