@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidTopic, validateBatch } from '../../../../src/collector/server/validate-batch.js';
+import type { Batch } from '../../../../src/common/wire/index.js';
 import { makeBatch } from '../../../helpers/batches.js';
 
 const limits = { maxBatchBytes: 1024, maxBatchLines: 10 };
@@ -35,7 +36,7 @@ describe('validateBatch', () => {
     ['line lengths shorter than the blob', { lineLengths: [1, 0, 3] }, 'LENGTHS_MISMATCH'],
     ['terminator lengths of another count', { terminatorLengths: [1] }, 'LENGTHS_MISMATCH'],
     ['a terminator of 3 bytes', { terminatorLengths: [3, 1, 1] }, 'LENGTHS_MISMATCH'],
-  ] as const)('rejects %s', (_what, overrides, code) => {
+  ] as [string, Partial<Batch>, string][])('rejects %s', (_what, overrides, code) => {
     const result = validateBatch({ ...makeBatch(['ab', '', 'cde'], 100), ...overrides }, limits);
     expect(result.ok ? 'accepted' : result.rejection.code).toBe(code);
   });
