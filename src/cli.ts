@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RelayError } from './common/errors/relay-error.js';
+import { collectorCommand } from './commands/collector-command.js';
 import { version } from './version.js';
 
 /** Exit codes of the `logrelay` command. */
@@ -25,6 +26,9 @@ function notYet(command: string, issue: string): () => never {
   };
 }
 
+/** Set by long-running subcommands when they finish. */
+let exitCode: number = exitCodes.ok;
+
 /** Builds the command tree; exported so tests can inspect help texts without spawning. */
 export function buildProgram(): Command {
   const program = new Command('logrelay')
@@ -44,8 +48,13 @@ export function buildProgram(): Command {
   program
     .command('collector')
     .description('Receive batches from agents, deduplicate, and forward them to the sinks.')
-    .option('-c, --config <file>', 'collector YAML configuration')
-    .action(notYet('collector', 'the relay-path issue'));
+    .requiredOption(
+      '-c, --config <file>',
+      'collector YAML configuration (see examples/collector.yaml)',
+    )
+    .action(async (options: { config: string }) => {
+      exitCode = await collectorCommand(options);
+    });
 
   program
     .command('admin')
@@ -74,9 +83,10 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the process exit code (never calls process.exit itself). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
+  exitCode = exitCodes.ok;
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return exitCodes.ok;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version end through here with exit code 0.

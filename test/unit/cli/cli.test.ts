@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { exitCodes, main } from '../../../src/cli.js';
+import { tempDir } from '../../helpers/temp-dir.js';
 
 /** Runs the CLI in-process and captures what it prints. */
 async function run(...argv: string[]) {
@@ -49,13 +52,39 @@ describe('logrelay command line', () => {
   });
 });
 
+describe('logrelay collector', () => {
+  it('requires a configuration file', async () => {
+    const { code, stderr } = await run('collector');
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain("required option '-c, --config <file>'");
+  });
+
+  it('reports every configuration error with its key path and exits with the usage code', async () => {
+    const { dir, cleanup } = await tempDir();
+    const file = join(dir, 'collector.yaml');
+    await writeFile(
+      file,
+      'listen: { port: 99999 }\nsinks: [{ type: file, name: a, directory: /tmp, colour: red }]\nroutes: [{ topics: [x], sinks: [nope] }]\n',
+    );
+    const { code, stderr } = await run('collector', '-c', file);
+    await cleanup();
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain(`invalid configuration in ${file}`);
+    expect(stderr).toContain('listen.port:');
+    expect(stderr).toContain('sinks[0].colour: unknown key');
+  });
+
+  it('names an unreadable configuration file', async () => {
+    const { code, stderr } = await run('collector', '-c', '/nonexistent/collector.yaml');
+    expect(code).toBe(exitCodes.failure);
+    expect(stderr).toContain('cannot read configuration file /nonexistent/collector.yaml');
+  });
+});
+
 describe('subcommands that are not built yet', () => {
-  it.each(['agent', 'collector', 'admin', 'status', 'demo'])(
-    '`%s` says so and exits non-zero',
-    async (sub) => {
-      const { code, stderr } = await run(sub);
-      expect(code).toBe(exitCodes.notImplemented);
-      expect(stderr).toContain(`'logrelay ${sub}' is not built yet`);
-    },
-  );
+  it.each(['agent', 'admin', 'status', 'demo'])('`%s` says so and exits non-zero', async (sub) => {
+    const { code, stderr } = await run(sub);
+    expect(code).toBe(exitCodes.notImplemented);
+    expect(stderr).toContain(`'logrelay ${sub}' is not built yet`);
+  });
 });

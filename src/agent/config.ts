@@ -1,0 +1,218 @@
+import { hostname } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { opsServerConfigSchema } from '../common/http/ops-config.js';
+import { logConfigSchema } from '../common/logging/logger.js';
+import { wireDefaults } from '../common/wire/index.js';
+
+const topic = z
+  .string()
+  .regex(/^[a-zA-Z0-9._-]{1,249}$/, 'use 1-249 of [a-zA-Z0-9._-]')
+  .refine((t) => t !== '.' && t !== '..', 'must not be . or ..');
+
+/** One set of files to collect. */
+export const tailConfigSchema = z
+  .strictObject({
+    /** Absolute path globs (`*`, `?`, `[..]`, `**`). */
+    paths: z
+      .array(z.string().refine(isAbsolute, 'must be an absolute path'))
+      .min(1)
+      .describe('Absolute path globs (`*`, `?`, `[..]`, `**`).'),
+    /** Globs of paths to leave alone (e.g. rotated `*.gz`). Default: none. */
+    exclude: z
+      .array(z.string())
+      .default([])
+      .describe('Globs of paths to leave alone. Default: none.'),
+    /** Destination topic. */
+    topic: topic.describe('Destination topic.'),
+    /**
+     * Where to start reading a file never seen before: `beginning` or `end`. Default: beginning.
+     * Files that appear after the agent started are always read from the beginning.
+     */
+    startAt: z
+      .enum(['beginning', 'end'])
+      .default('beginning')
+      .describe('Where a file never seen before starts. Default: beginning.'),
+  })
+  .describe('A set of files to collect.');
+
+export type TailConfig = z.output<typeof tailConfigSchema>;
+
+/** The agent's configuration file (`logrelay agent -c agent.yaml`). */
+export const agentConfigSchema = z
+  .strictObject({
+    /** Stable agent id (unique across the fleet; part of every stream key). Default: the host name. */
+    id: z
+      .string()
+      .regex(/^[a-zA-Z0-9._-]{1,128}$/, 'use 1-128 of [a-zA-Z0-9._-]')
+      .default(() =>
+        hostname()
+          .replace(/[^a-zA-Z0-9._-]/g, '-')
+          .slice(0, 128),
+      )
+      .describe('Stable agent id. Default: the host name.'),
+    /** Host name sent with every batch. Default: the host name. */
+    host: z
+      .string()
+      .min(1)
+      .default(() => hostname())
+      .describe('Host name sent with batches. Default: the host name.'),
+    /** Collector gRPC addresses (`host:port`), tried in order; on a broken connection the next one. */
+    collectors: z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'use host:port'))
+      .min(1)
+      .describe('Collector addresses host:port, tried in order (failover).'),
+    tails: z.array(tailConfigSchema).default([]).describe('What to collect.'),
+    /** How often globs are expanded again to find new files, in ms. Default: 1000. */
+    scanIntervalMs: z
+      .number()
+      .int()
+      .min(10)
+      .default(1000)
+      .describe('Glob re-scan interval, ms. Default: 1000.'),
+    /** How often open files are checked for new data, in ms. Default: 100. */
+    pollIntervalMs: z
+      .number()
+      .int()
+      .min(5)
+      .default(100)
+      .describe('File poll interval, ms. Default: 100.'),
+    /** Bytes at the start of a file hashed into its identity. Default: 1024. */
+    fingerprintBytes: z
+      .number()
+      .int()
+      .min(16)
+      .max(65536)
+      .default(1024)
+      .describe('Fingerprint length, bytes. Default: 1024.'),
+    lines: z
+      .strictObject({
+        /** Longest line kept whole, in bytes. Default: 1048576 (1 MiB). */
+        maxBytes: z
+          .number()
+          .int()
+          .min(16)
+          .default(1024 * 1024)
+          .describe('Longest line kept, bytes. Default: 1 MiB.'),
+        /** What happens to longer lines: `truncate` (keep maxBytes) or `skip`. Both are counted. Default: truncate. */
+        onTooLong: z
+          .enum(['truncate', 'skip'])
+          .default('truncate')
+          .describe('truncate or skip longer lines. Default: truncate.'),
+        /**
+         * A partial last line (no newline yet) of a file that was rotated away or deleted is sent
+         * once the file has been idle this long, in ms. Default: 5000.
+         */
+        partialFlushMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(5000)
+          .describe(
+            'Idle time before a rotated file’s partial last line is sent, ms. Default: 5000.',
+          ),
+      })
+      .prefault({})
+      .describe('Line splitting.'),
+    batch: z
+      .strictObject({
+        /** Batch size limit, in bytes of line content. Default: 1048576 (1 MiB). */
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(wireDefaults.maxBatchBytes)
+          .describe('Batch size, bytes. Default: 1 MiB.'),
+        /** Most lines per batch. Default: 10000. */
+        maxLines: z
+          .number()
+          .int()
+          .min(1)
+          .default(wireDefaults.maxBatchLines)
+          .describe('Lines per batch. Default: 10000.'),
+        /** Longest a line waits for its batch to fill, in ms. Default: 200. */
+        maxWaitMs: z.number().int().min(0).default(200).describe('Batch linger, ms. Default: 200.'),
+      })
+      .prefault({})
+      .describe('Batching per stream.'),
+    ship: z
+      .strictObject({
+        /** Batches in flight (sent, not answered) per connection. Default: 8. */
+        window: z
+          .number()
+          .int()
+          .min(1)
+          .max(1024)
+          .default(8)
+          .describe('Unanswered batches per connection. Default: 8.'),
+        /** First retry delay after an error or disconnect, in ms (doubles, with jitter). Default: 200. */
+        retryInitialMs: z
+          .number()
+          .int()
+          .min(1)
+          .default(200)
+          .describe('First retry delay, ms. Default: 200.'),
+        /** Longest retry delay, in ms. Default: 30000. */
+        retryMaxMs: z
+          .number()
+          .int()
+          .min(1)
+          .default(30_000)
+          .describe('Longest retry delay, ms. Default: 30000.'),
+        /** Largest gRPC message, in bytes. Default: 8 MiB. */
+        maxMessageBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(wireDefaults.maxMessageBytes)
+          .describe('Largest gRPC message, bytes. Default: 8 MiB.'),
+        /** Keepalive ping interval, in ms: how a silently dead collector is noticed. Default: 10000. */
+        keepaliveMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(10_000)
+          .describe('Keepalive ping interval, ms. Default: 10000.'),
+      })
+      .prefault({})
+      .describe('Shipping to collectors.'),
+    checkpoint: z
+      .strictObject({
+        /** Registry file. Default: ./logrelay-agent.registry.json */
+        path: z
+          .string()
+          .min(1)
+          .default('./logrelay-agent.registry.json')
+          .describe('Checkpoint registry file.'),
+        /** Longest time between registry writes, in ms. Default: 1000. */
+        flushIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(1000)
+          .describe('Registry write interval, ms. Default: 1000.'),
+      })
+      .prefault({})
+      .describe('Where acknowledged offsets are kept.'),
+    http: opsServerConfigSchema.prefault({}),
+    log: logConfigSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.batch.maxBytes + 64 * 1024 > config.ship.maxMessageBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ship', 'maxMessageBytes'],
+        message: 'must exceed batch.maxBytes by 64 KiB',
+      });
+    }
+    if (config.lines.maxBytes > config.batch.maxBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lines', 'maxBytes'],
+        message: 'must not exceed batch.maxBytes',
+      });
+    }
+  })
+  .describe('logrelay agent configuration.');
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,0 +1,78 @@
+import { readdir } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+
+/**
+ * A path glob: `*` and `?` within one path segment, `**` for any number of segments, `[abc]`
+ * classes. Node 20 has no fs.glob, and tailing needs only this much.
+ */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i] as string;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        // `**/` matches zero or more whole segments.
+        const slash = glob[i + 2] === '/';
+        re += slash ? '(?:[^/]*/)*' : '.*';
+        i += slash ? 2 : 1;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end === -1) re += '\\[';
+      else {
+        const body = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+        re += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        i = end;
+      }
+    } else re += /[.+^${}()|\\]/.test(c) ? `\\${c}` : c;
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function hasMagic(segment: string): boolean {
+  return /[*?[]/.test(segment);
+}
+
+/** The longest leading directory of an absolute glob without wildcards (where the walk starts). */
+export function globBase(glob: string): string {
+  const parts = glob.split('/');
+  const fixed: string[] = [];
+  for (const part of parts.slice(0, -1)) {
+    if (hasMagic(part)) break;
+    fixed.push(part);
+  }
+  return fixed.join('/') || '/';
+}
+
+/**
+ * Files (and symlinks to files) matching an absolute glob. Directories that cannot be read are
+ * skipped: a missing log folder is normal before an application first writes.
+ */
+export async function expandGlob(glob: string, maxDepth = 16): Promise<string[]> {
+  if (!hasMagic(glob)) return [glob];
+  const re = globToRegExp(glob);
+  const recursive = glob.includes('**');
+  const base = globBase(glob);
+  const baseDepth = base === '/' ? 0 : base.split('/').length - 1;
+  const globDepth = glob.split('/').length - 1;
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = dir === '/' ? `/${entry.name}` : join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (depth + 1 < (recursive ? maxDepth : globDepth)) await walk(path, depth + 1);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && re.test(path.split(sep).join('/'))) {
+        out.push(path);
+      }
+    }
+  };
+  await walk(base, baseDepth);
+  return out.sort();
+}

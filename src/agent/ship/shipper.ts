@@ -1,0 +1,236 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Counter, Histogram } from 'prom-client';
+import { Component } from '../../common/lifecycle/component.js';
+import type { Logger } from '../../common/logging/logger.js';
+import {
+  messageSizeOptions,
+  RelayClient,
+  type Batch,
+  type ShipRequest,
+  type ShipResponse,
+} from '../../common/wire/index.js';
+import { Backoff } from './backoff.js';
+
+export interface ShipperOptions {
+  agentId: string;
+  host: string;
+  version: string;
+  /** Collector addresses, tried in order. */
+  collectors: readonly string[];
+  /** Unanswered batches per connection. */
+  window: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  maxMessageBytes: number;
+  keepaliveMs: number;
+}
+
+/** How the shipper reports each batch's fate. Exactly one call per `send`. */
+export interface ShipperEvents {
+  /** Every sink of the route committed the batch. */
+  committed(batch: Batch, duplicateLines: number): void;
+  /** The batch was not committed (retry-after, disconnect): resend it, and everything after it, later. */
+  retry(batch: Batch, delayMs: number, reason: string): void;
+  /** The batch can never be committed. */
+  rejected(batch: Batch, code: string, reason: string): void;
+  /** Room opened in the window (or a connection came up): more batches may be sent. */
+  ready(): void;
+}
+
+export interface ShipperMetrics {
+  batches: Counter<'result'>;
+  roundTrip: Histogram;
+  connects: Counter<'collector' | 'result'>;
+}
+
+interface InFlight {
+  batch: Batch;
+  sentAt: number;
+}
+
+/**
+ * One bidi `Ship` stream at a time to one collector, with a window of unanswered batches.
+ * When the stream breaks, every unanswered batch is reported as `retry` (the agent re-reads it
+ * from the file) and the next collector in the list is tried after a backoff. gRPC's `write()`
+ * returning false is honoured: nothing more is written until 'drain'.
+ */
+export class Shipper extends Component {
+  readonly #opts: ShipperOptions;
+  readonly #events: ShipperEvents;
+  readonly #log: Logger;
+  readonly #metrics: ShipperMetrics;
+  readonly #inFlight = new Map<number, InFlight>();
+  readonly #backoff: Backoff;
+  #client: RelayClient | undefined;
+  #call: grpc.ClientDuplexStream<ShipRequest, ShipResponse> | undefined;
+  #connected = false;
+  #writable = true;
+  #collectorIndex = 0;
+  #seq = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(opts: ShipperOptions, events: ShipperEvents, log: Logger, metrics: ShipperMetrics) {
+    super('shipper');
+    this.#opts = opts;
+    this.#events = events;
+    this.#log = log;
+    this.#metrics = metrics;
+    this.#backoff = new Backoff(opts.retryInitialMs, opts.retryMaxMs);
+  }
+
+  /** The collector currently (or next) connected to. */
+  get collector(): string {
+    return this.#opts.collectors[this.#collectorIndex % this.#opts.collectors.length] ?? '';
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** True when `send` would put a batch on the wire now. */
+  get canSend(): boolean {
+    return this.#connected && this.#writable && this.#inFlight.size < this.#opts.window;
+  }
+
+  /** Sends a batch (its `seq` is assigned here). Call only when `canSend`. */
+  send(batch: Batch): void {
+    const call = this.#call;
+    if (!this.canSend || !call) {
+      this.#events.retry(batch, 0, 'not connected');
+      return;
+    }
+    batch.seq = ++this.#seq;
+    this.#inFlight.set(batch.seq, { batch, sentAt: performance.now() });
+    this.#writable = call.write({ body: { $case: 'batch', value: batch } });
+  }
+
+  protected async doStart(): Promise<void> {
+    this.#stopping = false;
+    this.#connect();
+  }
+
+  protected async doStop(): Promise<void> {
+    this.#stopping = true;
+    clearTimeout(this.#reconnectTimer);
+    this.#disconnect('agent stopping');
+  }
+
+  #connect(): void {
+    if (this.#stopping) return;
+    const address = this.collector;
+    const client = new RelayClient(address, grpc.credentials.createInsecure(), {
+      ...messageSizeOptions(this.#opts.maxMessageBytes),
+      'grpc.keepalive_time_ms': this.#opts.keepaliveMs,
+      'grpc.keepalive_timeout_ms': Math.max(1000, Math.floor(this.#opts.keepaliveMs / 2)),
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.initial_reconnect_backoff_ms': this.#opts.retryInitialMs,
+      'grpc.max_reconnect_backoff_ms': this.#opts.retryMaxMs,
+    });
+    this.#client = client;
+    // waitForReady tells us when the channel is up: a call started before would fail fast or hang.
+    client.waitForReady(Date.now() + Math.max(2000, this.#opts.retryInitialMs * 10), (err) => {
+      if (this.#client !== client || this.#stopping) return;
+      if (err) {
+        this.#metrics.connects.inc({ collector: address, result: 'failed' });
+        this.#log.warn({ collector: address, err: err.message }, 'collector unreachable');
+        this.#failover(`unreachable: ${err.message}`);
+        return;
+      }
+      this.#open(client, address);
+    });
+  }
+
+  #open(client: RelayClient, address: string): void {
+    const call = client.ship();
+    this.#call = call;
+    this.#writable = true;
+    call.on('data', (response: ShipResponse) => this.#answer(response));
+    call.on('drain', () => {
+      this.#writable = true;
+      this.#events.ready();
+    });
+    const broken = (reason: string) => {
+      if (this.#call !== call) return;
+      this.#log.warn({ collector: address, reason }, 'ship stream closed');
+      this.#failover(reason);
+    };
+    call.on('error', (err: grpc.ServiceError) =>
+      broken(`${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`),
+    );
+    call.on('end', () => broken('collector ended the stream'));
+    call.write({
+      body: {
+        $case: 'hello',
+        value: {
+          agentId: this.#opts.agentId,
+          host: this.#opts.host,
+          version: this.#opts.version,
+          token: '',
+        },
+      },
+    });
+    this.#connected = true;
+    this.#metrics.connects.inc({ collector: address, result: 'ok' });
+    this.#log.info({ collector: address }, 'connected to collector');
+    this.#events.ready();
+  }
+
+  #answer(response: ShipResponse): void {
+    const entry = this.#inFlight.get(response.seq);
+    if (!entry) return; // an answer for a batch already given up on (after a reconnect)
+    this.#inFlight.delete(response.seq);
+    this.#metrics.roundTrip.observe((performance.now() - entry.sentAt) / 1000);
+    const result = response.result;
+    switch (result?.$case) {
+      case 'committed':
+        this.#backoff.reset();
+        this.#metrics.batches.inc({ result: 'committed' });
+        this.#events.committed(entry.batch, result.value.duplicateLines);
+        break;
+      case 'retryAfter':
+        this.#metrics.batches.inc({ result: 'retry' });
+        this.#events.retry(entry.batch, result.value.delayMs, result.value.reason);
+        break;
+      case 'rejected':
+        this.#metrics.batches.inc({ result: 'rejected' });
+        this.#events.rejected(entry.batch, result.value.code, result.value.reason);
+        break;
+      default:
+        this.#metrics.batches.inc({ result: 'retry' });
+        this.#events.retry(entry.batch, this.#opts.retryInitialMs, 'empty answer');
+    }
+    this.#events.ready();
+  }
+
+  /** Gives up the current connection: unanswered batches go back to be re-read. */
+  #disconnect(reason: string): void {
+    const call = this.#call;
+    const client = this.#client;
+    this.#call = undefined;
+    this.#client = undefined;
+    this.#connected = false;
+    if (call) {
+      call.removeAllListeners('data');
+      call.on('error', () => undefined);
+      call.cancel();
+    }
+    client?.close();
+    const lost = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    for (const { batch } of lost) this.#events.retry(batch, 0, reason);
+  }
+
+  #failover(reason: string): void {
+    this.#disconnect(reason);
+    if (this.#stopping) return;
+    this.#collectorIndex = (this.#collectorIndex + 1) % this.#opts.collectors.length;
+    const delay = this.#backoff.next();
+    this.#log.info({ next: this.collector, delayMs: delay }, 'failing over');
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+}
