@@ -34,9 +34,13 @@ export function isValidTopic(topic: string): boolean {
   return topicPattern.test(topic) && topic !== '.' && topic !== '..';
 }
 
-/** The stream key everything is deduplicated and checkpointed by. */
+/**
+ * The stream key everything is deduplicated by: agent, device, inode and generation (the agent
+ * raises the generation when the content restarts, so the key never needs the fingerprint,
+ * which is empty until a file is long enough and must not change a growing file's key).
+ */
 export function streamKeyOf(agentId: string, stream: NonNullable<Batch['stream']>): string {
-  return `${agentId}:${stream.device}:${stream.inode}:${stream.fingerprint}:${stream.generation}`;
+  return `${agentId}:${stream.device}:${stream.inode}:${stream.generation}`;
 }
 
 const reject = (code: BatchRejection['code'], reason: string): ValidatedBatch => ({

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { fileSinkConfigSchema } from './file/config.js';
 import { FileSink } from './file/file-sink.js';
+import { hdfsSinkConfigSchema } from './hdfs/config.js';
+import { HdfsSink } from './hdfs/hdfs-sink.js';
 import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
@@ -10,6 +12,7 @@ import type { Sink, SinkContext } from './sink.js';
  */
 export const sinkConfigSchema = z.discriminatedUnion('type', [
   fileSinkConfigSchema,
+  hdfsSinkConfigSchema,
   nullSinkConfigSchema,
 ]);
 
@@ -19,6 +22,8 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
   switch (config.type) {
     case 'file':
       return new FileSink(config, ctx);
+    case 'hdfs':
+      return new HdfsSink(config, ctx);
     case 'null':
       return new NullSink(config, ctx);
   }

@@ -13,7 +13,7 @@ describe('validateBatch', () => {
     expect(result.batch.lines.map(String)).toEqual(['ab', '', 'cde']);
     expect(result.batch.offsets).toEqual([100, 103, 104]);
     expect(result.batch.endOffset).toBe(108);
-    expect(result.batch.streamKey).toBe('agent-1:1:42:f00d:0');
+    expect(result.batch.streamKey).toBe('agent-1:1:42:0');
   });
 
   it('counts CRLF terminators, unterminated last lines and truncated bytes in the offsets', () => {

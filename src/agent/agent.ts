@@ -1,0 +1,447 @@
+import { stat } from 'node:fs/promises';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { OpsServer } from '../common/http/ops-server.js';
+import { Component } from '../common/lifecycle/component.js';
+import { childLogger, type Logger } from '../common/logging/logger.js';
+import { createMetricsRegistry } from '../common/metrics/registry.js';
+import type { Batch } from '../common/wire/index.js';
+import { version } from '../version.js';
+import { CheckpointRegistry } from './checkpoint/registry.js';
+import type { AgentConfig, TailConfig } from './config.js';
+import { expandGlob, globToRegExp } from './discovery/glob.js';
+import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
+import { Shipper } from './ship/shipper.js';
+import { FileTailer } from './tail/file-reader.js';
+import { decideResume } from './tail/rotation.js';
+
+interface Tracked {
+  harvester: Harvester;
+  sent: SentBatch;
+}
+
+/**
+ * The agent: finds files by glob, reads each through a Harvester, ships batches through one
+ * Shipper, and checkpoints a stream's offset only when its batches were committed.
+ */
+export class Agent extends Component {
+  readonly config: AgentConfig;
+  readonly registry: Registry;
+  readonly checkpoints: CheckpointRegistry;
+  readonly shipper: Shipper;
+  readonly ops: OpsServer;
+  readonly #log: Logger;
+  /** Open files by `<device>:<inode>`. */
+  readonly #harvesters = new Map<string, Harvester>();
+  readonly #batches = new WeakMap<Batch, Tracked>();
+  readonly #tails: { config: TailConfig; exclude: RegExp[] }[];
+  #firstScan = true;
+  #scanTimer: NodeJS.Timeout | undefined;
+  #pollTimer: NodeJS.Timeout | undefined;
+  #pumping = false;
+  #pumpAgain = false;
+  #scanning: Promise<void> | undefined;
+  #cursor = 0;
+  readonly #m;
+
+  constructor(config: AgentConfig, log: Logger, registry?: Registry) {
+    super(`agent:${config.id}`);
+    this.config = config;
+    this.#log = childLogger(log, 'agent', { agent: config.id });
+    this.registry = registry ?? createMetricsRegistry({ agent: config.id });
+    this.#tails = config.tails.map((t) => ({ config: t, exclude: t.exclude.map(globToRegExp) }));
+    const reg = [this.registry];
+    this.#m = {
+      linesRead: new Counter({
+        name: 'logrelay_agent_lines_read_total',
+        help: 'Lines read from files (re-reads included).',
+        registers: reg,
+      }),
+      bytesRead: new Counter({
+        name: 'logrelay_agent_bytes_read_total',
+        help: 'Line bytes read from files (re-reads included).',
+        registers: reg,
+      }),
+      linesShipped: new Counter({
+        name: 'logrelay_agent_lines_shipped_total',
+        help: 'Lines sent to collectors (resends included).',
+        registers: reg,
+      }),
+      linesAcked: new Counter({
+        name: 'logrelay_agent_lines_acked_total',
+        help: 'Lines committed by collectors.',
+        registers: reg,
+      }),
+      bytesAcked: new Counter({
+        name: 'logrelay_agent_bytes_acked_total',
+        help: 'Line bytes committed by collectors.',
+        registers: reg,
+      }),
+      linesRejected: new Counter({
+        name: 'logrelay_agent_lines_rejected_total',
+        help: 'Lines in batches collectors rejected for good.',
+        registers: reg,
+      }),
+      retries: new Counter({
+        name: 'logrelay_agent_retries_total',
+        help: 'Batches to send again (retry-after, disconnects).',
+        labelNames: ['reason'],
+        registers: reg,
+      }),
+      truncations: new Counter({
+        name: 'logrelay_agent_truncations_total',
+        help: 'Files seen truncated in place (copytruncate).',
+        registers: reg,
+      }),
+      lostBytes: new Counter({
+        name: 'logrelay_agent_truncation_lost_bytes_total',
+        help: 'Bytes lost to truncation races before they could be read.',
+        registers: reg,
+      }),
+      files: new Gauge({
+        name: 'logrelay_agent_open_files',
+        help: 'Files being read.',
+        registers: reg,
+      }),
+    };
+    this.checkpoints = new CheckpointRegistry(
+      { path: config.checkpoint.path, flushIntervalMs: config.checkpoint.flushIntervalMs },
+      { logger: childLogger(this.#log, 'checkpoint'), metrics: this.registry },
+    );
+    this.shipper = new Shipper(
+      {
+        agentId: config.id,
+        host: config.host,
+        version,
+        collectors: config.collectors,
+        window: config.ship.window,
+        retryInitialMs: config.ship.retryInitialMs,
+        retryMaxMs: config.ship.retryMaxMs,
+        maxMessageBytes: config.ship.maxMessageBytes,
+        keepaliveMs: config.ship.keepaliveMs,
+      },
+      {
+        committed: (batch) => this.#settled(batch, 'committed'),
+        rejected: (batch, code, reason) => {
+          this.#log.error(
+            { code, reason, path: batch.stream?.path, start: batch.startOffset },
+            'batch rejected by collector; its lines are skipped',
+          );
+          this.#settled(batch, 'rejected');
+        },
+        retry: (batch, delayMs, reason) => this.#retry(batch, delayMs, reason),
+        ready: () => this.#pump(),
+      },
+      childLogger(this.#log, 'shipper'),
+      {
+        batches: new Counter({
+          name: 'logrelay_agent_batches_total',
+          help: 'Batches answered, by result.',
+          labelNames: ['result'],
+          registers: reg,
+        }),
+        roundTrip: new Histogram({
+          name: 'logrelay_agent_batch_round_trip_seconds',
+          help: 'Time from sending a batch to its answer.',
+          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+          registers: reg,
+        }),
+        connects: new Counter({
+          name: 'logrelay_agent_connects_total',
+          help: 'Connection attempts to collectors, by result.',
+          labelNames: ['collector', 'result'],
+          registers: reg,
+        }),
+      },
+    );
+    this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
+    this.ops.addReadinessCheck('collector', () =>
+      this.shipper.connected ? true : `not connected (next: ${this.shipper.collector})`,
+    );
+  }
+
+  /** Streams being read: for status and tests. */
+  get streams(): { path: string; key: string; acked: number; inFlight: number }[] {
+    return [...this.#harvesters.values()].map((h) => ({
+      path: h.path,
+      key: h.key,
+      acked: h.acked,
+      inFlight: h.inFlight.length,
+    }));
+  }
+
+  protected async doStart(): Promise<void> {
+    await this.checkpoints.start();
+    const report = this.checkpoints.loadReport;
+    if (report && report.problems.length > 0) {
+      this.#log.warn(
+        { source: report.source, problems: report.problems },
+        'checkpoint registry was damaged; using the last good state',
+      );
+    }
+    this.#firstScan = true;
+    await this.#scan();
+    await this.shipper.start();
+    await this.ops.start();
+    this.#scanTimer = setInterval(() => void this.#scan(), this.config.scanIntervalMs);
+    this.#pollTimer = setInterval(() => this.#pump(), this.config.pollIntervalMs);
+    this.#log.info(
+      { files: this.#harvesters.size, collectors: this.config.collectors },
+      'agent started',
+    );
+  }
+
+  protected async doStop(): Promise<void> {
+    clearInterval(this.#scanTimer);
+    clearInterval(this.#pollTimer);
+    await this.#scanning;
+    await this.shipper.stop();
+    while (this.#pumping) await new Promise((r) => setTimeout(r, 5));
+    for (const h of this.#harvesters.values()) {
+      h.closed = true;
+      await h.tailer.close();
+    }
+    this.#harvesters.clear();
+    this.#m.files.set(0);
+    await this.checkpoints.stop();
+    await this.ops.stop();
+    this.#log.info('agent stopped');
+  }
+
+  #scan(): Promise<void> {
+    this.#scanning ??= this.#scanOnce()
+      .catch((err: unknown) => this.#log.error({ err }, 'scan failed'))
+      .finally(() => {
+        this.#scanning = undefined;
+      });
+    return this.#scanning;
+  }
+
+  async #scanOnce(): Promise<void> {
+    const seen = new Set<string>();
+    for (const tail of this.#tails) {
+      for (const glob of tail.config.paths) {
+        for (const path of await expandGlob(glob)) {
+          if (tail.exclude.some((re) => re.test(path))) continue;
+          // stat follows symlinks: a retargeted link shows up as another file.
+          const st = await stat(path).catch(() => undefined);
+          if (!st?.isFile()) continue;
+          const id = `${st.dev}:${st.ino}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const existing = this.#harvesters.get(id);
+          if (existing) {
+            existing.orphaned = false;
+            // Keep the name the file is being written under when it matches several globs.
+            if (existing.path !== path && !(await this.#pathHolds(existing.path, id)))
+              existing.path = path;
+            continue;
+          }
+          await this.#open(path, tail.config, id);
+        }
+      }
+    }
+    for (const [id, h] of this.#harvesters) {
+      if (!seen.has(id)) h.orphaned = true;
+    }
+    this.#firstScan = false;
+    this.#m.files.set(this.#harvesters.size);
+    this.#pump();
+  }
+
+  async #pathHolds(path: string, id: string): Promise<boolean> {
+    const st = await stat(path).catch(() => undefined);
+    return st !== undefined && `${st.dev}:${st.ino}` === id;
+  }
+
+  async #open(path: string, tail: TailConfig, id: string): Promise<void> {
+    const [device = '', inode = ''] = id.split(':');
+    // The newest registry entry for this device + inode says where to resume and which generation.
+    const entries = this.checkpoints
+      .entries()
+      .filter((e) => e.device === device && e.inode === inode);
+    const latest = entries
+      .map((e) => ({ entry: e, generation: Number(e.key.split(':').pop()) }))
+      .sort((a, b) => b.generation - a.generation)[0];
+    const maxGeneration = latest?.generation ?? -1;
+    const lineOpts = {
+      fingerprintBytes: this.config.fingerprintBytes,
+      maxLineBytes: this.config.lines.maxBytes,
+      onLongLine: this.config.lines.onTooLong,
+      chunkBytes: 256 * 1024,
+    } as const;
+    let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
+    let generation = 0;
+    let tailer: FileTailer;
+    try {
+      tailer = await FileTailer.open(path, { ...lineOpts, start: 0 });
+    } catch (err) {
+      this.#log.warn({ path, err }, 'cannot open file');
+      return;
+    }
+    if (latest) {
+      const identity = decodeIdentity(
+        latest.entry.device,
+        latest.entry.inode,
+        latest.entry.fingerprint,
+      );
+      const decision = identity
+        ? decideResume({ identity, offset: latest.entry.offset }, await tailer.probe(identity))
+        : undefined;
+      if (decision?.action === 'resume') {
+        start = decision.offset;
+        generation = latest.generation;
+      } else {
+        start = 0;
+        generation = maxGeneration + 1;
+        this.#log.info(
+          { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
+          'file content restarted: reading from 0 as a new generation',
+        );
+      }
+    }
+    if (start !== 0 || generation !== 0) {
+      await tailer.close();
+      tailer = await FileTailer.open(path, { ...lineOpts, start, generation });
+    }
+    const harvester = new Harvester(
+      {
+        agentId: this.config.id,
+        host: this.config.host,
+        topic: tail.topic,
+        maxBatchBytes: this.config.batch.maxBytes,
+        maxBatchLines: this.config.batch.maxLines,
+        partialFlushMs: this.config.lines.partialFlushMs,
+      },
+      tailer,
+      path,
+      tailer.position,
+    );
+    this.#harvesters.set(id, harvester);
+    this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /** Sends batches while the window has room, round-robin over files with data. */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
+      return;
+    }
+    if (!this.running && this.state !== 'starting') return;
+    this.#pumping = true;
+    void this.#pumpLoop().finally(() => {
+      this.#pumping = false;
+      if (this.#pumpAgain) {
+        this.#pumpAgain = false;
+        this.#pump();
+      }
+    });
+  }
+
+  async #pumpLoop(): Promise<void> {
+    let idleRounds = 0;
+    while (this.shipper.canSend && idleRounds < 1) {
+      const harvesters = [...this.#harvesters.values()];
+      if (harvesters.length === 0) return;
+      let sentAny = false;
+      for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
+        const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
+        const now = Date.now();
+        if (!h.ready(now)) continue;
+        h.busy = true;
+        try {
+          const generation = h.generation;
+          const next = await h.nextBatch(now);
+          if (h.generation !== generation) {
+            this.#m.truncations.inc();
+            this.#log.warn(
+              { path: h.path, generation: h.generation },
+              'file truncated in place: reading from 0',
+            );
+          }
+          if (h.lostBytes > 0) {
+            this.#m.lostBytes.inc(h.lostBytes);
+            h.lostBytes = 0;
+          }
+          if (next) {
+            const lines = next.batch.lineLengths.length;
+            this.#m.linesRead.inc(lines);
+            this.#m.bytesRead.inc(next.batch.lines.length);
+            this.#batches.set(next.batch, { harvester: h, sent: next.sent });
+            this.#m.linesShipped.inc(lines);
+            this.shipper.send(next.batch);
+            sentAny = true;
+          } else {
+            await this.#maybeFinish(h);
+          }
+        } catch (err) {
+          this.#log.error({ path: h.path, err }, 'reading failed; will retry');
+          h.pausedUntil = Date.now() + 1000;
+        } finally {
+          h.busy = false;
+        }
+      }
+      this.#cursor++;
+      if (!sentAny) idleRounds++;
+    }
+  }
+
+  /** A file renamed away or deleted, read to its end and fully acked, is closed. */
+  async #maybeFinish(h: Harvester): Promise<void> {
+    if (!h.orphaned || !h.drained || Date.now() - h.lastDataAt < this.config.lines.partialFlushMs)
+      return;
+    h.closed = true;
+    const id = `${h.identity.device}:${h.identity.inode}`;
+    this.#harvesters.delete(id);
+    await h.tailer.close();
+    if (this.checkpoints.has(h.key)) this.checkpoints.markRemoved(h.key);
+    this.#m.files.set(this.#harvesters.size);
+    this.#log.info({ path: h.path, offset: h.acked }, 'finished file (rotated away or deleted)');
+  }
+
+  #settled(batch: Batch, result: 'committed' | 'rejected'): void {
+    const tracked = this.#batches.get(batch);
+    if (!tracked) return;
+    this.#batches.delete(batch);
+    const { harvester: h, sent } = tracked;
+    const lines = batch.lineLengths.length;
+    if (result === 'committed') {
+      this.#m.linesAcked.inc(lines);
+      this.#m.bytesAcked.inc(batch.lines.length);
+    } else this.#m.linesRejected.inc(lines);
+    const acked = h.settle(sent);
+    if (acked !== undefined && this.checkpoints.running) {
+      const identity = h.identity;
+      this.checkpoints.set(h.key, {
+        offset: acked,
+        path: h.path,
+        device: identity.device,
+        inode: identity.inode,
+        fingerprint: encodeIdentity(identity),
+        topic: h.opts.topic,
+      });
+    }
+  }
+
+  #retry(batch: Batch, delayMs: number, reason: string): void {
+    const tracked = this.#batches.get(batch);
+    if (!tracked) return;
+    this.#batches.delete(batch);
+    const { harvester: h, sent } = tracked;
+    if (sent.generation !== h.generation) {
+      // The file was truncated since: these bytes are gone from it and cannot be sent again.
+      this.#m.lostBytes.inc(sent.end - sent.start);
+      this.#log.warn(
+        { path: h.path, start: sent.start, end: sent.end },
+        'unacknowledged lines lost to a truncation',
+      );
+      return;
+    }
+    if (h.rewind(sent, delayMs, Date.now())) {
+      this.#m.retries.inc({ reason: reason.split(':')[0]?.slice(0, 40) ?? 'unknown' });
+      this.#log.debug(
+        { path: h.path, from: h.acked, delayMs, reason },
+        'resending from the acked offset',
+      );
+    }
+  }
+}

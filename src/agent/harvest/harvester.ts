@@ -1,0 +1,234 @@
+import type { Batch } from '../../common/wire/index.js';
+import { streamKey, type FileIdentity } from '../tail/fingerprint.js';
+import type { FileTailer } from '../tail/file-reader.js';
+import { lineEnd, type Line } from '../tail/line-splitter.js';
+
+/** A batch on its way, as the harvester remembers it (the bytes stay in the file). */
+export interface SentBatch {
+  /** Offsets [start, end) in the file. */
+  start: number;
+  end: number;
+  /** The harvester's epoch when it was sent: answers from before a rewind are ignored. */
+  epoch: number;
+  generation: number;
+  lines: number;
+  /** Set once committed (or rejected) while an earlier batch is still unanswered. */
+  done: boolean;
+}
+
+/** Identity fields of the registry entry (`fingerprint` holds `<prefixLength>/<prefixHash>`). */
+export function encodeIdentity(identity: FileIdentity): string {
+  return `${identity.prefixLength}/${identity.prefixHash}`;
+}
+
+export function decodeIdentity(
+  device: string,
+  inode: string,
+  fingerprint: string,
+): FileIdentity | undefined {
+  const [length, hash] = fingerprint.split('/');
+  if (!hash || !/^\d+$/.test(length ?? '')) return undefined;
+  const prefixLength = Number(length);
+  return {
+    device: Number(device),
+    inode: Number(inode),
+    prefixLength,
+    prefixHash: hash,
+    fingerprint: '',
+  };
+}
+
+export interface HarvesterOptions {
+  agentId: string;
+  host: string;
+  topic: string;
+  /** Content bytes per batch. */
+  maxBatchBytes: number;
+  maxBatchLines: number;
+  /** Idle time after which a rotated-away file's partial last line is sent, in ms. */
+  partialFlushMs: number;
+}
+
+/**
+ * One file being collected: its tailer, what was acked, what is in flight. The file is the
+ * buffer — on a retry or a lost connection the harvester seeks back to the acked offset and
+ * reads the same lines again; nothing unacknowledged is held in memory.
+ */
+export class Harvester {
+  readonly opts: HarvesterOptions;
+  readonly tailer: FileTailer;
+  /** Path the file is known by (updated on rename). */
+  path: string;
+  /** Offset up to which every line was acknowledged. */
+  acked: number;
+  generation: number;
+  epoch = 0;
+  readonly inFlight: SentBatch[] = [];
+  /** No new batch before this time (ms since epoch): set by retry-after. */
+  pausedUntil = 0;
+  /** True when no path matched by the globs points at this file any more (renamed away, deleted). */
+  orphaned = false;
+  /** Last time the file gave new lines, in ms. */
+  lastDataAt = Date.now();
+  /** True once the file's end was reached in the last read. */
+  atEof = false;
+  /** Bytes seen in the file and lost to a truncation before they could be read. */
+  lostBytes = 0;
+  busy = false;
+  closed = false;
+  /** A rewind happened: seek back to `acked` before the next read (never during one). */
+  #seekPending = false;
+
+  constructor(opts: HarvesterOptions, tailer: FileTailer, path: string, acked: number) {
+    this.opts = opts;
+    this.tailer = tailer;
+    this.path = path;
+    this.acked = acked;
+    this.generation = tailer.generation;
+  }
+
+  get key(): string {
+    return streamKey(this.opts.agentId, this.tailer.identity, this.generation);
+  }
+
+  get identity(): FileIdentity {
+    return this.tailer.identity;
+  }
+
+  /** Everything read was acknowledged. */
+  get drained(): boolean {
+    return this.inFlight.length === 0 && this.atEof && this.tailer.pendingBytes === 0;
+  }
+
+  /** May send now: not paused, not closed, not reading. */
+  ready(now: number): boolean {
+    return !this.closed && !this.busy && now >= this.pausedUntil;
+  }
+
+  /**
+   * Reads the next batch from the file, or undefined when there is nothing to send now.
+   * A truncation switches the harvester to the new generation (a new stream key).
+   */
+  async nextBatch(now: number): Promise<{ batch: Batch; sent: SentBatch } | undefined> {
+    if (this.#seekPending) {
+      this.#seekPending = false;
+      this.tailer.seek(this.acked);
+    }
+    const epoch = this.epoch;
+    const result = await this.tailer.readLines(this.opts.maxBatchBytes, this.opts.maxBatchLines);
+    if (epoch !== this.epoch && !result.truncation) {
+      // A rewind arrived while reading: these lines will be read again from the acked offset.
+      return undefined;
+    }
+    this.atEof = result.eof;
+    let lines = result.lines;
+    if (
+      lines.length === 0 &&
+      this.orphaned &&
+      now - this.lastDataAt >= this.opts.partialFlushMs &&
+      this.tailer.pendingBytes > 0
+    ) {
+      const partial = this.tailer.flushPartial();
+      if (partial) lines = [partial];
+    }
+    if (result.truncation) {
+      this.lostBytes += result.truncation.lostBytes;
+    }
+    if (lines.length === 0) {
+      if (result.truncation) this.#switchGeneration(result.truncation.generation);
+      return undefined;
+    }
+    this.lastDataAt = now;
+    // Lines are contiguous except after a skipped long line: a batch never spans a gap.
+    let count = 1;
+    while (
+      count < lines.length &&
+      (lines[count] as Line).offset === lineEnd(lines[count - 1] as Line)
+    )
+      count++;
+    if (count < lines.length) {
+      this.tailer.seek((lines[count] as Line).offset);
+      lines = lines.slice(0, count);
+    }
+    const generation = this.generation;
+    const batch = this.#toBatch(lines, generation, now);
+    if (result.truncation && count === result.lines.length)
+      this.#switchGeneration(result.truncation.generation);
+    const sent: SentBatch = {
+      start: batch.startOffset,
+      end: batch.endOffset,
+      epoch: this.epoch,
+      generation,
+      lines: lines.length,
+      done: false,
+    };
+    this.inFlight.push(sent);
+    return { batch, sent };
+  }
+
+  #switchGeneration(generation: number): void {
+    // In-flight batches of the old content can no longer be re-read: a retry of them is a loss.
+    this.generation = generation;
+    this.acked = 0;
+    this.epoch++;
+  }
+
+  #toBatch(lines: readonly Line[], generation: number, now: number): Batch {
+    const first = lines[0] as Line;
+    const last = lines[lines.length - 1] as Line;
+    // Copy the contents into one blob so the read chunks they point into can be freed.
+    const blob = Buffer.concat(lines.map((l) => l.content));
+    const everyNewline = lines.every((l) => l.terminatorLength === 1);
+    const anyTruncated = lines.some((l) => l.truncatedBytes > 0);
+    const identity = this.tailer.identity;
+    return {
+      agentId: this.opts.agentId,
+      seq: 0,
+      stream: {
+        host: this.opts.host,
+        path: this.path,
+        device: identity.device,
+        inode: identity.inode,
+        fingerprint: identity.fingerprint,
+        generation,
+      },
+      topic: this.opts.topic,
+      startOffset: first.offset,
+      endOffset: lineEnd(last),
+      lines: blob,
+      lineLengths: lines.map((l) => l.content.length),
+      terminatorLengths: everyNewline ? [] : lines.map((l) => l.terminatorLength),
+      truncatedBytes: anyTruncated ? lines.map((l) => l.truncatedBytes) : [],
+      readTimeMs: now,
+    };
+  }
+
+  /**
+   * A batch was committed (or rejected: skipped for good). Returns the new acked offset when it
+   * moved, so the caller can checkpoint it.
+   */
+  settle(sent: SentBatch): number | undefined {
+    if (sent.epoch !== this.epoch || sent.done || !this.inFlight.includes(sent)) return undefined;
+    sent.done = true;
+    let moved: number | undefined;
+    while (this.inFlight[0]?.done) {
+      moved = (this.inFlight.shift() as SentBatch).end;
+    }
+    if (moved !== undefined) this.acked = moved;
+    return moved;
+  }
+
+  /**
+   * A batch was not committed: forget everything in flight and read again from the acked
+   * offset after `delayMs`. Returns false when the answer is stale (from before a rewind).
+   */
+  rewind(sent: SentBatch, delayMs: number, now: number): boolean {
+    if (sent.epoch !== this.epoch || sent.generation !== this.generation) return false;
+    this.epoch++;
+    this.inFlight.length = 0;
+    this.#seekPending = true;
+    this.atEof = false;
+    this.pausedUntil = now + delayMs;
+    return true;
+  }
+}

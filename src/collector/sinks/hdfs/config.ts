@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/**
+ * `sinks[]` entry of type `hdfs`: newline-terminated lines in HDFS files written through the
+ * WebHDFS REST API, one in-progress file per topic, renamed to its final name when rolled
+ * (DESIGN.md "Records in the sinks"). A batch is acknowledged once the APPEND carrying its
+ * lines returned.
+ */
+export const hdfsSinkConfigSchema = z
+  .strictObject({
+    /** Discriminator of the `sinks[]` entry. */
+    type: z.literal('hdfs').describe('Sink type: hdfs.'),
+    /** Unique sink name that routes refer to; also the `sink` label of the metrics. */
+    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    /**
+     * The NameNode's HTTP address (WebHDFS is served under `/webhdfs/v1`). CREATE and APPEND
+     * are redirected to a DataNode, whose address the NameNode chooses. Default:
+     * http://127.0.0.1:9870.
+     */
+    namenodeUrl: z
+      .url({ protocol: /^https?$/ })
+      .default('http://127.0.0.1:9870')
+      .describe('NameNode HTTP address (WebHDFS). Default: http://127.0.0.1:9870.'),
+    /**
+     * HDFS user the requests act as (`user.name`, simple authentication; Kerberos is not
+     * supported). Default: logrelay.
+     */
+    user: z
+      .string()
+      .min(1)
+      .default('logrelay')
+      .describe('HDFS user (user.name, simple auth). Default: logrelay.'),
+    /**
+     * Absolute HDFS path of a file. Tokens: `{topic}`, `{collector}` (the collector id),
+     * `{yyyy}`, `{MM}`, `{dd}`, `{HH}`, `{yyyy-MM-dd}` (UTC, the time the file was opened; a
+     * file is rolled when these change, so an hour's partition only holds that hour's lines),
+     * and `{n}`, the file counter (required, so a rolled file is never written again). Keep
+     * `{collector}` in the name: it is how a restarted collector finds the in-progress files
+     * its previous run left. Default: /logrelay/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log.
+     */
+    pathTemplate: z
+      .string()
+      .min(2)
+      .default('/logrelay/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log')
+      .refine((t) => t.startsWith('/'), 'must be an absolute HDFS path')
+      .refine((t) => t.includes('{n}'), 'must contain {n}, the file counter')
+      .refine((t) => !t.endsWith('/'), 'must name a file, not a folder')
+      .refine(
+        (t) => !t.split('/').some((s) => s === '..' || s === '.'),
+        'must not contain . or .. segments',
+      )
+      .describe(
+        'HDFS file path template; must contain {n}. ' +
+          'Default: /logrelay/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log.',
+      ),
+    /**
+     * Appended to the name of the file being written; removed by the rename when the file is
+     * rolled, so readers (Hive, Spark) can skip unfinished files. Default: .inprogress.
+     */
+    inProgressSuffix: z
+      .string()
+      .min(1)
+      .regex(/^[^/]+$/, 'must not contain /')
+      .default('.inprogress')
+      .describe('Suffix of the file being written. Default: .inprogress.'),
+    /**
+     * Roll to a new file once a file holds this many bytes (a file may exceed it by at most one
+     * batch). HDFS prefers few large files: the default is one HDFS block. Default: 134217728
+     * (128 MiB).
+     */
+    maxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(128 * MiB)
+      .describe('Roll past this size, in bytes. Default: 134217728 (128 MiB).'),
+    /**
+     * Roll a file this old, in ms, even when it is small (an idle topic's file is rolled too).
+     * Default: 3600000 (1 h). With the default hourly partitions a file is rolled at the end of
+     * its hour anyway, so this default yields at most about one file per topic, collector and
+     * hour for a quiet topic; a shorter age multiplies HDFS's small files (Flume's 30 s default
+     * is the classic way to drown a NameNode).
+     */
+    maxFileAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(3_600_000)
+      .describe('Roll a file this old, in ms. Default: 3600000 (1 h).'),
+    /**
+     * How long lines wait, in ms, for more lines of other batches before their file's APPEND is
+     * sent: every batch pending for a file goes in one APPEND (group commit), which keeps the
+     * NameNode's load independent of the number of agents. Adds at most this much to a batch's
+     * acknowledgement latency (budget: about 1 s end to end). Default: 200.
+     */
+    flushIntervalMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(200)
+      .describe('Aggregation window of appends, in ms. Default: 200.'),
+    /**
+     * Send a file's APPEND early once this many bytes are pending, and never put more than this
+     * in one APPEND (a single larger batch is sent alone). Default: 8388608 (8 MiB).
+     */
+    maxAppendBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * MiB)
+      .describe('Bytes per APPEND that trigger an early send. Default: 8388608 (8 MiB).'),
+    /** Timeout of one HTTP request to the NameNode or a DataNode, in ms. Default: 30000. */
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('Timeout of one WebHDFS HTTP request, in ms. Default: 30000.'),
+    /**
+     * Attempts of one HDFS operation (APPEND, CREATE, rename) before a write fails with a
+     * retriable error (the collector then answers retry-after; nothing is lost). Waits between
+     * attempts start at 100 ms and double, up to 2 s. Default: 5 (about 1.5 s of waiting).
+     */
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(5)
+      .describe('Attempts per HDFS operation before a write fails retriable. Default: 5.'),
+    /**
+     * How far back, in ms, start-up looks (by the date parts of the path) for in-progress
+     * files a crashed run of this collector left, to rename them to their final names.
+     * Default: 604800000 (7 days).
+     */
+    recoveryLookbackMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(7 * 24 * 3_600_000)
+      .describe('Look-back of the start-up recovery of in-progress files, in ms. Default: 7 days.'),
+  })
+  .describe('HDFS files through WebHDFS.');
+
+export type HdfsSinkConfig = z.output<typeof hdfsSinkConfigSchema>;

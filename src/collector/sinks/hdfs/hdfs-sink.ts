@@ -1,0 +1,928 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { RelayError, isRetriable } from '../../../common/errors/relay-error.js';
+import { Component } from '../../../common/lifecycle/component.js';
+import type { Logger } from '../../../common/logging/logger.js';
+import { expandPath, type PathValues } from '../path-template.js';
+import type { Sink, SinkBatch, SinkContext } from '../sink.js';
+import type { HdfsSinkConfig } from './config.js';
+import { WebHdfsClient, type WebHdfsApi } from './webhdfs-client.js';
+
+// ---------------------------------------------------------------------------------------------
+// Pure decisions, exported for unit tests.
+
+/**
+ * What to do after an APPEND (or CREATE) whose outcome is unknown (an error or a timeout after
+ * the request may have reached the DataNode), given the file's length before it, the bytes it
+ * carried and the length HDFS reports now:
+ * - `done`: every byte landed; sending them again would duplicate them.
+ * - `retry`: nothing landed; send them again.
+ * - `truncate`: part of them landed; cut the file back to `before`, then send them again.
+ * - `conflict`: the file is not what this writer made it (longer than possible, or shorter
+ *   than what was already acknowledged); it cannot be repaired by this writer.
+ */
+export type AppendDecision = 'done' | 'retry' | 'truncate' | 'conflict';
+
+export function reconcileAppend(before: number, sent: number, actual: number): AppendDecision {
+  if (actual === before + sent) return 'done';
+  if (actual === before) return 'retry';
+  if (actual > before && actual < before + sent) return 'truncate';
+  return 'conflict';
+}
+
+/** The two names of one output file. */
+export interface HdfsFilePaths {
+  /** The name once rolled: what readers of the partition see. */
+  readonly final: string;
+  /** The name while it is written: `final` + the in-progress suffix. */
+  readonly inProgress: string;
+}
+
+export function hdfsFilePaths(template: string, suffix: string, values: PathValues): HdfsFilePaths {
+  const final = expandPath(template, values);
+  return { final, inProgress: `${final}${suffix}` };
+}
+
+/**
+ * Everything of a file's path but its counter: two files with the same key belong to the same
+ * partition (topic, date and hour), and a file whose key changes with the clock has to roll.
+ */
+export function partitionKey(template: string, values: Omit<PathValues, 'n'>): string {
+  return expandPath(template, { ...values, n: -1 });
+}
+
+type DateToken = 'yyyy' | 'MM' | 'dd' | 'HH';
+type Capture = DateToken | 'topic' | 'n';
+
+/** Date parts read back from a path (month 1–12). */
+export type DateParts = Partial<Record<DateToken, number>>;
+
+/** One `/`-separated segment of a path template, as a matcher of existing names. */
+export interface TemplateSegment {
+  /** The segment itself when it has no token (it is descended into without listing). */
+  readonly literal: string | undefined;
+  readonly regex: RegExp;
+  readonly captures: readonly Capture[];
+}
+
+const TOKEN = /\{(topic|collector|n|yyyy-MM-dd|yyyy|MM|dd|HH)\}/g;
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Matchers for this collector's in-progress files, segment by segment (the last segment
+ * includes the suffix). undefined when the template has no `{collector}`: then nothing tells
+ * this collector's files from another's, and start-up recovery must not touch any.
+ */
+export function inProgressPattern(
+  template: string,
+  collectorId: string,
+  suffix: string,
+): TemplateSegment[] | undefined {
+  if (!template.includes('{collector}')) return undefined;
+  const parts = template.split('/').slice(1);
+  return parts.map((part, i) => {
+    const last = i === parts.length - 1;
+    const captures: Capture[] = [];
+    let source = '';
+    let at = 0;
+    for (const m of part.matchAll(TOKEN)) {
+      source += escapeRegex(part.slice(at, m.index));
+      at = m.index + m[0].length;
+      switch (m[1]) {
+        case 'collector':
+          source += escapeRegex(collectorId);
+          break;
+        case 'topic':
+          source += '([^/]+?)';
+          captures.push('topic');
+          break;
+        case 'n':
+          source += '(\\d+)';
+          captures.push('n');
+          break;
+        case 'yyyy-MM-dd':
+          source += '(\\d{4})-(\\d{2})-(\\d{2})';
+          captures.push('yyyy', 'MM', 'dd');
+          break;
+        case 'yyyy':
+          source += '(\\d{4})';
+          captures.push('yyyy');
+          break;
+        default:
+          source += '(\\d{2})';
+          captures.push(m[1] as DateToken);
+      }
+    }
+    source += escapeRegex(part.slice(at));
+    if (last) source += escapeRegex(suffix);
+    const literal = !last && at === 0 ? part : undefined;
+    return { literal, regex: new RegExp(`^${source}$`), captures };
+  });
+}
+
+/** Matches one name against a segment; returns the date parts it fixes, or undefined. */
+export function matchSegment(segment: TemplateSegment, name: string): DateParts | undefined {
+  const m = segment.regex.exec(name);
+  if (!m) return undefined;
+  const dates: DateParts = {};
+  segment.captures.forEach((capture, i) => {
+    if (capture !== 'topic' && capture !== 'n') dates[capture] = Number(m[i + 1]);
+  });
+  return dates;
+}
+
+/**
+ * The end (ms since the epoch, UTC) of the period the known date parts describe: a year, a
+ * month, a day or an hour. undefined when the year is unknown.
+ */
+export function periodEnd(d: DateParts): number | undefined {
+  if (d.yyyy === undefined) return undefined;
+  if (d.MM === undefined) return Date.UTC(d.yyyy + 1, 0, 1);
+  if (d.dd === undefined) return Date.UTC(d.yyyy, d.MM, 1);
+  if (d.HH === undefined) return Date.UTC(d.yyyy, d.MM - 1, d.dd + 1);
+  return Date.UTC(d.yyyy, d.MM - 1, d.dd, d.HH + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Builds the WebHDFS client; replaced by a fake in unit tests. */
+export type WebHdfsClientFactory = (config: HdfsSinkConfig) => WebHdfsApi;
+
+export const createWebHdfsClient: WebHdfsClientFactory = (config) =>
+  new WebHdfsClient({
+    namenodeUrl: config.namenodeUrl,
+    user: config.user,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
+
+/** What start-up recovery did with the in-progress files a previous run left. */
+export interface RecoveryReport {
+  /** In-progress paths renamed to their final names. */
+  readonly renamed: string[];
+  /** In-progress paths left as they are (logged with the reason). */
+  readonly failed: string[];
+  /** Set when HDFS could not be searched; recovery is tried again later. */
+  readonly error?: unknown;
+}
+
+interface Waiter {
+  readonly data: Buffer;
+  readonly lines: number;
+  readonly enqueuedAt: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** A request whose effect on the file is unknown, and what the file held before it. */
+interface Unconfirmed {
+  readonly before: number;
+  readonly sent: number;
+  /** Its writers were told it failed: whatever of it landed has to go. */
+  rejected: boolean;
+}
+
+type RollReason = 'size' | 'age' | 'partition' | 'stop' | 'abandoned';
+
+/** One output file and its single writer loop. */
+interface OpenFile {
+  readonly topic: string;
+  /** When the file was opened: the date parts of its path. */
+  readonly time: Date;
+  readonly openedAt: number;
+  readonly partition: string;
+  /** Chosen by the writer loop before the first CREATE. */
+  paths: HdfsFilePaths | undefined;
+  /** The file exists in HDFS (so more data goes with APPEND). */
+  created: boolean;
+  /** Bytes acknowledged to writers: exactly what the file must hold. */
+  length: number;
+  /** length + bytes queued for this file (for the size roll). */
+  assigned: number;
+  queue: Waiter[];
+  queuedBytes: number;
+  unconfirmed: Unconfirmed | undefined;
+  /** Since when HDFS has reported a length below `length` (see #settle). */
+  behindSince: number | undefined;
+  closing: boolean;
+  running: boolean;
+  loop: Promise<void>;
+  wake: (() => void) | undefined;
+}
+
+/** The file is not what its writer made it: continue in a new one. */
+class AbandonFile extends RelayError {
+  constructor(message: string, cause?: unknown) {
+    super('HDFS_CONFLICT', message, { retriable: true, cause });
+  }
+}
+
+/** How long HDFS may report a file shorter than acknowledged before it counts as damaged. */
+const BEHIND_GRACE_MS = 120_000;
+/** Pause between start-up recovery attempts while HDFS cannot be searched. */
+const RECOVERY_RETRY_MS = 30_000;
+
+/**
+ * Writes lines to HDFS through WebHDFS (DESIGN.md "Records in the sinks").
+ *
+ * - **One writer per file**: per topic one open file `<path><inProgressSuffix>`, and per file one
+ *   loop that sends its requests one after another, so no two requests ever compete for the
+ *   file's lease.
+ * - **Group commit**: `write` queues a batch's lines on its topic's file; the loop sends
+ *   everything queued in one APPEND once the oldest has waited `flushIntervalMs`, or at once
+ *   when `maxAppendBytes` are queued. `write` resolves when the APPEND carrying its lines
+ *   returned. The first bytes of a file go with its CREATE (overwrite=false).
+ * - **No duplicates on retry**: before a request the loop knows the file's length; when the
+ *   outcome of a request is unknown it asks HDFS for the length and decides with
+ *   `reconcileAppend` (done / retry / truncate back, then retry / give the file up and continue
+ *   in a new one). When the attempts are used up, `write` rejects with a retriable error (the
+ *   collector answers retry-after) and the file is cut back to what was acknowledged before
+ *   anything else is written to it, so the agent's resend is not a duplicate.
+ * - **Roll**: by size, by age, when the clock leaves the file's partition (date/hour), on stop.
+ *   Rolling renames the file to its final name; a counter `{n}` is chosen so that neither name
+ *   exists, so no one's file is ever reopened.
+ * - **Recovery**: at start, in the background, in-progress files of this collector id left by a
+ *   crashed run are renamed to their final names (those renames that fail, e.g. because HDFS
+ *   still recovers the crashed writer's lease, are logged and left for the next start).
+ *
+ * Known limit: a crash (or a request still running on a DataNode after it timed out here) can
+ * leave an unacknowledged tail in a file, which the agent then sends again: HDFS is
+ * at-least-once across collector crashes.
+ */
+export class HdfsSink extends Component implements Sink {
+  readonly config: Readonly<HdfsSinkConfig>;
+  readonly #log: Logger;
+  readonly #collectorId: string;
+  readonly #createClient: WebHdfsClientFactory;
+  #client: WebHdfsApi | undefined;
+
+  /** The file each topic's new lines go to. */
+  readonly #files = new Map<string, OpenFile>();
+  /** Every file not closed yet: the current ones and those being rolled. */
+  readonly #active = new Set<OpenFile>();
+  /** Next `{n}` to try per partition. */
+  readonly #counters = new Map<string, number>();
+  /** In-progress names this run chose, so recovery never renames a live file. */
+  readonly #ownPaths = new Set<string>();
+  /** Rolled files whose rename failed: in-progress path → final path. */
+  readonly #pendingRenames = new Map<string, string>();
+  #retryingRenames = false;
+  #timer: NodeJS.Timeout | undefined;
+  #recovery: Promise<RecoveryReport> | undefined;
+  #recoveryNeeded = false;
+  #recoveryStartedAt = 0;
+  #stopRequested = false;
+
+  readonly #lines: Counter.Internal;
+  readonly #bytes: Counter.Internal;
+  readonly #appends: Counter.Internal;
+  readonly #rolls: Counter.Internal;
+  readonly #errors: Counter<'sink' | 'code'>;
+  readonly #appendSeconds: Histogram.Internal<'sink'>;
+
+  constructor(
+    config: Readonly<HdfsSinkConfig>,
+    ctx: SinkContext,
+    createClient: WebHdfsClientFactory = createWebHdfsClient,
+  ) {
+    super(config.name);
+    this.config = config;
+    this.#log = ctx.log;
+    this.#collectorId = ctx.collectorId;
+    this.#createClient = createClient;
+    const sink = { sink: config.name };
+    const reg = ctx.registry;
+    this.#lines = counter(reg, 'logrelay_hdfs_sink_lines_total', 'Lines committed to HDFS.', [
+      'sink',
+    ]).labels(sink);
+    this.#bytes = counter(
+      reg,
+      'logrelay_hdfs_sink_bytes_total',
+      'Bytes (with newlines) committed to HDFS.',
+      ['sink'],
+    ).labels(sink);
+    this.#appends = counter(
+      reg,
+      'logrelay_hdfs_sink_appends_total',
+      'Successful data requests to HDFS (CREATE with data, APPEND); each may carry many batches.',
+      ['sink'],
+    ).labels(sink);
+    this.#rolls = counter(
+      reg,
+      'logrelay_hdfs_sink_rolls_total',
+      'HDFS files closed (renamed from in-progress to final).',
+      ['sink'],
+    ).labels(sink);
+    this.#errors = counter(
+      reg,
+      'logrelay_hdfs_sink_errors_total',
+      'Failed WebHDFS operations, by RelayError code.',
+      ['sink', 'code'],
+    );
+    this.#appendSeconds = histogram(
+      reg,
+      'logrelay_hdfs_sink_append_seconds',
+      'Duration of a successful CREATE or APPEND (both WebHDFS steps).',
+      ['sink'],
+    ).labels(sink);
+  }
+
+  /** The latest start-up recovery (it never rejects). */
+  recovered(): Promise<RecoveryReport> {
+    return this.#recovery ?? Promise.resolve({ renamed: [], failed: [] });
+  }
+
+  protected doStart(): Promise<void> {
+    this.#stopRequested = false;
+    this.#client = this.#createClient(this.config);
+    const tickMs = Math.min(1000, this.config.maxFileAgeMs);
+    this.#timer = setInterval(() => this.#tick(), tickMs);
+    this.#timer.unref();
+    // HDFS being down is an outage, not a reason to refuse to start: writes fail retriable
+    // meanwhile, and recovery is tried again until it could search HDFS once.
+    this.#recoveryNeeded = true;
+    this.#startRecovery();
+    return Promise.resolve();
+  }
+
+  protected async doStop(): Promise<void> {
+    this.#stopRequested = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    // A file given up during the flush opens a successor, hence the loop.
+    while (this.#active.size > 0) {
+      for (const file of [...this.#active]) this.#roll(file, 'stop');
+      await Promise.all([...this.#active].map((file) => file.loop));
+    }
+    await this.#retryPendingRenames();
+    if (this.#recovery) await this.#recovery;
+    this.#client?.close();
+    this.#client = undefined;
+    this.#counters.clear();
+    this.#ownPaths.clear();
+  }
+
+  write(batch: SinkBatch): Promise<void> {
+    if (!this.running || !this.#client) {
+      this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
+      return Promise.reject(
+        new RelayError('SINK_NOT_RUNNING', `HDFS sink ${this.name} is ${this.state}`, {
+          retriable: true,
+        }),
+      );
+    }
+    if (batch.lines.length === 0) return Promise.resolve();
+    let size = 0;
+    for (const line of batch.lines) size += line.length + 1;
+    // One copy per batch: the received message is released, and a retry resends the same bytes.
+    const data = Buffer.allocUnsafe(size);
+    let pos = 0;
+    for (const line of batch.lines) {
+      pos += line.copy(data, pos);
+      data[pos++] = 0x0a;
+    }
+    const now = Date.now();
+    const file = this.#fileFor(batch.topic, now);
+    return new Promise<void>((resolve, reject) => {
+      this.#enqueue(file, { data, lines: batch.lines.length, enqueuedAt: now, resolve, reject });
+    });
+  }
+
+  #enqueue(file: OpenFile, waiter: Waiter): void {
+    file.queue.push(waiter);
+    file.queuedBytes += waiter.data.length;
+    file.assigned += waiter.data.length;
+    if (file.queuedBytes >= this.config.maxAppendBytes) file.wake?.();
+    this.#ensureLoop(file);
+  }
+
+  #fileFor(topic: string, now: number): OpenFile {
+    let file = this.#files.get(topic);
+    if (file) {
+      const reason = this.#rollReason(file, now);
+      if (reason) {
+        this.#roll(file, reason);
+        file = undefined;
+      }
+    }
+    if (file) return file;
+    const time = new Date(now);
+    const opened: OpenFile = {
+      topic,
+      time,
+      openedAt: now,
+      partition: this.#partition(topic, time),
+      paths: undefined,
+      created: false,
+      length: 0,
+      assigned: 0,
+      queue: [],
+      queuedBytes: 0,
+      unconfirmed: undefined,
+      behindSince: undefined,
+      closing: false,
+      running: false,
+      loop: Promise.resolve(),
+      wake: undefined,
+    };
+    this.#files.set(topic, opened);
+    this.#active.add(opened);
+    return opened;
+  }
+
+  #partition(topic: string, time: Date): string {
+    return partitionKey(this.config.pathTemplate, { topic, collector: this.#collectorId, time });
+  }
+
+  #rollReason(file: OpenFile, now: number): RollReason | undefined {
+    if (file.assigned >= this.config.maxFileBytes) return 'size';
+    if (now - file.openedAt >= this.config.maxFileAgeMs) return 'age';
+    if (this.#partition(file.topic, new Date(now)) !== file.partition) return 'partition';
+    return undefined;
+  }
+
+  /** Sends no more new lines to the file; its loop flushes what it has, then closes it. */
+  #roll(file: OpenFile, reason: RollReason): void {
+    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
+    if (file.closing) return;
+    file.closing = true;
+    if (reason === 'partition') this.#counters.delete(file.partition);
+    this.#log.debug({ topic: file.topic, path: file.paths?.inProgress, reason }, 'rolling file');
+    file.wake?.();
+    this.#ensureLoop(file);
+  }
+
+  #ensureLoop(file: OpenFile): void {
+    if (!file.running) file.loop = this.#run(file);
+  }
+
+  /** The file's single writer. `running` flips synchronously at both ends (see #ensureLoop). */
+  async #run(file: OpenFile): Promise<void> {
+    file.running = true;
+    try {
+      while (file.queue.length > 0) {
+        await this.#waitToFlush(file);
+        await this.#commit(file, this.#take(file));
+      }
+      if (file.closing) await this.#close(file);
+    } catch (err) {
+      // #commit and #close handle their errors; this is a bug, and the file must not hang.
+      this.#log.error({ err, topic: file.topic }, 'HDFS writer loop failed');
+      for (const w of file.queue.splice(0)) w.reject(RelayError.from(err, 'SINK_INTERNAL', true));
+      this.#active.delete(file);
+    } finally {
+      file.running = false;
+    }
+  }
+
+  async #waitToFlush(file: OpenFile): Promise<void> {
+    for (;;) {
+      const oldest = file.queue[0];
+      if (!oldest || file.closing || file.queuedBytes >= this.config.maxAppendBytes) return;
+      const wait = oldest.enqueuedAt + this.config.flushIntervalMs - Date.now();
+      if (wait <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          file.wake = undefined;
+          resolve();
+        };
+        const timer = setTimeout(done, wait);
+        file.wake = done;
+      });
+    }
+  }
+
+  /** The next APPEND's batches: all queued, up to maxAppendBytes (at least one batch). */
+  #take(file: OpenFile): Waiter[] {
+    let count = 0;
+    let bytes = 0;
+    for (const w of file.queue) {
+      if (count > 0 && bytes + w.data.length > this.config.maxAppendBytes) break;
+      count++;
+      bytes += w.data.length;
+    }
+    file.queuedBytes -= bytes;
+    return file.queue.splice(0, count);
+  }
+
+  async #commit(file: OpenFile, waiters: Waiter[]): Promise<void> {
+    const data = waiters.map((w) => w.data);
+    let sent = 0;
+    let lines = 0;
+    for (const w of waiters) {
+      sent += w.data.length;
+      lines += w.lines;
+    }
+    try {
+      await this.#appendReliably(file, data, sent);
+      file.length += sent;
+      this.#lines.inc(lines);
+      this.#bytes.inc(sent);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      file.assigned -= sent;
+      if (err instanceof AbandonFile) {
+        this.#abandon(file, waiters, err);
+        return;
+      }
+      if (file.unconfirmed) file.unconfirmed.rejected = true;
+      const cause = RelayError.from(err, 'SINK_INTERNAL');
+      // Always retriable towards the collector: any bytes can be written to HDFS once it works
+      // again (even a permission problem is the operator's to fix), so nothing is rejected.
+      const error = new RelayError(
+        cause.code,
+        `HDFS sink ${this.name}: writing ${file.paths?.inProgress ?? `topic ${file.topic}`} ` +
+          `failed: ${cause.message}`,
+        { retriable: true, cause, details: { topic: file.topic, path: file.paths?.inProgress } },
+      );
+      this.#log.warn(
+        { err: cause, topic: file.topic, path: file.paths?.inProgress, bytes: sent, lines },
+        'HDFS append failed; the batches will be retried by their agents',
+      );
+      for (const w of waiters) w.reject(error);
+    }
+  }
+
+  /** CREATE or APPEND `data` once: attempts, backoff, and reconciliation of unknown outcomes. */
+  async #appendReliably(file: OpenFile, data: readonly Buffer[], sent: number): Promise<void> {
+    const client = this.#requireClient();
+    const before = file.length;
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
+      if (attempt > 1) await sleep(backoff(attempt - 1));
+      try {
+        if (!file.paths) await this.#chooseName(file);
+        const path = (file.paths as HdfsFilePaths).inProgress;
+        if (file.unconfirmed && (await this.#settle(file)) === 'done') {
+          this.#appends.inc();
+          return;
+        }
+        file.unconfirmed = { before, sent, rejected: false };
+        const endTimer = this.#appendSeconds.startTimer();
+        if (file.created) await client.append(path, data);
+        else await client.create(path, data);
+        endTimer();
+        file.created = true;
+        file.unconfirmed = undefined;
+        this.#appends.inc();
+        return;
+      } catch (err) {
+        last = err;
+        this.#countError(err);
+        if (err instanceof AbandonFile) throw err;
+        const code = err instanceof RelayError ? err.code : '';
+        if (code === 'HDFS_FILE_EXISTS' && !file.created && file.paths) {
+          // Someone took the name between our check and the CREATE: nothing of ours is in it.
+          this.#log.warn({ path: file.paths.inProgress }, 'file name taken; choosing another');
+          file.unconfirmed = undefined;
+          this.#ownPaths.delete(file.paths.inProgress);
+          file.paths = undefined;
+          continue;
+        }
+        // A vanished file is found out (and given up) by the next attempt's status check.
+        if (!isRetriable(err) && code !== 'HDFS_NOT_FOUND') break;
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * Brings the file back to a known length after a request with an unknown outcome. 'done': that
+   * very request landed whole (only for the request being retried, never a rejected one).
+   */
+  async #settle(file: OpenFile): Promise<'done' | 'retry'> {
+    const client = this.#requireClient();
+    const u = file.unconfirmed as Unconfirmed;
+    const path = (file.paths as HdfsFilePaths).inProgress;
+    const status = await client.getFileStatus(path);
+    if (!status) {
+      if (file.created || file.length > 0) throw new AbandonFile(`${path} vanished`);
+      file.unconfirmed = undefined;
+      return 'retry';
+    }
+    file.created = true;
+    let decision = reconcileAppend(u.before, u.sent, status.length);
+    // The writers of a rejected request send its lines again: whatever of it landed must go.
+    if (decision === 'done' && u.rejected) decision = 'truncate';
+    if (decision === 'conflict' && status.length < u.before) {
+      // While a file is still open (a request that timed out here may still run on a
+      // DataNode) the NameNode can report a stale length: wait before calling it damage.
+      const now = Date.now();
+      file.behindSince ??= now;
+      if (now - file.behindSince < BEHIND_GRACE_MS) {
+        throw new RelayError(
+          'HDFS_LENGTH_BEHIND',
+          `${path} reports ${status.length} bytes, ${u.before} were acknowledged`,
+          { retriable: true },
+        );
+      }
+    }
+    file.behindSince = undefined;
+    switch (decision) {
+      case 'done':
+      case 'retry':
+        file.unconfirmed = undefined;
+        return decision;
+      case 'truncate':
+        try {
+          await client.truncateAndWait(path, u.before, this.config.requestTimeoutMs);
+        } catch (err) {
+          if (isRetriable(err)) throw err;
+          throw new AbandonFile(`cannot truncate ${path} back to ${u.before} bytes`, err);
+        }
+        this.#log.warn(
+          { path, from: status.length, to: u.before },
+          'truncated a partly landed append before sending it again',
+        );
+        file.unconfirmed = undefined;
+        return 'retry';
+      case 'conflict':
+        throw new AbandonFile(
+          `${path} has ${status.length} bytes; this writer expected ${u.before} ` +
+            `or ${u.before + u.sent}`,
+        );
+    }
+  }
+
+  /**
+   * Gives a damaged file up: it is closed as it is, and its queued batches (the current
+   * request's first, order kept) go to a new file of the topic.
+   */
+  #abandon(file: OpenFile, waiters: Waiter[], err: AbandonFile): void {
+    this.#log.error(
+      {
+        err,
+        path: file.paths?.inProgress,
+        acknowledgedBytes: file.length,
+        unconfirmed: file.unconfirmed,
+      },
+      'HDFS file is not what this writer wrote; continuing in a new file (bytes past ' +
+        'acknowledgedBytes in the old one may repeat lines of the new one)',
+    );
+    const rest = [...waiters, ...file.queue.splice(0)];
+    file.queuedBytes = 0;
+    file.unconfirmed = undefined;
+    this.#roll(file, 'abandoned');
+    const next = this.#fileFor(file.topic, Date.now());
+    for (const w of rest) this.#enqueue(next, w);
+  }
+
+  /** Picks `{n}` so that neither the final nor the in-progress name exists. */
+  async #chooseName(file: OpenFile): Promise<void> {
+    const client = this.#requireClient();
+    for (let n = this.#counters.get(file.partition) ?? 0; ; n++) {
+      const paths = hdfsFilePaths(this.config.pathTemplate, this.config.inProgressSuffix, {
+        topic: file.topic,
+        collector: this.#collectorId,
+        n,
+        time: file.time,
+      });
+      if (this.#ownPaths.has(paths.inProgress)) continue;
+      const [final, inProgress] = await Promise.all([
+        client.getFileStatus(paths.final),
+        client.getFileStatus(paths.inProgress),
+      ]);
+      if (final || inProgress) continue;
+      this.#counters.set(file.partition, n + 1);
+      this.#ownPaths.add(paths.inProgress);
+      file.paths = paths;
+      return;
+    }
+  }
+
+  /** After the last flush: cut back an unconfirmed tail, then rename (or delete if empty). */
+  async #close(file: OpenFile): Promise<void> {
+    try {
+      const paths = file.paths;
+      if (!paths) return;
+      if (file.unconfirmed) {
+        try {
+          await this.#attempts(() => this.#settle(file));
+        } catch (err) {
+          this.#log.error(
+            { err, path: paths.inProgress, acknowledgedBytes: file.length },
+            'cannot confirm the end of the file; leaving it in progress for the next start',
+          );
+          return;
+        }
+      }
+      if (!file.created) {
+        this.#ownPaths.delete(paths.inProgress);
+        return;
+      }
+      if (file.length === 0) {
+        // Created, but every byte of it was rejected and cut back: no empty files in HDFS.
+        await this.#attempts(() => this.#requireClient().delete(paths.inProgress)).catch(
+          (err: unknown) => this.#log.warn({ err, path: paths.inProgress }, 'delete failed'),
+        );
+        this.#ownPaths.delete(paths.inProgress);
+        return;
+      }
+      await this.#finalize(paths.inProgress, paths.final);
+    } finally {
+      this.#active.delete(file);
+    }
+  }
+
+  /** Renames an in-progress file to its final name; on failure keeps it for a later try. */
+  async #finalize(inProgress: string, final: string, attempts?: number): Promise<boolean> {
+    const client = this.#requireClient();
+    try {
+      const renamed = await this.#attempts(async () => {
+        if (await client.rename(inProgress, final)) return true;
+        // false: the source is gone or the destination exists. After an attempt whose answer
+        // was lost, the rename may simply have happened already.
+        const [src, dst] = await Promise.all([
+          client.getFileStatus(inProgress),
+          client.getFileStatus(final),
+        ]);
+        return !src && dst !== undefined;
+      }, attempts);
+      if (renamed) {
+        this.#rolls.inc();
+        this.#ownPaths.delete(inProgress);
+        this.#pendingRenames.delete(inProgress);
+        this.#log.info({ path: final }, 'closed HDFS file');
+        return true;
+      }
+      this.#pendingRenames.delete(inProgress);
+      this.#log.error(
+        { path: inProgress, final },
+        'cannot rename: the final name exists; leaving the file in progress',
+      );
+      return false;
+    } catch (err) {
+      this.#pendingRenames.set(inProgress, final);
+      this.#log.warn({ err, path: inProgress }, 'rename to the final name failed; will retry');
+      return false;
+    }
+  }
+
+  async #retryPendingRenames(): Promise<void> {
+    if (this.#retryingRenames || !this.#client) return;
+    this.#retryingRenames = true;
+    try {
+      for (const [inProgress, final] of [...this.#pendingRenames]) {
+        await this.#finalize(inProgress, final, 1);
+      }
+    } finally {
+      this.#retryingRenames = false;
+    }
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const file of [...this.#files.values()]) {
+      const reason = this.#rollReason(file, now);
+      if (reason) this.#roll(file, reason);
+    }
+    if (this.#pendingRenames.size > 0) void this.#retryPendingRenames();
+    if (this.#recoveryNeeded && now - this.#recoveryStartedAt >= RECOVERY_RETRY_MS) {
+      this.#startRecovery();
+    }
+  }
+
+  #startRecovery(): void {
+    const previous = this.#recovery ?? Promise.resolve(undefined);
+    this.#recoveryStartedAt = Date.now();
+    this.#recoveryNeeded = false;
+    this.#recovery = previous.then(() => this.#recover());
+  }
+
+  /** Renames this collector's in-progress files that no live writer of this run owns. */
+  async #recover(): Promise<RecoveryReport> {
+    const renamed: string[] = [];
+    const failed: string[] = [];
+    const client = this.#client;
+    if (!client) return { renamed, failed };
+    const { pathTemplate, inProgressSuffix, recoveryLookbackMs } = this.config;
+    const pattern = inProgressPattern(pathTemplate, this.#collectorId, inProgressSuffix);
+    if (!pattern) {
+      this.#log.warn(
+        'pathTemplate has no {collector}: in-progress files left by a crash cannot be told ' +
+          "from other collectors' and are not recovered",
+      );
+      return { renamed, failed };
+    }
+    const oldest = Date.now() - recoveryLookbackMs;
+    const candidates: string[] = [];
+    const walk = async (dir: string, level: number, dates: DateParts): Promise<void> => {
+      const segment = pattern[level];
+      if (!segment || this.#stopRequested) return;
+      const join = (name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
+      if (segment.literal !== undefined) return walk(join(segment.literal), level + 1, dates);
+      const entries = await client.listStatus(dir);
+      if (!entries) return;
+      const last = level === pattern.length - 1;
+      for (const entry of entries) {
+        const found = matchSegment(segment, entry.pathSuffix);
+        if (!found) continue;
+        const known = { ...dates, ...found };
+        const end = periodEnd(known);
+        if (end !== undefined && end < oldest) continue;
+        if (last && entry.type === 'FILE') candidates.push(join(entry.pathSuffix));
+        else if (!last && entry.type === 'DIRECTORY')
+          await walk(join(entry.pathSuffix), level + 1, known);
+      }
+    };
+    try {
+      await walk('/', 0, {});
+    } catch (err) {
+      this.#recoveryNeeded = true;
+      this.#countError(err);
+      this.#log.warn({ err }, 'cannot search HDFS for files a previous run left; will retry');
+      return { renamed, failed, error: err };
+    }
+    for (const path of candidates) {
+      if (this.#stopRequested) break;
+      if (this.#ownPaths.has(path)) continue;
+      const final = path.slice(0, -inProgressSuffix.length);
+      try {
+        if (await client.rename(path, final)) {
+          renamed.push(path);
+          this.#log.info({ path: final }, 'closed an in-progress file a previous run left');
+        } else {
+          failed.push(path);
+          this.#log.warn({ path, final }, 'cannot recover an in-progress file: final name exists');
+        }
+      } catch (err) {
+        failed.push(path);
+        this.#countError(err);
+        // HDFS keeps a crashed writer's lease until its soft limit (60 s) passes and recovers
+        // the last block; until then the file may refuse changes. Nothing is lost by waiting.
+        this.#log.warn(
+          { err, path },
+          'cannot recover an in-progress file a previous run left (its lease may still be ' +
+            'held); leaving it for the next start',
+        );
+      }
+    }
+    return { renamed, failed };
+  }
+
+  async #attempts<T>(fn: () => Promise<T>, attempts = this.config.maxAttempts): Promise<T> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await sleep(backoff(attempt - 1));
+      try {
+        return await fn();
+      } catch (err) {
+        last = err;
+        this.#countError(err);
+        if (!isRetriable(err)) break;
+      }
+    }
+    throw last;
+  }
+
+  #countError(err: unknown): void {
+    const code = err instanceof RelayError ? err.code : 'INTERNAL';
+    this.#errors.inc({ sink: this.name, code });
+  }
+
+  #requireClient(): WebHdfsApi {
+    if (!this.#client) throw new RelayError('SINK_NOT_RUNNING', `HDFS sink ${this.name} stopped`);
+    return this.#client;
+  }
+}
+
+/** 100 ms, doubling, up to 2 s, with jitter so that many files do not retry in step. */
+function backoff(retry: number): number {
+  const base = Math.min(2000, 100 * 2 ** (retry - 1));
+  return Math.round(base * (0.75 + Math.random() * 0.5));
+}
+
+// Several sinks share one registry and these names, told apart by `sink`: the first one
+// registers a metric, the others reuse it.
+
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Counter) return existing as Counter<L>;
+  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a counter`);
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+function histogram<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Histogram<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof Histogram) return existing as Histogram<L>;
+  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a histogram`);
+  return new Histogram({
+    name,
+    help,
+    labelNames,
+    // From a quick loopback append (~10 ms) to timeouts (tens of seconds).
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+}

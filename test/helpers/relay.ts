@@ -1,0 +1,65 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Agent } from '../../src/agent/agent.js';
+import { agentConfigSchema } from '../../src/agent/config.js';
+import { validateConfig } from '../../src/common/config/load-config.js';
+import { createLogger } from '../../src/common/logging/logger.js';
+import { Collector } from '../../src/collector/collector.js';
+import { collectorConfigSchema } from '../../src/collector/config.js';
+
+export const quietLog = createLogger({
+  level: (process.env['LOGRELAY_TEST_LOG'] as 'info' | undefined) ?? 'silent',
+});
+
+/** A collector on a free loopback port with the given sinks and routes. */
+export async function startCollector(config: Record<string, unknown>): Promise<Collector> {
+  const collector = new Collector(
+    validateConfig(collectorConfigSchema, { listen: { port: 0 }, ...config }, 'test collector'),
+    quietLog,
+  );
+  await collector.start();
+  return collector;
+}
+
+/** An agent with fast polling, for tests. */
+export async function startAgent(config: Record<string, unknown>): Promise<Agent> {
+  const agent = new Agent(
+    validateConfig(
+      agentConfigSchema,
+      { scanIntervalMs: 100, pollIntervalMs: 20, ...config },
+      'test agent',
+    ),
+    quietLog,
+  );
+  await agent.start();
+  return agent;
+}
+
+/** Every line of every file under `dir` (recursively), in file order. */
+export async function readAllLines(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const e of entries
+    .filter((x) => x.isFile())
+    .sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
+    const text = await readFile(join(e.parentPath, e.name), 'utf8');
+    out.push(...text.split('\n').slice(0, -1));
+  }
+  return out;
+}
+
+/** Exact counts: missing and duplicated lines of `delivered` against `written`. */
+export function countLines(written: readonly string[], delivered: readonly string[]) {
+  const seen = new Map<string, number>();
+  for (const l of delivered) seen.set(l, (seen.get(l) ?? 0) + 1);
+  let missing = 0;
+  let duplicated = 0;
+  for (const l of written) {
+    const n = seen.get(l) ?? 0;
+    if (n === 0) missing++;
+    else if (n > 1) duplicated += n - 1;
+  }
+  const writtenSet = new Set(written);
+  const unexpected = delivered.filter((l) => !writtenSet.has(l)).length;
+  return { written: written.length, delivered: delivered.length, missing, duplicated, unexpected };
+}
