@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RelayError } from './common/errors/relay-error.js';
+import { agentCommand } from './commands/agent-command.js';
 import { collectorCommand } from './commands/collector-command.js';
 import { version } from './version.js';
 
@@ -42,8 +43,10 @@ export function buildProgram(): Command {
   program
     .command('agent')
     .description('Tail log files and ship them to collectors over gRPC.')
-    .option('-c, --config <file>', 'agent YAML configuration')
-    .action(notYet('agent', 'the relay-path issue'));
+    .requiredOption('-c, --config <file>', 'agent YAML configuration (see examples/agent.yaml)')
+    .action(async (options: { config: string }) => {
+      exitCode = await agentCommand(options);
+    });
 
   program
     .command('collector')

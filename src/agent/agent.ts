@@ -311,6 +311,7 @@ export class Agent extends Component {
         maxBatchBytes: this.config.batch.maxBytes,
         maxBatchLines: this.config.batch.maxLines,
         partialFlushMs: this.config.lines.partialFlushMs,
+        maxWaitMs: this.config.batch.maxWaitMs,
       },
       tailer,
       path,

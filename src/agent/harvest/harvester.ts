@@ -47,6 +47,8 @@ export interface HarvesterOptions {
   maxBatchLines: number;
   /** Idle time after which a rotated-away file's partial last line is sent, in ms. */
   partialFlushMs: number;
+  /** Longest a line waits for its batch to fill, in ms (0: send what is there at once). */
+  maxWaitMs: number;
 }
 
 /**
@@ -78,6 +80,7 @@ export class Harvester {
   closed = false;
   /** A rewind happened: seek back to `acked` before the next read (never during one). */
   #seekPending = false;
+  #lingerSince: number | undefined;
 
   constructor(opts: HarvesterOptions, tailer: FileTailer, path: string, acked: number) {
     this.opts = opts;
@@ -138,6 +141,22 @@ export class Harvester {
       if (result.truncation) this.#switchGeneration(result.truncation.generation);
       return undefined;
     }
+    // Linger: a small batch at the end of the file waits (up to maxWaitMs from when its first
+    // line was seen) for more lines; the lines are read again then, not held in memory.
+    if (result.eof && !this.orphaned && !result.truncation && this.opts.maxWaitMs > 0) {
+      const bytes = lines.reduce((n, l) => n + l.content.length, 0);
+      this.#lingerSince ??= now;
+      if (
+        bytes < this.opts.maxBatchBytes / 2 &&
+        lines.length < this.opts.maxBatchLines / 2 &&
+        now - this.#lingerSince < this.opts.maxWaitMs
+      ) {
+        this.tailer.seek((lines[0] as Line).offset);
+        this.atEof = false;
+        return undefined;
+      }
+    }
+    this.#lingerSince = undefined;
     this.lastDataAt = now;
     // Lines are contiguous except after a skipped long line: a batch never spans a gap.
     let count = 1;
