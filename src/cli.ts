@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { RelayError } from './common/errors/relay-error.js';
 import { agentCommand } from './commands/agent-command.js';
 import { collectorCommand } from './commands/collector-command.js';
+import { demoCommand } from './commands/demo-command.js';
 import { version } from './version.js';
 
 /** Exit codes of the `logrelay` command. */
@@ -76,9 +77,14 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description(
-      'Run an agent and a collector in one process on an embedded default (no services).',
+      'Run two agents and two collectors on an embedded default (no services): simulated apps write and rotate logs, one collector is stopped midway, and every line is counted.',
     )
-    .action(notYet('demo', 'the relay-path issue'));
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .option('--lines <n>', 'lines written by each of the 4 simulated applications', '25000')
+    .option('--dir <dir>', 'working folder (default: a new temp folder)')
+    .action(async (options: { json?: boolean; lines: string; dir?: string }) => {
+      exitCode = await demoCommand(options);
+    });
 
   return program;
 }

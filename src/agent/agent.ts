@@ -34,6 +34,8 @@ export class Agent extends Component {
   readonly #harvesters = new Map<string, Harvester>();
   readonly #batches = new WeakMap<Batch, Tracked>();
   readonly #tails: { config: TailConfig; exclude: RegExp[] }[];
+  /** Called for every batch committed end to end (demo and tests measure latency with it). */
+  onCommitted: ((batch: Batch) => void) | undefined;
   #firstScan = true;
   #scanTimer: NodeJS.Timeout | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
@@ -406,6 +408,7 @@ export class Agent extends Component {
     const { harvester: h, sent } = tracked;
     const lines = batch.lineLengths.length;
     if (result === 'committed') {
+      this.onCommitted?.(batch);
       this.#m.linesAcked.inc(lines);
       this.#m.bytesAcked.inc(batch.lines.length);
     } else this.#m.linesRejected.inc(lines);

@@ -3,6 +3,8 @@ import { fileSinkConfigSchema } from './file/config.js';
 import { FileSink } from './file/file-sink.js';
 import { hdfsSinkConfigSchema } from './hdfs/config.js';
 import { HdfsSink } from './hdfs/hdfs-sink.js';
+import { kafkaSinkConfigSchema } from './kafka/config.js';
+import { createKafkaSink } from './kafka/index.js';
 import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
@@ -13,6 +15,7 @@ import type { Sink, SinkContext } from './sink.js';
 export const sinkConfigSchema = z.discriminatedUnion('type', [
   fileSinkConfigSchema,
   hdfsSinkConfigSchema,
+  kafkaSinkConfigSchema,
   nullSinkConfigSchema,
 ]);
 
@@ -24,6 +27,8 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
       return new FileSink(config, ctx);
     case 'hdfs':
       return new HdfsSink(config, ctx);
+    case 'kafka':
+      return createKafkaSink(config, ctx);
     case 'null':
       return new NullSink(config, ctx);
   }

@@ -35,8 +35,23 @@ export function createLogger(
   return pino(options, destination ?? pino.destination({ fd: 2, sync: false }));
 }
 
-/** A child logger whose lines carry `ns` (e.g. `collector.sink.kafka`). */
-export function childLogger(parent: Logger, ns: string, bindings: Record<string, unknown> = {}) {
-  const parentNs = (parent.bindings() as { ns?: string }).ns;
-  return parent.child({ ...bindings, ns: parentNs ? `${parentNs}.${ns}` : ns });
+/** The logger each child was made from, so nested namespaces are not written twice. */
+const roots = new WeakMap<Logger, Logger>();
+
+/**
+ * A child logger whose lines carry `ns` (e.g. `collector.sink.kafka`). Children are always made
+ * from the root logger with the parent's bindings merged in: pino would otherwise write a key
+ * bound at two levels (such as `ns`) twice in one JSON line.
+ */
+export function childLogger(
+  parent: Logger,
+  ns: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
+  const root = roots.get(parent) ?? parent;
+  const inherited = roots.has(parent) ? (parent.bindings() as Record<string, unknown>) : {};
+  const parentNs = inherited['ns'] as string | undefined;
+  const child = root.child({ ...inherited, ...bindings, ns: parentNs ? `${parentNs}.${ns}` : ns });
+  roots.set(child, root);
+  return child;
 }

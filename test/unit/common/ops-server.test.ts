@@ -6,8 +6,10 @@ import { childLogger, createLogger } from '../../../src/common/logging/logger.js
 import { createMetricsRegistry } from '../../../src/common/metrics/registry.js';
 
 const lines: Record<string, unknown>[] = [];
+const rawLines: string[] = [];
 const sink = new Writable({
   write(chunk: Buffer, _enc, done) {
+    rawLines.push(chunk.toString());
     lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
     done();
   },
@@ -72,6 +74,8 @@ describe('logger', () => {
     sinkLog.warn({ topic: 'app' }, 'slow broker');
     log.flush();
     await new Promise((r) => setTimeout(r, 20));
+    // Each key once per line, even when bound at several levels.
+    expect(rawLines.at(-1)?.match(/"ns"/g)).toHaveLength(1);
     expect(lines.at(-1)).toMatchObject({
       level: 'warn',
       ns: 'collector.sink.kafka',

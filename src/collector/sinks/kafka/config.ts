@@ -1,0 +1,211 @@
+import { z } from 'zod';
+
+/**
+ * Kafka's legal topic characters (kafka.common.Topic). Checked here so a bad prefix is a
+ * configuration error at start-up, not a rejected batch at run time.
+ */
+export const KAFKA_TOPIC_PATTERN = /^[a-zA-Z0-9._-]*$/;
+
+/** Kafka refuses longer topic names. */
+export const KAFKA_TOPIC_MAX_LENGTH = 249;
+
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
+  .describe('A bootstrap broker as host:port.');
+
+const saslSchema = z
+  .strictObject({
+    /** SASL mechanism; no default, it must match the broker's listener. */
+    mechanism: z
+      .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+      .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512. No default.'),
+    /** SASL user name. */
+    username: z.string().min(1).describe('SASL user name. No default.'),
+    /** SASL password; never logged. */
+    password: z.string().describe('SASL password (never logged). No default.'),
+  })
+  .describe('SASL authentication. Default: none.');
+
+/**
+ * `sinks[]` entry of type `kafka`: one Kafka record per line (DESIGN.md "Records in the sinks").
+ * `write` resolves only once the broker acknowledged every record with acks=all.
+ */
+export const kafkaSinkConfigSchema = z
+  .strictObject({
+    /** Discriminator of the `sinks[]` entry. */
+    type: z.literal('kafka').describe('Sink type: kafka.'),
+    /** Unique sink name that routes refer to; also the `sink` label of the metrics. */
+    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    /** Bootstrap brokers. Default: ['127.0.0.1:9092']. */
+    brokers: z
+      .array(hostPort)
+      .min(1)
+      .default(['127.0.0.1:9092'])
+      .describe('Bootstrap brokers as host:port. Default: [127.0.0.1:9092].'),
+    /** Client id the broker sees (quotas, request logs). Default: logrelay-collector. */
+    clientId: z
+      .string()
+      .min(1)
+      .default('logrelay-collector')
+      .describe('Kafka client id (quotas, broker logs). Default: logrelay-collector.'),
+    /** Record value: the line's bytes (raw) or a JSON object with its metadata. Default: raw. */
+    format: z
+      .enum(['raw', 'json'])
+      .default('raw')
+      .describe(
+        'Record value: raw = the line bytes exactly as read (no newline); json = ' +
+          '{agent, host, path, offset, time, line}. Default: raw.',
+      ),
+    /**
+     * Per-record headers host, path, offset and agent. Off by default: measured, four headers
+     * halve a Node.js Kafka client's throughput, and the key already names agent and path.
+     */
+    headers: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Add the headers host, path, offset and agent to every record (costs about half the ' +
+          'throughput). Default: false.',
+      ),
+    /** Record batch compression; gzip is the codec kafkajs has built in. Default: none. */
+    compression: z
+      .enum(['none', 'gzip'])
+      .default('none')
+      .describe('Record batch compression: none or gzip. Default: none.'),
+    /**
+     * Records per produce request. About a thousand is the measured sweet spot for kafkajs
+     * (10,000 was slower). Default: 1000.
+     */
+    maxRecordsPerRequest: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe('Most records in one produce request (records). Default: 1000.'),
+    /**
+     * Approximate bytes (values, keys, headers and per-record overhead) per produce request.
+     * A whole request to one partition becomes one record batch, which the broker refuses above
+     * `message.max.bytes` (1 MiB by default) — a chunk of long lines must not be rejected
+     * although each line alone fits. Default: 900000.
+     */
+    maxBytesPerRequest: z
+      .number()
+      .int()
+      .min(1024)
+      .default(900_000)
+      .describe(
+        'Most bytes in one produce request (bytes, approximate); keep it below the ' +
+          "broker's message.max.bytes. Default: 900000.",
+      ),
+    /**
+     * Produce requests in flight at once, for the whole sink. Default: 1.
+     *
+     * A stream's own requests always go one at a time (kafkajs does not keep the order of
+     * concurrent requests), so more than one only helps when several streams are written at
+     * once. With the idempotent producer it must be 1: kafkajs assigns sequence numbers per
+     * partition and rolls them back when a request fails; a request of another stream sent
+     * meanwhile reuses them, and the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER or — worse —
+     * acknowledges it as a duplicate without writing it (kafkajs #598, #1005). kafkajs also
+     * serialises an idempotent producer's requests per broker, so more would buy little there.
+     */
+    maxInFlightRequests: z
+      .number()
+      .int()
+      .min(1)
+      .max(32)
+      .default(1)
+      .describe(
+        'Concurrent produce requests of the sink, across streams (requests). Must be 1 with ' +
+          'idempotent: true (kafkajs #598). Default: 1.',
+      ),
+    /**
+     * Idempotent producer: the broker drops the client's retried duplicates, so a request retried
+     * after a lost response is written once. Without it such a retry writes its lines twice.
+     * Default: true.
+     */
+    idempotent: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Idempotent producer (the broker drops the client's retried duplicates). Default: true.",
+      ),
+    /**
+     * How long the broker may wait for the replicas (acks=all) before it answers; the client
+     * waits 5 s longer so that a slow replication comes back as the broker's own error.
+     */
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(30_000)
+      .describe(
+        'Produce timeout given to the broker (ms); the client waits 5000 ms longer. ' +
+          'Default: 30000.',
+      ),
+    /** TCP connect timeout per broker. Default: 1000 (kafkajs's). */
+    connectionTimeoutMs: z
+      .number()
+      .int()
+      .min(10)
+      .default(1000)
+      .describe('Timeout of a TCP connection to a broker (ms). Default: 1000.'),
+    /**
+     * Retries of a failed request inside the client before `write` rejects (retriable) and the
+     * collector's own retry-after takes over. Bounded, so an outage surfaces instead of hanging
+     * a batch forever. Default: 5.
+     */
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(5)
+      .describe(
+        'Client retries of a failed request before write fails with a retriable error ' +
+          '(retries). Default: 5.',
+      ),
+    /** First backoff of the client's exponential retry. Default: 300 (kafkajs's). */
+    retryInitialMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(300)
+      .describe('First retry backoff, doubled on each retry (ms). Default: 300.'),
+    /** Prepended to the tail's topic (e.g. `logs.`). Default: ''. */
+    topicPrefix: z
+      .string()
+      .max(KAFKA_TOPIC_MAX_LENGTH)
+      .regex(KAFKA_TOPIC_PATTERN, 'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic')
+      .default('')
+      .describe("Prefix prepended to every tail's topic. Default: '' (none)."),
+    /** TLS to the brokers with the system's CAs. Default: false. */
+    ssl: z.boolean().default(false).describe('Connect to the brokers over TLS. Default: false.'),
+    /** SASL credentials, when the brokers' listener requires them. Default: none. */
+    sasl: saslSchema
+      .optional()
+      .describe('SASL authentication {mechanism, username, password}. Default: none.'),
+    /** kafkajs's own log level; its lines go to the sink's logger. Default: error. */
+    logLevel: z
+      .enum(['nothing', 'error', 'warn', 'info', 'debug'])
+      .default('error')
+      .describe("Level of the Kafka client's own log lines. Default: error."),
+  })
+  .superRefine((config, ctx) => {
+    if (config.idempotent && config.maxInFlightRequests > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxInFlightRequests'],
+        message:
+          'must be 1 with idempotent: true (kafkajs loses sequence numbers with concurrent ' +
+          'requests, kafkajs #598); set idempotent: false to send concurrently',
+      });
+    }
+  })
+  .describe('Kafka sink: one record per line, acknowledged with acks=all.');
+
+export type KafkaSinkConfig = z.output<typeof kafkaSinkConfigSchema>;
+
+/** The input shape (defaults optional), for building configs in code and tests. */
+export type KafkaSinkConfigInput = z.input<typeof kafkaSinkConfigSchema>;
