@@ -18,10 +18,17 @@ npm run --silent format:check
 step "services up"
 bash scripts/services.sh up
 
-step "tests (unit + integration)"
 rm -rf .vitest-results
 status=0
-npx --no-install vitest run --reporter=default --reporter=json \
-  --outputFile.json=.vitest-results/results.json || status=$?
-node scripts/test-summary.mjs .vitest-results/results.json || status=1
+# Unit and integration tests first; then the end-to-end ones (whole processes, service
+# restarts) on their own, so a broker they stop cannot disturb another test.
+step "tests: unit + integration"
+npx --no-install vitest run --project unit --project integration --reporter=default --reporter=json \
+  --outputFile.json=.vitest-results/unit-integration.json || status=$?
+step "tests: e2e"
+npm run --silent build
+npx --no-install vitest run --project e2e --reporter=default --reporter=json \
+  --outputFile.json=.vitest-results/e2e.json || status=$?
+step "summary"
+node scripts/test-summary.mjs .vitest-results/unit-integration.json .vitest-results/e2e.json || status=1
 exit $status

@@ -3,13 +3,21 @@
 // when no test ran at all — in CI a skipped integration test is a failure, never a pass.
 import { readFileSync } from 'node:fs';
 
-const file = process.argv[2] ?? '.vitest-results/results.json';
-const report = JSON.parse(readFileSync(file, 'utf8'));
+const files = process.argv.slice(2);
+const reports = files.map((file) => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // A run that crashed before writing its report counts as a failure, never as nothing.
+    console.log(`no test report in ${file}`);
+    return { testResults: [{ name: file, status: 'failed', assertionResults: [] }] };
+  }
+});
 const suites = {};
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const result of report.testResults) {
+for (const result of reports.flatMap((r) => r.testResults)) {
   const suite = /\/test\/([^/]+)\//.exec(result.name)?.[1] ?? 'other';
   suites[suite] ??= { passed: 0, failed: 0, skipped: 0, files: 0 };
   suites[suite].files += 1;

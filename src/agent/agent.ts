@@ -232,10 +232,9 @@ export class Agent extends Component {
           seen.add(id);
           const existing = this.#harvesters.get(id);
           if (existing) {
+            // The stream keeps the name it was found under (the live name, before rotation):
+            // it is the Kafka key, so every generation of a rotated file stays in one partition.
             existing.orphaned = false;
-            // Keep the name the file is being written under when it matches several globs.
-            if (existing.path !== path && !(await this.#pathHolds(existing.path, id)))
-              existing.path = path;
             continue;
           }
           await this.#open(path, tail.config, id);
@@ -248,11 +247,6 @@ export class Agent extends Component {
     this.#firstScan = false;
     this.#m.files.set(this.#harvesters.size);
     this.#pump();
-  }
-
-  async #pathHolds(path: string, id: string): Promise<boolean> {
-    const st = await stat(path).catch(() => undefined);
-    return st !== undefined && `${st.dev}:${st.ino}` === id;
   }
 
   async #open(path: string, tail: TailConfig, id: string): Promise<void> {

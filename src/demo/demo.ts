@@ -101,7 +101,7 @@ async function outputLines(dir: string): Promise<string[]> {
     const text = await readFile(join(e.parentPath, e.name), 'utf8');
     const parts = text.split('\n');
     parts.pop();
-    lines.push(...parts);
+    for (const line of parts) lines.push(line);
   }
   return lines;
 }

@@ -43,7 +43,7 @@ export async function readAllLines(dir: string): Promise<string[]> {
     .filter((x) => x.isFile())
     .sort((a, b) => join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)))) {
     const text = await readFile(join(e.parentPath, e.name), 'utf8');
-    out.push(...text.split('\n').slice(0, -1));
+    for (const line of text.split('\n').slice(0, -1)) out.push(line);
   }
   return out;
 }
