@@ -124,6 +124,13 @@ export class Agent extends Component {
       {
         committed: (batch) => this.#settled(batch, 'committed'),
         rejected: (batch, code, reason) => {
+          if ((code === 'BATCH_TOO_LARGE' || code === 'TOO_MANY_LINES') && this.#shrink(batch)) {
+            this.#log.warn(
+              { code, reason, path: batch.stream?.path },
+              'collector limits are lower than ours: sending smaller batches',
+            );
+            return;
+          }
           this.#log.error(
             { code, reason, path: batch.stream?.path, start: batch.startOffset },
             'batch rejected by collector; its lines are skipped',
@@ -243,6 +250,7 @@ export class Agent extends Component {
     }
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) h.orphaned = true;
+      if (!h.busy) await h.tailer.observeSize();
     }
     this.#firstScan = false;
     this.#m.files.set(this.#harvesters.size);
@@ -343,7 +351,7 @@ export class Agent extends Component {
       for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
         const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
         const now = Date.now();
-        if (!h.ready(now)) continue;
+        if (!h.ready(now) || this.#waitsForPredecessor(h)) continue;
         h.busy = true;
         try {
           const generation = h.generation;
@@ -382,6 +390,19 @@ export class Agent extends Component {
     }
   }
 
+  /**
+   * After a rename rotation the new file has the same name as the old one (and so the same Kafka
+   * key): it is read only once the old file has been read to its end and acknowledged, so the
+   * lines of one name reach each partition in the order they were written.
+   */
+  #waitsForPredecessor(h: Harvester): boolean {
+    for (const other of this.#harvesters.values()) {
+      if (other === h) break; // Map order is opening order: only older files count.
+      if (other.path === h.path && other.opts.topic === h.opts.topic && !other.drained) return true;
+    }
+    return false;
+  }
+
   /** A file renamed away or deleted, read to its end and fully acked, is closed. */
   async #maybeFinish(h: Harvester): Promise<void> {
     if (!h.orphaned || !h.drained || Date.now() - h.lastDataAt < this.config.lines.partialFlushMs)
@@ -418,6 +439,13 @@ export class Agent extends Component {
         topic: h.opts.topic,
       });
     }
+  }
+
+  #shrink(batch: Batch): boolean {
+    const tracked = this.#batches.get(batch);
+    if (!tracked || !tracked.harvester.shrink(tracked.sent, Date.now())) return false;
+    this.#batches.delete(batch);
+    return true;
   }
 
   #retry(batch: Batch, delayMs: number, reason: string): void {

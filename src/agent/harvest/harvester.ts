@@ -78,6 +78,9 @@ export class Harvester {
   lostBytes = 0;
   busy = false;
   closed = false;
+  /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
+  budgetBytes: number;
+  budgetLines: number;
   /** A rewind happened: seek back to `acked` before the next read (never during one). */
   #seekPending = false;
   #lingerSince: number | undefined;
@@ -88,6 +91,20 @@ export class Harvester {
     this.path = path;
     this.acked = acked;
     this.generation = tailer.generation;
+    this.budgetBytes = opts.maxBatchBytes;
+    this.budgetLines = opts.maxBatchLines;
+  }
+
+  /**
+   * A collector refused a batch as too large (its limits are lower than ours): halve the budget
+   * and send the same lines again in smaller batches. False when the batch was a single line
+   * already, which can never pass: then it is skipped (and counted) by the caller.
+   */
+  shrink(sent: SentBatch, now: number): boolean {
+    if (sent.lines <= 1) return false;
+    this.budgetBytes = Math.max(1024, Math.floor(this.budgetBytes / 2));
+    this.budgetLines = Math.max(1, Math.min(this.budgetLines, Math.floor(sent.lines / 2)));
+    return this.rewind(sent, 0, now);
   }
 
   get key(): string {
@@ -113,12 +130,15 @@ export class Harvester {
    * A truncation switches the harvester to the new generation (a new stream key).
    */
   async nextBatch(now: number): Promise<{ batch: Batch; sent: SentBatch } | undefined> {
+    // A new generation (after copytruncate) waits until the old one's batches are answered:
+    // the collector processes generations as separate streams, so they could overtake each other.
+    if (this.inFlight.some((b) => b.generation !== this.generation)) return undefined;
     if (this.#seekPending) {
       this.#seekPending = false;
       this.tailer.seek(this.acked);
     }
     const epoch = this.epoch;
-    const result = await this.tailer.readLines(this.opts.maxBatchBytes, this.opts.maxBatchLines);
+    const result = await this.tailer.readLines(this.budgetBytes, this.budgetLines);
     if (epoch !== this.epoch && !result.truncation) {
       // A rewind arrived while reading: these lines will be read again from the acked offset.
       return undefined;

@@ -346,6 +346,17 @@ export class FileTailer {
   }
 
   /**
+   * Notes how large the file is now without reading it (only ever raising the size known), so
+   * that bytes lost to a later truncation are counted even while reading is held back by
+   * backpressure. Does nothing while a read is in progress.
+   */
+  async observeSize(): Promise<void> {
+    if (this.#closed || this.#busy) return;
+    const st = await this.#handle.stat().catch(() => undefined);
+    if (st && st.size > this.#size && !this.#busy) this.#size = st.size;
+  }
+
+  /**
    * The file as seen through the descriptor now (size and first bytes), covering `prefixLength`
    * bytes of `known` when given: feed it to `decideResume()` or `sameFile()`.
    */

@@ -5,7 +5,7 @@ import type { Batch, ShipResponse } from '../../common/wire/index.js';
 import type { HighWaterMarks } from '../dedup/high-water-marks.js';
 import { unseenPart } from '../dedup/high-water-marks.js';
 import type { Router } from '../routing/router.js';
-import type { Sink, SinkBatch } from '../sinks/sink.js';
+import { PartialWriteError, type Sink, type SinkBatch } from '../sinks/sink.js';
 import { validateBatch, type BatchLimits } from './validate-batch.js';
 
 export type ShipResult = NonNullable<ShipResponse['result']>;
@@ -190,8 +190,13 @@ export class BatchProcessor {
     } catch (thrown) {
       const err = RelayError.from(thrown, 'SINK_WRITE_FAILED', true);
       this.#metrics.sinkErrors.inc({ sink: name, code: err.code });
-      if (err.retriable && !this.#resumeAt.has(laneKey))
-        this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+      let failedAt = part.offsets[0] ?? first;
+      if (err instanceof PartialWriteError) {
+        // The prefix is committed: a resend must not write it again.
+        this.#marks.advance(name, batch.streamKey, err.committedEndOffset);
+        failedAt = err.committedEndOffset;
+      }
+      if (err.retriable && !this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, failedAt);
       this.#log.warn({ sink: name, stream: batch.streamKey, err }, 'sink write failed');
       return { sink: name, duplicates, error: err };
     } finally {

@@ -1,3 +1,4 @@
+import { RelayError } from '../../common/errors/relay-error.js';
 import type { Component } from '../../common/lifecycle/component.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logging/logger.js';
@@ -50,4 +51,22 @@ export interface SinkContext {
   readonly registry: Registry;
   /** The collector's id, e.g. for HDFS file names (`{collector}`). */
   readonly collectorId: string;
+}
+
+/**
+ * Thrown by a sink whose write committed a prefix of the batch and then failed (a Kafka batch
+ * sent as several requests, one of which failed). The collector records the prefix as
+ * committed, so the agent's resend writes only the rest instead of duplicating the prefix.
+ */
+export class PartialWriteError extends RelayError {
+  /** File offset just past the last line committed before the failure. */
+  readonly committedEndOffset: number;
+
+  constructor(committedEndOffset: number, cause: RelayError) {
+    super(cause.code, `${cause.message} (lines before offset ${committedEndOffset} committed)`, {
+      retriable: cause.retriable,
+      cause,
+    });
+    this.committedEndOffset = committedEndOffset;
+  }
 }

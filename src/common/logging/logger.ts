@@ -49,7 +49,13 @@ export function childLogger(
   bindings: Record<string, unknown> = {},
 ): Logger {
   const root = roots.get(parent) ?? parent;
-  const inherited = roots.has(parent) ? (parent.bindings() as Record<string, unknown>) : {};
+  const inherited: Record<string, unknown> = {};
+  if (roots.has(parent)) {
+    const own = root.bindings() as Record<string, unknown>;
+    for (const [k, v] of Object.entries(parent.bindings() as Record<string, unknown>)) {
+      if (!(k in own)) inherited[k] = v;
+    }
+  }
   const parentNs = inherited['ns'] as string | undefined;
   const child = root.child({ ...inherited, ...bindings, ns: parentNs ? `${parentNs}.${ns}` : ns });
   roots.set(child, root);

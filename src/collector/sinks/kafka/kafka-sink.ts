@@ -2,9 +2,9 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../../../common/logging/logger.js';
-import type { Sink, SinkBatch, SinkContext } from '../sink.js';
+import { PartialWriteError, type Sink, type SinkBatch, type SinkContext } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
-import { KafkajsProducer, type RecordProducer } from './producer.js';
+import { KafkajsProducer, PartialSendError, type RecordProducer } from './producer.js';
 import { buildRecords, kafkaTopic } from './records.js';
 
 /** Builds the client; replaced in tests, and the seam for swapping kafkajs. */
@@ -125,12 +125,16 @@ export class KafkaSink extends Component implements Sink {
       for (const line of batch.lines) bytes += line.length;
       this.#bytes.inc(bytes);
     } catch (err) {
-      const error =
+      let error =
         err instanceof RelayError
           ? err
           : new RelayError('SINK_INTERNAL', `Kafka sink ${this.name}: ${String(err)}`, {
               cause: err,
             });
+      // One record per line, in order: the records acknowledged are the batch's first lines.
+      if (err instanceof PartialSendError && err.sentRecords < batch.offsets.length) {
+        error = new PartialWriteError(batch.offsets[err.sentRecords] as number, error);
+      }
       this.#errors.inc({ sink: this.name, code: error.code });
       this.#log.warn(
         {

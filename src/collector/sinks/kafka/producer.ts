@@ -147,6 +147,7 @@ export class KafkajsProducer implements RecordProducer {
     // One request at a time per call: a call carries one stream's lines, and kafkajs does not
     // keep the order of concurrent requests even to one partition (measured: with 4 in flight,
     // 2 of 20 requests swapped places). Concurrency comes from different calls — streams.
+    let sent = 0;
     for (const chunk of chunks) {
       const release = await this.#slots.acquire();
       try {
@@ -161,10 +162,12 @@ export class KafkajsProducer implements RecordProducer {
         });
       } catch (err) {
         if (this.#options.idempotent) this.#stale = true;
-        throw toRelayError(err, `producing to ${topic}`);
+        const error = toRelayError(err, `producing to ${topic}`);
+        throw sent > 0 ? new PartialSendError(sent, error) : error;
       } finally {
         release();
       }
+      sent += chunk.length;
     }
   }
 
@@ -348,5 +351,15 @@ function saslOptions(sasl: NonNullable<KafkaSinkConfig['sasl']>): SASLOptions {
       return { mechanism: 'scram-sha-256', username, password };
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username, password };
+  }
+}
+
+/** A send whose first `sentRecords` records were acknowledged before a later request failed. */
+export class PartialSendError extends RelayError {
+  readonly sentRecords: number;
+
+  constructor(sentRecords: number, cause: RelayError) {
+    super(cause.code, cause.message, { retriable: cause.retriable, cause });
+    this.sentRecords = sentRecords;
   }
 }

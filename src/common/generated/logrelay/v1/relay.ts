@@ -344,7 +344,7 @@ export const Batch: MessageFns<Batch> = {
     if (message.truncatedBytes.length !== 0) {
       writer.uint32(82).fork();
       for (const v of message.truncatedBytes) {
-        writer.uint32(v);
+        writer.uint64(v);
       }
       writer.join();
     }
@@ -461,7 +461,7 @@ export const Batch: MessageFns<Batch> = {
           }
           case 10: {
             if (tag === 80) {
-              message.truncatedBytes.push(reader.uint32());
+              message.truncatedBytes.push(longToNumber(reader.uint64()));
 
               continue;
             }
@@ -469,7 +469,7 @@ export const Batch: MessageFns<Batch> = {
             if (tag === 82) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.truncatedBytes.push(reader.uint32());
+                message.truncatedBytes.push(longToNumber(reader.uint64()));
               }
 
               continue;

@@ -1,0 +1,259 @@
+/**
+ * Agent → collector over gRPC into a null sink. The collector runs as a child process
+ * (`node bin/logrelay.js collector -c <yaml>`, from dist/) so each side has its own event loop
+ * and core; the agent runs in this process, built from src/ as the agent command builds it,
+ * with its default configuration, and tails the file from its beginning. The run ends when the
+ * agent's acknowledged offset reaches the file's size.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import { Agent } from '../src/agent/agent.js';
+import { agentConfigSchema } from '../src/agent/config.js';
+import { validateConfig } from '../src/common/config/load-config.js';
+import { createLogger } from '../src/common/logging/logger.js';
+
+const bin = fileURLToPath(new URL('../bin/logrelay.js', import.meta.url));
+
+export interface RelayResult {
+  /** File bytes acknowledged (newlines included). */
+  bytes: number;
+  /** Line content bytes acknowledged, from logrelay_agent_bytes_acked_total. */
+  contentBytes: number;
+  lines: number;
+  batches: number;
+  /** From agent.start() until the acked offset reached the file size, in seconds. */
+  seconds: number;
+  /** From agent.start() until the first batch was committed, in seconds. */
+  firstAckSeconds: number;
+  /** File bytes of the first committed batch (the steady rate leaves them out). */
+  firstBatchBytes: number;
+  /** Batches the agent had to send again (retry-after, disconnects). */
+  retries: number;
+  /** CPU seconds of the agent's process (this one) and of the collector's during the run. */
+  agentCpuSeconds: number;
+  collectorCpuSeconds: number | undefined;
+  agentGcSeconds: number;
+  /** Peak resident memory of the collector process, in bytes (Linux). */
+  collectorPeakRssBytes: number | undefined;
+  complete: boolean;
+}
+
+let clockTicks: number | undefined;
+
+/** user + system CPU seconds of a process, from /proc (undefined elsewhere). */
+async function procCpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at index 2 (state).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+async function procPeakRss(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function counterTotal(registry: Registry, name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.reduce((n, v) => n + v.value, 0);
+}
+
+async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface StartedCollector {
+  child: ChildProcess;
+  /** host:port the collector listens on, as it logged it. */
+  address: string;
+  /** The last 4000 characters the collector wrote to stderr. */
+  stderr: () => string;
+}
+
+/**
+ * Starts `logrelay collector` with a null sink on a port of its choosing (0) and waits for its
+ * "collector started" log line, which holds the address: no port is picked in advance, so no
+ * other process can take it in between.
+ */
+async function startCollector(dir: string, timeoutMs: number): Promise<StartedCollector> {
+  const collectorYaml = join(dir, 'collector.yaml');
+  // JSON is YAML.
+  await writeFile(
+    collectorYaml,
+    JSON.stringify({
+      id: 'bench-collector',
+      listen: { host: '127.0.0.1', port: 0, drainTimeoutMs: 2000 },
+      sinks: [{ type: 'null', name: 'discard' }],
+      log: { level: 'info' },
+    }),
+  );
+  // e.g. BENCH_COLLECTOR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the collector.
+  const nodeArgs = (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, bin, 'collector', '-c', collectorYaml], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  let stderr = '';
+  let partial = '';
+  let onStarted: (address: string) => void = () => undefined;
+  const started = new Promise<string>((resolve) => (onStarted = resolve));
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    stderr = (stderr + s).slice(-4000);
+    const lines = (partial + s).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('collector started')) continue;
+      try {
+        const entry = JSON.parse(line) as { msg?: string; address?: string };
+        if (entry.msg === 'collector started' && entry.address) onStarted(entry.address);
+      } catch {
+        // not a log line of ours
+      }
+    }
+  });
+  const failed = new Promise<never>((_, reject) => {
+    const timer = setTimeout(() => reject(new Error('collector did not start in time')), timeoutMs);
+    started.finally(() => clearTimeout(timer)).catch(() => undefined);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`collector exited while starting (${signal ?? code})`)),
+    );
+  });
+  try {
+    const address = await Promise.race([started, failed]);
+    failed.catch(() => undefined); // an exit later is handled by the run
+    return { child, address, stderr: () => stderr };
+  } catch (err) {
+    await stopChild(child, 2000);
+    throw new Error(`${(err as Error).message}: ${stderr.trim() || '(nothing on stderr)'}`);
+  }
+}
+
+let runs = 0;
+
+/** Children to kill if the bench is interrupted. */
+export const liveChildren = new Set<ChildProcess>();
+
+/** Ships `path` (of `size` bytes) through a collector child process into a null sink. */
+export async function benchRelay(
+  path: string,
+  size: number,
+  dir: string,
+  /** Cap on the run from the agent's start (the collector's start is not counted). */
+  timeoutMs: number,
+): Promise<RelayResult> {
+  const { child, address, stderr } = await startCollector(dir, 15_000);
+  let agent: Agent | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let observer: PerformanceObserver | undefined;
+  try {
+    const level = process.env['BENCH_AGENT_LOG_LEVEL'] === 'info' ? 'info' : 'warn';
+    const log = createLogger({ level, name: 'bench-agent' });
+    agent = new Agent(
+      validateConfig(
+        agentConfigSchema,
+        {
+          id: 'bench-agent',
+          host: 'bench-host',
+          collectors: [address],
+          tails: [{ paths: [path], topic: 'bench' }],
+          // A fresh registry each run, so the agent starts at the file's beginning.
+          checkpoint: { path: join(dir, `agent-${++runs}.registry.json`) },
+        },
+        'bench agent',
+      ),
+      log,
+    );
+    const a = agent;
+
+    let batches = 0;
+    let lines = 0;
+    let firstAckAt: bigint | undefined;
+    let firstBatchBytes = 0;
+    let finish: (complete: boolean) => void = () => undefined;
+    const done = new Promise<boolean>((resolve) => (finish = resolve));
+    a.onCommitted = (batch) => {
+      if (firstAckAt === undefined) {
+        firstAckAt = process.hrtime.bigint();
+        firstBatchBytes = batch.endOffset - batch.startOffset;
+      }
+      batches++;
+      lines += batch.lineLengths.length;
+      // The agent settles the batch (moves its acked offset) right after this call.
+      queueMicrotask(() => {
+        if ((a.streams[0]?.acked ?? 0) >= size) finish(true);
+      });
+    };
+    const exited = () => finish(false);
+    child.once('exit', exited);
+    timer = setTimeout(() => finish(false), timeoutMs);
+
+    let gcMs = 0;
+    observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMs += entry.duration;
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    const collectorCpu0 = await procCpuSeconds(child.pid as number);
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await a.start();
+    const complete = await done;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = process.cpuUsage(cpu);
+    const collectorCpu1 = await procCpuSeconds(child.pid as number);
+    child.off('exit', exited);
+    // GC entries are delivered asynchronously: let the last ones arrive.
+    await new Promise((resolve) => setImmediate(resolve));
+
+    if (!complete && (child.exitCode !== null || child.signalCode !== null)) {
+      const how = child.signalCode ?? child.exitCode;
+      throw new Error(`collector exited during the run (${how}): ${stderr().trim()}`);
+    }
+    return {
+      bytes: a.streams[0]?.acked ?? 0,
+      contentBytes: await counterTotal(a.registry, 'logrelay_agent_bytes_acked_total'),
+      lines,
+      batches,
+      seconds,
+      firstAckSeconds: firstAckAt === undefined ? Number.NaN : Number(firstAckAt - started) / 1e9,
+      firstBatchBytes,
+      retries: await counterTotal(a.registry, 'logrelay_agent_retries_total'),
+      agentCpuSeconds: (used.user + used.system) / 1e6,
+      collectorCpuSeconds:
+        collectorCpu0 !== undefined && collectorCpu1 !== undefined
+          ? collectorCpu1 - collectorCpu0
+          : undefined,
+      agentGcSeconds: gcMs / 1e3,
+      collectorPeakRssBytes: await procPeakRss(child.pid as number),
+      complete,
+    };
+  } finally {
+    clearTimeout(timer);
+    observer?.disconnect();
+    if (agent) await agent.stop().catch(() => undefined);
+    await stopChild(child, 5000);
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * `npm run bench`: throughput figures, each printed beside `cat FILE > /dev/null` timed in the
+ * same run on the same file.
+ *
+ *   1. tailing without network: FileTailer.readLines through a file of 100-byte lines
+ *      (and the agent's batch assembly on top of it, as a diagnostic);
+ *   2. agent → collector over gRPC into a null sink (collector in a child process).
+ *
+ * Environment:
+ *   BENCH_FILE_MB         tailing file, MiB (default 1024)
+ *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
+ *   BENCH_ONLY            tailing | relay (default both)
+ *   BENCH_REPEAT          runs of each measurement; the fastest is shown (default 1)
+ *   BENCH_CAT_RUNS        timed cat runs; the median is shown (default 3)
+ *   BENCH_STEP_TIMEOUT_S  cap per measurement (default 300): a run cut short is INCOMPLETE
+ *   BENCH_TIMEOUT_S       hard cap on the whole bench (default 1200)
+ *   BENCH_DIR             where the temporary folder is made (default the OS's)
+ *   BENCH_COLLECTOR_NODE_ARGS  extra node options for the collector process (e.g. --cpu-prof)
+ * Ends with one JSON line holding every figure. Exit status 1 when a measurement did not finish.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fileBytesFor, generateFile, LINE_BYTES } from './file.js';
+import { timeCat, timeNodeRead } from './reference.js';
+import { benchRelay, liveChildren, type RelayResult } from './relay.js';
+import {
+  AGENT_CHUNK_BYTES,
+  agentDefaults,
+  benchHarvester,
+  benchTailer,
+  type TailingResult,
+} from './tailing.js';
+
+/** Targets from issue 3, for later tuning: printed, never asserted. */
+const TARGETS = { tailingLinesPerSec: 1_000_000, relayMbPerSec: 100 } as const;
+const MB = 1e6;
+
+function envNumber(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) {
+    process.stderr.write(`bench: ${name} must be a number ≥ ${min}, got ${raw}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const fileMb = envNumber('BENCH_FILE_MB', 1024, 1);
+const relayMb = envNumber('BENCH_RELAY_MB', Math.min(256, fileMb), 1);
+const repeat = Math.round(envNumber('BENCH_REPEAT', 1, 1));
+const catRuns = Math.round(envNumber('BENCH_CAT_RUNS', 3, 1));
+const stepTimeoutMs = envNumber('BENCH_STEP_TIMEOUT_S', 300, 1) * 1000;
+const totalTimeoutMs = envNumber('BENCH_TIMEOUT_S', 1200, 10) * 1000;
+const only = process.env['BENCH_ONLY'] ?? '';
+if (only !== '' && only !== 'tailing' && only !== 'relay') {
+  process.stderr.write(`bench: BENCH_ONLY must be tailing or relay, got ${only}\n`);
+  process.exit(2);
+}
+/** Extra runs (BENCH_REPEAT) are skipped past this, so the report comes before the hard cap. */
+const softDeadline = Date.now() + totalTimeoutMs * 0.8;
+
+const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+const round = (n: number, digits = 3) => Number(n.toFixed(digits));
+
+let workDir: string | undefined;
+
+/** Last resort: kill the collector child, remove the temporary folder, exit. */
+function abort(code: number, why: string): never {
+  say(why);
+  for (const child of liveChildren) child.kill('SIGKILL');
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  process.exit(code);
+}
+
+process.once('SIGINT', () => abort(130, 'interrupted; cleaning up'));
+process.once('SIGTERM', () => abort(143, 'terminated; cleaning up'));
+setTimeout(
+  () => abort(1, `gave up after BENCH_TIMEOUT_S=${totalTimeoutMs / 1000} s`),
+  totalTimeoutMs,
+).unref();
+
+/** Runs a measurement up to BENCH_REPEAT times; returns the fastest complete run first. */
+async function fastest<T extends { seconds: number; complete: boolean }>(
+  name: string,
+  run: () => Promise<T>,
+): Promise<{ best: T; all: T[] }> {
+  const all: T[] = [];
+  for (let i = 0; i < repeat; i++) {
+    const last = all[all.length - 1];
+    if (last && Date.now() + last.seconds * 1500 > softDeadline) {
+      say(`${name}: skipping runs ${i + 1}-${repeat} (BENCH_TIMEOUT_S is near)`);
+      break;
+    }
+    say(repeat > 1 ? `${name} (run ${i + 1}/${repeat})` : name);
+    all.push(await run());
+  }
+  const ranked = [...all].sort(
+    (a, b) => Number(b.complete) - Number(a.complete) || a.seconds - b.seconds,
+  );
+  return { best: ranked[0] as T, all };
+}
+
+interface Reference {
+  seconds: number;
+  runs: number[];
+  mbPerSec: number;
+  linesPerSec: number;
+}
+
+async function catReference(path: string, bytes: number): Promise<Reference> {
+  say(`cat ${path} > /dev/null (1 warm-up + ${catRuns} timed)`);
+  const t = await timeCat(path, catRuns);
+  return {
+    seconds: round(t.seconds, 4),
+    runs: t.runs.map((s) => round(s, 4)),
+    mbPerSec: round(bytes / MB / t.seconds, 1),
+    linesPerSec: Math.round(bytes / LINE_BYTES / t.seconds),
+  };
+}
+
+function tailingFigures(
+  { best: r, all }: { best: TailingResult; all: TailingResult[] },
+  cat: Reference,
+) {
+  const mbPerSec = r.bytes / MB / r.seconds;
+  return {
+    bytes: r.bytes,
+    lines: r.lines,
+    calls: r.calls,
+    seconds: round(r.seconds),
+    linesPerSec: Math.round(r.lines / r.seconds),
+    mbPerSec: round(mbPerSec, 1),
+    ratioToCat: round(mbPerSec / cat.mbPerSec, 4),
+    cpuSeconds: round(r.cpuSeconds),
+    linesPerCpuSec: Math.round(r.lines / r.cpuSeconds),
+    gcSeconds: round(r.gcSeconds),
+    runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
+    complete: r.complete,
+  };
+}
+
+function relayFigures({ best: r, all }: { best: RelayResult; all: RelayResult[] }, cat: Reference) {
+  const mbPerSec = r.bytes / MB / r.seconds;
+  // From the first ack to the last: without connecting, the first scan and the first batch.
+  const steadySeconds = r.seconds - r.firstAckSeconds;
+  const steadyMbPerSec = (r.bytes - r.firstBatchBytes) / MB / steadySeconds;
+  return {
+    bytes: r.bytes,
+    contentBytes: r.contentBytes,
+    lines: r.lines,
+    batches: r.batches,
+    seconds: round(r.seconds),
+    firstAckSeconds: round(r.firstAckSeconds),
+    linesPerSec: Math.round(r.lines / r.seconds),
+    mbPerSec: round(mbPerSec, 1),
+    ratioToCat: round(mbPerSec / cat.mbPerSec, 4),
+    steadyMbPerSec: steadySeconds > 0 ? round(steadyMbPerSec, 1) : null,
+    retries: r.retries,
+    agentCpuSeconds: round(r.agentCpuSeconds),
+    agentMbPerCpuSec: round(r.bytes / MB / r.agentCpuSeconds, 1),
+    agentGcSeconds: round(r.agentGcSeconds),
+    collectorCpuSeconds:
+      r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
+    collectorMbPerCpuSec:
+      r.collectorCpuSeconds === undefined || r.collectorCpuSeconds === 0
+        ? null
+        : round(r.bytes / MB / r.collectorCpuSeconds, 1),
+    collectorPeakRssMb:
+      r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
+    runsMbPerSec: all.map((x) => round(x.bytes / MB / x.seconds, 1)),
+    complete: r.complete,
+  };
+}
+
+async function phaseTailing(dir: string) {
+  const bytes = fileBytesFor(fileMb);
+  const path = join(dir, 'tail.log');
+  say(`generating ${fileMb} MiB of ${LINE_BYTES}-byte lines in ${path}`);
+  const lines = await generateFile(path, bytes);
+  try {
+    const cat = await catReference(path, bytes);
+    say('node FileHandle.read (diagnostic)');
+    const readSeconds = await timeNodeRead(path, AGENT_CHUNK_BYTES);
+    // Warm-up passes over the first 32 MiB, so the JIT has compiled the read path.
+    const warm = Math.min(bytes, fileBytesFor(32));
+    say('warm-up');
+    await benchTailer(path, warm, Date.now() + stepTimeoutMs);
+    await benchHarvester(path, warm, Date.now() + stepTimeoutMs);
+    const tailer = await fastest('FileTailer.readLines', () =>
+      benchTailer(path, bytes, Date.now() + stepTimeoutMs),
+    );
+    const harvester = await fastest('Harvester.nextBatch', () =>
+      benchHarvester(path, bytes, Date.now() + stepTimeoutMs),
+    );
+    const d = agentDefaults();
+    return {
+      fileBytes: bytes,
+      lines,
+      budgets: {
+        maxBytes: d.maxBatchBytes,
+        maxLines: d.maxBatchLines,
+        chunkBytes: AGENT_CHUNK_BYTES,
+      },
+      cat,
+      nodeRead: {
+        seconds: round(readSeconds, 4),
+        mbPerSec: round(bytes / MB / readSeconds, 1),
+        ratioToCat: round(bytes / MB / readSeconds / cat.mbPerSec, 4),
+      },
+      tailer: tailingFigures(tailer, cat),
+      harvester: tailingFigures(harvester, cat),
+    };
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+async function phaseRelay(dir: string) {
+  // Whole batches only: a short last batch at the end of a live file lingers (batch.maxWaitMs)
+  // for more lines, which would add up to 200 ms of waiting to the measured time.
+  const batchBytes = agentDefaults().maxBatchLines * LINE_BYTES;
+  const bytes = Math.max(batchBytes, Math.floor(fileBytesFor(relayMb) / batchBytes) * batchBytes);
+  const path = join(dir, 'relay.log');
+  say(`generating ${relayMb} MiB of ${LINE_BYTES}-byte lines in ${path}`);
+  const lines = await generateFile(path, bytes);
+  try {
+    const cat = await catReference(path, bytes);
+    const relay = await fastest('agent → collector (child process) → null sink', () =>
+      benchRelay(path, bytes, dir, stepTimeoutMs),
+    );
+    return { fileBytes: bytes, lines, cat, agentToCollector: relayFigures(relay, cat) };
+  } finally {
+    await rm(path, { force: true });
+  }
+}
+
+// ---- output ------------------------------------------------------------------------------
+
+function fmtRate(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+function fmtMiB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+type Row = [string, string, string, string, string, string, string];
+
+function table(rows: (Row | string)[]): string {
+  const header: Row = ['', 'time', 'lines/s', 'MB/s', '× cat', 'CPU s', 'note'];
+  const all = [header, ...rows.filter((r): r is Row => typeof r !== 'string')];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]?.length ?? 0)));
+  const line = (r: Row) =>
+    r
+      .map((c, i) =>
+        i === 0 || i === r.length - 1 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map((r) => (typeof r === 'string' ? r : line(r)))].join('\n');
+}
+
+const notes = (...parts: (string | false)[]) => parts.filter(Boolean).join('; ');
+const incomplete = (complete: boolean) => !complete && 'INCOMPLETE (BENCH_STEP_TIMEOUT_S)';
+const runsNote = () => repeat > 1 && `fastest of ${repeat}`;
+
+function catRow(c: Reference): Row {
+  return [
+    '   cat FILE > /dev/null (reference)',
+    `${c.seconds.toFixed(3)} s`,
+    fmtRate(c.linesPerSec),
+    c.mbPerSec.toFixed(1),
+    '1',
+    '',
+    `median of ${c.runs.length}, page cache warm`,
+  ];
+}
+
+async function main(): Promise<number> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  if (!existsSync(join(root, 'dist', 'cli.js')) && only !== 'tailing') {
+    say('dist/ is missing: run `npm run build` first (npm run bench does)');
+    return 2;
+  }
+  const loadStart = loadavg().map((n) => round(n, 2));
+  const startedAt = new Date();
+  workDir = await mkdtemp(join(process.env['BENCH_DIR'] || tmpdir(), 'logrelay-bench-'));
+  let tailing: Awaited<ReturnType<typeof phaseTailing>> | undefined;
+  let relay: Awaited<ReturnType<typeof phaseRelay>> | undefined;
+  try {
+    if (only !== 'relay') tailing = await phaseTailing(workDir);
+    if (only !== 'tailing') relay = await phaseRelay(workDir);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+    workDir = undefined;
+  }
+  const loadEnd = loadavg().map((n) => round(n, 2));
+
+  const rows: (Row | string)[] = [];
+  const perCpu: string[] = [];
+  if (tailing) {
+    const t = tailing;
+    rows.push(
+      `1. tailing without network — ${fmtMiB(t.fileBytes)}, ${t.lines.toLocaleString('en-US')} lines of ${LINE_BYTES} B, budgets 1 MiB / ${t.budgets.maxLines} lines per call`,
+      catRow(t.cat),
+      [
+        '   node FileHandle.read, 256 KiB',
+        `${t.nodeRead.seconds.toFixed(3)} s`,
+        '',
+        t.nodeRead.mbPerSec.toFixed(1),
+        t.nodeRead.ratioToCat.toFixed(3),
+        '',
+        'diagnostic: reads only, no line splitting',
+      ],
+    );
+    for (const [name, r, note] of [
+      [
+        '   FileTailer.readLines',
+        t.tailer,
+        `target ≥ ${fmtRate(TARGETS.tailingLinesPerSec)} lines/s`,
+      ],
+      [
+        '   Harvester.nextBatch (+ batch blob)',
+        t.harvester,
+        'diagnostic: the agent’s whole read path',
+      ],
+    ] as const) {
+      rows.push([
+        name,
+        `${r.seconds.toFixed(2)} s`,
+        fmtRate(r.linesPerSec),
+        r.mbPerSec.toFixed(1),
+        r.ratioToCat.toFixed(3),
+        r.cpuSeconds.toFixed(2),
+        notes(note, `GC ${r.gcSeconds.toFixed(2)} s`, runsNote(), incomplete(r.complete)),
+      ]);
+    }
+    perCpu.push(
+      `tailing ${fmtRate(t.tailer.linesPerCpuSec)} lines per CPU-s (Harvester ${fmtRate(t.harvester.linesPerCpuSec)})`,
+    );
+  }
+  if (relay) {
+    const r = relay.agentToCollector;
+    rows.push(
+      `2. agent → collector over gRPC, null sink — ${fmtMiB(relay.fileBytes)}, ${relay.lines.toLocaleString('en-US')} lines, collector in a child process`,
+      catRow(relay.cat),
+      [
+        '   agent → collector → null sink',
+        `${r.seconds.toFixed(2)} s`,
+        fmtRate(r.linesPerSec),
+        r.mbPerSec.toFixed(1),
+        r.ratioToCat.toFixed(3),
+        `${r.agentCpuSeconds.toFixed(1)}+${r.collectorCpuSeconds?.toFixed(1) ?? '?'}`,
+        notes(
+          `target ≥ ${TARGETS.relayMbPerSec} MB/s`,
+          `first ack after ${r.firstAckSeconds.toFixed(2)} s, then ${r.steadyMbPerSec?.toFixed(1) ?? '?'} MB/s`,
+          `${r.batches} batches, ${r.retries} retries`,
+          runsNote(),
+          incomplete(r.complete),
+        ),
+      ],
+    );
+    perCpu.push(
+      `agent ${r.agentMbPerCpuSec.toFixed(1)} MB per CPU-s, collector ${r.collectorMbPerCpuSec?.toFixed(1) ?? '?'} MB per CPU-s (peak RSS ${r.collectorPeakRssMb ?? '?'} MB)`,
+    );
+  }
+
+  const out: string[] = [
+    '',
+    `logrelay bench — ${startedAt.toISOString()}, node ${process.version}, ${availableParallelism()} CPUs, load average ${loadStart.join(' ')} at start, ${loadEnd.join(' ')} at end`,
+    `MB = 10^6 bytes; MB/s counts file bytes (newlines included); × cat = MB/s ÷ cat's MB/s on the same file; CPU s = this process${relay ? ' (+ the collector process)' : ''}`,
+    ...(Math.max(loadStart[0] ?? 0, loadEnd[0] ?? 0) > availableParallelism()
+      ? [
+          `warning: the 1-minute load average exceeded the ${availableParallelism()} CPUs: other work competed for them, so these figures (and the CPU-s ones) are lower bounds; compare runs on a quiet machine, or with BENCH_REPEAT=3`,
+        ]
+      : []),
+    '',
+    table(rows),
+    '',
+    `cost per CPU-second (less sensitive to other load on the machine): ${perCpu.join('; ')}`,
+    '',
+    'targets for later tuning (issue 3; not assertions):',
+  ];
+  if (tailing) {
+    const v = tailing.tailer.linesPerSec;
+    out.push(
+      `  tailing           ≥ ${fmtRate(TARGETS.tailingLinesPerSec)} lines/s   now ${fmtRate(v)} lines/s (${(v / TARGETS.tailingLinesPerSec).toFixed(2)} of target)`,
+    );
+  }
+  if (relay) {
+    const v = relay.agentToCollector.mbPerSec;
+    out.push(
+      `  agent → collector ≥ ${TARGETS.relayMbPerSec} MB/s       now ${v.toFixed(1)} MB/s (${(v / TARGETS.relayMbPerSec).toFixed(2)} of target)`,
+    );
+  }
+  out.push('');
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const complete =
+    (tailing === undefined || (tailing.tailer.complete && tailing.harvester.complete)) &&
+    (relay === undefined || relay.agentToCollector.complete);
+  const summary = {
+    bench: 'logrelay',
+    startedAt: startedAt.toISOString(),
+    node: process.version,
+    cpus: availableParallelism(),
+    loadavg: { start: loadStart, end: loadEnd },
+    lineBytes: LINE_BYTES,
+    repeat,
+    targets: TARGETS,
+    tailing: tailing ?? null,
+    relay: relay ?? null,
+    complete,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return complete ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) =>
+    abort(1, `failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+);
