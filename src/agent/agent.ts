@@ -99,6 +99,17 @@ export class Agent extends Component {
         help: 'Bytes lost to truncation races before they could be read.',
         registers: reg,
       }),
+      longLines: new Counter({
+        name: 'logrelay_agent_long_lines_total',
+        help: 'Lines longer than lines.maxBytes, by what was done (truncated, skipped).',
+        labelNames: ['action'],
+        registers: reg,
+      }),
+      discardedBytes: new Counter({
+        name: 'logrelay_agent_long_line_discarded_bytes_total',
+        help: 'Bytes dropped from lines longer than lines.maxBytes.',
+        registers: reg,
+      }),
       files: new Gauge({
         name: 'logrelay_agent_open_files',
         help: 'Files being read.',
@@ -363,6 +374,12 @@ export class Agent extends Component {
               'file truncated in place: reading from 0',
             );
           }
+          const longLines = h.takeLongLineCounts();
+          if (longLines.truncated > 0)
+            this.#m.longLines.inc({ action: 'truncated' }, longLines.truncated);
+          if (longLines.skipped > 0)
+            this.#m.longLines.inc({ action: 'skipped' }, longLines.skipped);
+          if (longLines.discardedBytes > 0) this.#m.discardedBytes.inc(longLines.discardedBytes);
           if (h.lostBytes > 0) {
             this.#m.lostBytes.inc(h.lostBytes);
             h.lostBytes = 0;
@@ -453,6 +470,14 @@ export class Agent extends Component {
     if (!tracked) return;
     this.#batches.delete(batch);
     const { harvester: h, sent } = tracked;
+    // The collector refused the message as too large for its limits: smaller batches.
+    if (reason.startsWith('RESOURCE_EXHAUSTED') && h.shrink(sent, Date.now())) {
+      this.#log.warn(
+        { path: h.path, reason },
+        'collector message limit is lower than our batches: sending smaller batches',
+      );
+      return;
+    }
     if (sent.generation !== h.generation) {
       // The file was truncated since: these bytes are gone from it and cannot be sent again.
       this.#m.lostBytes.inc(sent.end - sent.start);

@@ -184,6 +184,15 @@ describe('bad input through agent → gRPC → collector → file sink', () => {
       expect(peak.rss).toBeLessThan(100 * MiB);
       expect(peak.arrayBuffers).toBeLessThan(64 * MiB);
 
+      // Counted where an operator sees it.
+      const metrics = await agent.registry.getSingleMetricAsString(
+        'logrelay_agent_long_lines_total',
+      );
+      const action = policy === 'truncate' ? 'truncated' : 'skipped';
+      expect(metrics).toMatch(
+        new RegExp(`logrelay_agent_long_lines_total\\{action="${action}"[^}]*\\} [1-9]`),
+      );
+
       const bytes = await readAllBytes(out);
       return { before, after, head, bytes };
     }

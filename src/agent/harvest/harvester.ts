@@ -84,6 +84,7 @@ export class Harvester {
   /** A rewind happened: seek back to `acked` before the next read (never during one). */
   #seekPending = false;
   #lingerSince: number | undefined;
+  #reported = { truncated: 0, skipped: 0, discardedBytes: 0 };
 
   constructor(opts: HarvesterOptions, tailer: FileTailer, path: string, acked: number) {
     this.opts = opts;
@@ -93,6 +94,22 @@ export class Harvester {
     this.generation = tailer.generation;
     this.budgetBytes = opts.maxBatchBytes;
     this.budgetLines = opts.maxBatchLines;
+  }
+
+  /** Long-line counts since the last call (for metrics). */
+  takeLongLineCounts(): { truncated: number; skipped: number; discardedBytes: number } {
+    const stats = this.tailer.stats;
+    const delta = {
+      truncated: stats.truncatedLines - this.#reported.truncated,
+      skipped: stats.skippedLines - this.#reported.skipped,
+      discardedBytes: stats.discardedBytes - this.#reported.discardedBytes,
+    };
+    this.#reported = {
+      truncated: stats.truncatedLines,
+      skipped: stats.skippedLines,
+      discardedBytes: stats.discardedBytes,
+    };
+    return delta;
   }
 
   /**
