@@ -1,1 +1,2 @@
 export { createMetricsRegistry } from './registry.js';
+export { sharedCounter, sharedHistogram } from './shared-metrics.js';

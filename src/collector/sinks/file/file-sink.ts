@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
+import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import { expandPath } from '../path-template.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
@@ -47,9 +48,7 @@ export class FileSink extends Component implements Sink {
     this.#config = config;
     this.#ctx = ctx;
     const reg = ctx.registry;
-    const counter = (name: string, help: string) =>
-      (reg.getSingleMetric(name) as Counter<'sink'> | undefined) ??
-      new Counter({ name, help, labelNames: ['sink'], registers: [reg] });
+    const counter = (name: string, help: string) => sharedCounter(reg, name, help, ['sink']);
     this.#lines = counter('logrelay_file_sink_lines_total', 'Lines committed by file sinks.');
     this.#bytes = counter(
       'logrelay_file_sink_bytes_total',

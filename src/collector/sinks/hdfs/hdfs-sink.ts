@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { RelayError, isRetriable } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
+import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { expandPath, type PathValues } from '../path-template.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
@@ -292,38 +293,40 @@ export class HdfsSink extends Component implements Sink {
     this.#createClient = createClient;
     const sink = { sink: config.name };
     const reg = ctx.registry;
-    this.#lines = counter(reg, 'logrelay_hdfs_sink_lines_total', 'Lines committed to HDFS.', [
+    this.#lines = sharedCounter(reg, 'logrelay_hdfs_sink_lines_total', 'Lines committed to HDFS.', [
       'sink',
     ]).labels(sink);
-    this.#bytes = counter(
+    this.#bytes = sharedCounter(
       reg,
       'logrelay_hdfs_sink_bytes_total',
       'Bytes (with newlines) committed to HDFS.',
       ['sink'],
     ).labels(sink);
-    this.#appends = counter(
+    this.#appends = sharedCounter(
       reg,
       'logrelay_hdfs_sink_appends_total',
       'Successful data requests to HDFS (CREATE with data, APPEND); each may carry many batches.',
       ['sink'],
     ).labels(sink);
-    this.#rolls = counter(
+    this.#rolls = sharedCounter(
       reg,
       'logrelay_hdfs_sink_rolls_total',
       'HDFS files closed (renamed from in-progress to final).',
       ['sink'],
     ).labels(sink);
-    this.#errors = counter(
+    this.#errors = sharedCounter(
       reg,
       'logrelay_hdfs_sink_errors_total',
       'Failed WebHDFS operations, by RelayError code.',
       ['sink', 'code'],
     );
-    this.#appendSeconds = histogram(
+    this.#appendSeconds = sharedHistogram(
       reg,
       'logrelay_hdfs_sink_append_seconds',
       'Duration of a successful CREATE or APPEND (both WebHDFS steps).',
       ['sink'],
+      /* From a quick loopback append (~10 ms) to timeouts (tens of seconds). */
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     ).labels(sink);
   }
 
@@ -891,38 +894,4 @@ export class HdfsSink extends Component implements Sink {
 function backoff(retry: number): number {
   const base = Math.min(2000, 100 * 2 ** (retry - 1));
   return Math.round(base * (0.75 + Math.random() * 0.5));
-}
-
-// Several sinks share one registry and these names, told apart by `sink`: the first one
-// registers a metric, the others reuse it.
-
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<L>;
-  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a counter`);
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-function histogram<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Histogram<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing as Histogram<L>;
-  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a histogram`);
-  return new Histogram({
-    name,
-    help,
-    labelNames,
-    // From a quick loopback append (~10 ms) to timeouts (tens of seconds).
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
 }

@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../../../common/logging/logger.js';
 import { PartialWriteError, type Sink, type SinkBatch, type SinkContext } from '../sink.js';
@@ -46,13 +47,13 @@ export class KafkaSink extends Component implements Sink {
     this.#log = ctx.log;
     this.#createProducer = createProducer;
     const sink = { sink: config.name };
-    this.#records = counter(
+    this.#records = sharedCounter(
       ctx.registry,
       'logrelay_sink_records_total',
       'Records (lines) a sink committed.',
       ['sink'],
     ).labels(sink);
-    this.#bytes = counter(
+    this.#bytes = sharedCounter(
       ctx.registry,
       'logrelay_sink_bytes_total',
       'Line bytes (without terminators, before any encoding) a sink committed.',
@@ -61,17 +62,19 @@ export class KafkaSink extends Component implements Sink {
     // Series exist from the start, so rate() over them works from the first scrape.
     this.#records.inc(0);
     this.#bytes.inc(0);
-    this.#errors = counter(
+    this.#errors = sharedCounter(
       ctx.registry,
       'logrelay_sink_errors_total',
       'Failed sink writes by RelayError code.',
       ['sink', 'code'],
     );
-    this.#writeSeconds = histogram(
+    this.#writeSeconds = sharedHistogram(
       ctx.registry,
       'logrelay_sink_write_seconds',
       'Time from write to commit of a batch that a sink committed.',
       ['sink'],
+      /* From a quick local ack (~ms) to a request timeout with retries (tens of seconds). */
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     ).labels(sink);
   }
 
@@ -149,38 +152,4 @@ export class KafkaSink extends Component implements Sink {
       throw error;
     }
   }
-}
-
-// Several sinks (of any type) share one registry and these metric names, told apart by `sink`:
-// the first one registers the metric, the others reuse it.
-
-function counter<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Counter<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Counter) return existing as Counter<L>;
-  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a counter`);
-  return new Counter({ name, help, labelNames, registers: [registry] });
-}
-
-function histogram<L extends string>(
-  registry: Registry,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Histogram<L> {
-  const existing = registry.getSingleMetric(name);
-  if (existing instanceof Histogram) return existing as Histogram<L>;
-  if (existing) throw new RelayError('METRIC_CONFLICT', `metric ${name} is not a histogram`);
-  return new Histogram({
-    name,
-    help,
-    labelNames,
-    // From a quick local ack (~ms) to a request timeout with retries (tens of seconds).
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
+import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 
 /** `sinks[]` entry of type `null`: accepts and discards everything (benchmarks, dry runs). */
@@ -21,15 +22,12 @@ export class NullSink extends Component implements Sink {
 
   constructor(config: NullSinkConfig, ctx: SinkContext) {
     super(config.name);
-    this.#lines =
-      (ctx.registry.getSingleMetric('logrelay_null_sink_lines_total') as
-        Counter<'sink'> | undefined) ??
-      new Counter({
-        name: 'logrelay_null_sink_lines_total',
-        help: 'Lines discarded by null sinks.',
-        labelNames: ['sink'],
-        registers: [ctx.registry],
-      });
+    this.#lines = sharedCounter(
+      ctx.registry,
+      'logrelay_null_sink_lines_total',
+      'Lines discarded by null sinks.',
+      ['sink'],
+    );
   }
 
   protected async doStart(): Promise<void> {}
