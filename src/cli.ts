@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { RelayError } from './common/errors/relay-error.js';
+import { configureAdminCommand } from './commands/admin-command.js';
 import { agentCommand } from './commands/agent-command.js';
 import { collectorCommand } from './commands/collector-command.js';
 import { demoCommand } from './commands/demo-command.js';
@@ -60,12 +61,14 @@ export function buildProgram(): Command {
       exitCode = await collectorCommand(options);
     });
 
-  program
+  const admin = program
     .command('admin')
-    .description('Control plane: nodes and tails in MySQL, publication to etcd, the HTTP API.')
+    .description('Control plane: nodes and tails in MySQL, publication to etcd.')
     .option('--mysql <url>', 'MySQL URL mysql://user:pass@host:port/db (env LOGRELAY_MYSQL_URL)')
-    .option('--etcd <endpoints>', 'comma-separated etcd endpoints (env LOGRELAY_ETCD_ENDPOINTS)')
-    .action(notYet('admin', 'the control-plane issue'));
+    .option('--etcd <endpoints>', 'comma-separated etcd endpoints (env LOGRELAY_ETCD_ENDPOINTS)');
+  configureAdminCommand(admin, exitCodes, (code) => {
+    exitCode = code;
+  });
 
   program
     .command('status')

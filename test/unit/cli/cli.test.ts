@@ -81,8 +81,50 @@ describe('logrelay collector', () => {
   });
 });
 
+describe('logrelay admin usage errors (no service is contacted)', () => {
+  afterEach(() => vi.unstubAllEnvs());
+  // Port 1: a store opens its pool lazily, so these fail on input before any connection.
+  const mysql = ['--mysql', 'mysql://root@127.0.0.1:1/logrelay'];
+
+  it('shows the admin subcommands and exits with the usage code without one', async () => {
+    const { code, stderr } = await run('admin');
+    expect(code).toBe(exitCodes.usage);
+    for (const sub of ['migrate', 'node', 'tail', 'publish']) {
+      expect(stderr).toMatch(new RegExp(`^  ${sub}\\b`, 'm'));
+    }
+  });
+
+  it('requires a database', async () => {
+    vi.stubEnv('LOGRELAY_MYSQL_URL', '');
+    const { code, stderr } = await run('admin', 'node', 'list');
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toBe(
+      'logrelay admin: no database given: pass --mysql mysql://user:pass@host:port/db or set LOGRELAY_MYSQL_URL\n',
+    );
+  });
+
+  it.each([
+    [['node', 'add'], "required option '--ip <ip>'"],
+    [['tail', 'add', '--node', '1', '--path', '/a.log'], "required option '--topic <topic>'"],
+    [['tail', 'stop', 'abc'], 'logrelay admin: tail id must be a positive integer, got "abc"'],
+    [['node', 'remove', '-3'], 'logrelay admin: node id must be a positive integer, got "-3"'],
+    [['publish'], 'logrelay admin: etcd is not configured'],
+  ])('`admin %j` is a usage error', async (args, message) => {
+    vi.stubEnv('LOGRELAY_ETCD_ENDPOINTS', '');
+    const { code, stderr } = await run('admin', ...mysql, ...args);
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain(message);
+  });
+
+  it('rejects a MySQL URL without a database', async () => {
+    const { code, stderr } = await run('admin', '--mysql', 'mysql://h:3306', 'migrate');
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain('the MySQL URL must name a database');
+  });
+});
+
 describe('subcommands that are not built yet', () => {
-  it.each(['admin', 'status'])('`%s` says so and exits non-zero', async (sub) => {
+  it.each(['status'])('`%s` says so and exits non-zero', async (sub) => {
     const { code, stderr } = await run(sub);
     expect(code).toBe(exitCodes.notImplemented);
     expect(stderr).toContain(`'logrelay ${sub}' is not built yet`);
