@@ -108,6 +108,7 @@ export function benchHarvester(
         agentId: 'bench-agent',
         host: 'bench-host',
         topic: 'bench',
+        tailName: 'local:0',
         maxBatchBytes: d.maxBatchBytes,
         maxBatchLines: d.maxBatchLines,
         partialFlushMs: d.partialFlushMs,

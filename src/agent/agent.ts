@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { OpsServer } from '../common/http/ops-server.js';
 import { Component } from '../common/lifecycle/component.js';
@@ -10,6 +10,7 @@ import { CheckpointRegistry } from './checkpoint/registry.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
+import { RemoteTails } from './control/remote-tails.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer } from './tail/file-reader.js';
 import { decideResume } from './tail/rotation.js';
@@ -29,11 +30,14 @@ export class Agent extends Component {
   readonly checkpoints: CheckpointRegistry;
   readonly shipper: Shipper;
   readonly ops: OpsServer;
+  /** Tails from etcd, when `remote` is configured. */
+  readonly remote: RemoteTails | undefined;
   readonly #log: Logger;
   /** Open files by `<device>:<inode>`. */
   readonly #harvesters = new Map<string, Harvester>();
   readonly #batches = new WeakMap<Batch, Tracked>();
-  readonly #tails: { config: TailConfig; exclude: RegExp[] }[];
+  /** Local tails (`local:<i>`) and tails from the control plane (`remote:<id>`). */
+  #tails: TailEntry[];
   /** Called for every batch committed end to end (demo and tests measure latency with it). */
   onCommitted: ((batch: Batch) => void) | undefined;
   #firstScan = true;
@@ -50,7 +54,7 @@ export class Agent extends Component {
     this.config = config;
     this.#log = childLogger(log, 'agent', { agent: config.id });
     this.registry = registry ?? createMetricsRegistry({ agent: config.id });
-    this.#tails = config.tails.map((t) => ({ config: t, exclude: t.exclude.map(globToRegExp) }));
+    this.#tails = config.tails.map((t, i) => tailEntry(`local:${i}`, t));
     const reg = [this.registry];
     this.#m = {
       linesRead: new Counter({
@@ -173,6 +177,20 @@ export class Agent extends Component {
         }),
       },
     );
+    const remote = config.remote;
+    this.remote = remote
+      ? new RemoteTails(
+          {
+            endpoints: remote.etcd.endpoints,
+            key: remote.etcd.key,
+            allow: remote.allow,
+            statePath: remote.statePath,
+            pollMs: remote.pollMs,
+          },
+          (tails) => this.setRemoteTails(tails),
+          childLogger(this.#log, 'remote'),
+        )
+      : undefined;
     this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
     this.ops.addReadinessCheck('collector', () =>
       this.shipper.connected ? true : `not connected (next: ${this.shipper.collector})`,
@@ -200,6 +218,7 @@ export class Agent extends Component {
     }
     this.#firstScan = true;
     await this.#scan();
+    await this.remote?.start();
     await this.shipper.start();
     await this.ops.start();
     this.#scanTimer = setInterval(() => void this.#scan(), this.config.scanIntervalMs);
@@ -213,6 +232,7 @@ export class Agent extends Component {
   protected async doStop(): Promise<void> {
     clearInterval(this.#scanTimer);
     clearInterval(this.#pollTimer);
+    await this.remote?.stop();
     await this.#scanning;
     await this.shipper.stop();
     while (this.#pumping) await new Promise((r) => setTimeout(r, 5));
@@ -255,7 +275,14 @@ export class Agent extends Component {
             existing.orphaned = false;
             continue;
           }
-          await this.#open(path, tail.config, id);
+          if (tail.allow && !(await insideRoots(path, tail.allow))) {
+            this.#log.warn(
+              { path, tail: tail.name },
+              'refused: the file is outside the allowed roots (symlink?)',
+            );
+            continue;
+          }
+          await this.#open(path, tail, id);
         }
       }
     }
@@ -268,7 +295,35 @@ export class Agent extends Component {
     this.#pump();
   }
 
-  async #open(path: string, tail: TailConfig, id: string): Promise<void> {
+  /**
+   * Replaces the tails that came from the control plane. Files of tails that were removed or
+   * stopped are closed at once (their acked offsets stay in the registry, so a tail started
+   * again resumes where it stopped); new tails are picked up by an immediate scan.
+   */
+  async setRemoteTails(
+    remote: readonly { name: string; config: TailConfig; allow: readonly string[] }[],
+  ): Promise<void> {
+    const local = this.#tails.filter((t) => t.name.startsWith('local:'));
+    this.#tails = [...local, ...remote.map((r) => tailEntry(r.name, r.config, r.allow))];
+    const keep = new Map(this.#tails.map((t) => [t.name, t]));
+    for (const [id, h] of this.#harvesters) {
+      const tail = keep.get(h.opts.tailName);
+      if (tail && tail.config.topic === h.opts.topic) continue;
+      h.closed = true;
+      this.#harvesters.delete(id);
+      while (h.busy) await new Promise((r) => setTimeout(r, 5));
+      await h.tailer.close();
+      this.#log.info(
+        { path: h.path, tail: h.opts.tailName, offset: h.acked },
+        'tail stopped: file closed',
+      );
+    }
+    this.#m.files.set(this.#harvesters.size);
+    if (this.running) await this.#scan();
+  }
+
+  async #open(path: string, tailEntry: TailEntry, id: string): Promise<void> {
+    const tail = tailEntry.config;
     const [device = '', inode = ''] = id.split(':');
     // The newest registry entry for this device + inode says where to resume and which generation.
     const entries = this.checkpoints
@@ -323,6 +378,7 @@ export class Agent extends Component {
         agentId: this.config.id,
         host: this.config.host,
         topic: tail.topic,
+        tailName: tailEntry.name,
         maxBatchBytes: this.config.batch.maxBytes,
         maxBatchLines: this.config.batch.maxLines,
         partialFlushMs: this.config.lines.partialFlushMs,
@@ -495,4 +551,25 @@ export class Agent extends Component {
       );
     }
   }
+}
+
+interface TailEntry {
+  name: string;
+  config: TailConfig;
+  exclude: RegExp[];
+  /** Roots a remote tail's files must resolve inside (undefined for local tails: trusted). */
+  allow: readonly string[] | undefined;
+}
+
+function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {
+  return { name, config, exclude: config.exclude.map(globToRegExp), allow };
+}
+
+/** True when the file, symlinks resolved, lies inside one of the roots. */
+async function insideRoots(path: string, roots: readonly string[]): Promise<boolean> {
+  const real = await realpath(path).catch(() => undefined);
+  return (
+    real !== undefined &&
+    roots.some((root) => real === root || real.startsWith(root.endsWith('/') ? root : `${root}/`))
+  );
 }

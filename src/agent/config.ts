@@ -194,6 +194,38 @@ export const agentConfigSchema = z
       })
       .prefault({})
       .describe('Where acknowledged offsets are kept.'),
+    remote: z
+      .strictObject({
+        etcd: z.strictObject({
+          /** etcd endpoints (`host:port` or URLs). */
+          endpoints: z.array(z.string().min(1)).min(1).describe('etcd endpoints.'),
+          /** The key this node's tails are published at (`t_logagent_node.key_path`). */
+          key: z.string().min(1).describe('The etcd key holding this node’s tails.'),
+        }),
+        /**
+         * Absolute folders remote tails may read below. A remote tail outside them (or a symlink
+         * leading outside) is refused and logged: the control plane cannot widen this list.
+         */
+        allow: z
+          .array(z.string().refine(isAbsolute, 'must be an absolute path'))
+          .default([])
+          .describe('Folders remote tails may read below. Default: none.'),
+        /** Last config received, kept for restarts during an etcd outage. Default: ./logrelay-agent.remote.json */
+        statePath: z
+          .string()
+          .min(1)
+          .default('./logrelay-agent.remote.json')
+          .describe('Where the last remote config is kept.'),
+        /** Re-read interval, in ms (repairs a silent watch). Default: 5000. */
+        pollMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(5000)
+          .describe('etcd re-read interval, ms. Default: 5000.'),
+      })
+      .optional()
+      .describe('Tails from the control plane (etcd), applied live.'),
     http: opsServerConfigSchema.prefault({}),
     log: logConfigSchema.prefault({}),
   })

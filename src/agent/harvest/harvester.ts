@@ -42,6 +42,8 @@ export interface HarvesterOptions {
   agentId: string;
   host: string;
   topic: string;
+  /** The tail the file belongs to (`local:<i>`, `remote:<id>`): closed when that tail stops. */
+  tailName: string;
   /** Content bytes per batch. */
   maxBatchBytes: number;
   maxBatchLines: number;

@@ -1,0 +1,191 @@
+import { appendFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Agent } from '../../src/agent/agent.js';
+import { main } from '../../src/cli.js';
+import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
+import { endpoint, requireService, services } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { uniqueName } from '../helpers/unique.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
+
+// Issue 5: tails managed with `logrelay admin` reach the agent through etcd and are applied
+// live — started, stopped and started again without loss or duplicates — and a tail outside
+// the agent's local allowlist is refused.
+describe('agent configured live from the control plane (MariaDB → etcd → agent)', () => {
+  const database = uniqueName('logrelay_remote');
+  const mysqlUrl = `mysql://root@${services.mysql.host}:${services.mysql.port}/${database}`;
+  const ip = '10.9.8.7';
+  const key = `/${uniqueName('logagent')}/${ip}/tails`;
+  const etcd = new Etcd3({ hosts: `http://${endpoint('etcd')}` });
+  const stops: (() => Promise<void>)[] = [];
+  let conn: mysql.Connection;
+
+  /** `logrelay admin ...` in-process; its table output is not needed here. */
+  const admin = async (...args: string[]) => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      return await main(['admin', '--mysql', mysqlUrl, '--etcd', endpoint('etcd'), ...args]);
+    } finally {
+      out.mockRestore();
+    }
+  };
+
+  beforeAll(async () => {
+    await requireService('mysql');
+    await requireService('etcd');
+    conn = await mysql.createConnection({
+      host: services.mysql.host,
+      port: services.mysql.port,
+      user: 'root',
+    });
+    await conn.query(`CREATE DATABASE \`${database}\``);
+  });
+
+  afterAll(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+    await etcd
+      .delete()
+      .key(key)
+      .catch(() => undefined);
+    etcd.close();
+    await conn?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await conn?.end();
+  });
+
+  it('ships the tails added through admin, stops one within a second, resumes it from its checkpoint', async () => {
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const logs = join(dir, 'logs');
+    const outside = join(dir, 'secret');
+    await mkdir(logs);
+    await mkdir(outside);
+    const out = join(dir, 'out');
+    const collector = await startCollector({
+      id: 'c1',
+      sinks: [{ type: 'file', name: 'out', directory: out, fsync: false }],
+    });
+    stops.push(() => collector.stop());
+
+    expect(await admin('migrate')).toBe(0);
+    expect(await admin('node', 'add', '--ip', ip, '--name', 'web', '--key-path', key)).toBe(0);
+    const written: string[] = [];
+    const write = async (file: string, from: number, n: number) => {
+      const lines = Array.from({ length: n }, (_, i) => `${file}:${from + i}`);
+      written.push(...lines);
+      await appendFile(join(logs, `${file}.log`), lines.map((l) => `${l}\n`).join(''));
+    };
+    for (const f of ['a', 'b', 'c']) {
+      await write(f, 0, 500);
+      expect(
+        await admin(
+          'tail',
+          'add',
+          '--node',
+          '1',
+          '--path',
+          join(logs, `${f}.log`),
+          '--topic',
+          `t-${f}`,
+        ),
+      ).toBe(0);
+    }
+    // A tail the control plane may not widen the agent to: outside the allowlist, and a
+    // symlink inside it that leads outside.
+    await writeFile(join(outside, 'shadow'), 'root:secret\n');
+    await symlink(join(outside, 'shadow'), join(logs, 'escape.log'));
+    expect(
+      await admin(
+        'tail',
+        'add',
+        '--node',
+        '1',
+        '--path',
+        join(outside, 'shadow'),
+        '--topic',
+        'stolen',
+      ),
+    ).toBe(0);
+    expect(
+      await admin(
+        'tail',
+        'add',
+        '--node',
+        '1',
+        '--path',
+        join(logs, 'escape.log'),
+        '--topic',
+        'stolen',
+      ),
+    ).toBe(0);
+
+    const agent: Agent = await startAgent({
+      id: 'web',
+      collectors: [collector.address],
+      checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
+      remote: {
+        etcd: { endpoints: [endpoint('etcd')], key },
+        allow: [logs],
+        statePath: join(dir, 'remote.json'),
+        pollMs: 500,
+      },
+    });
+    stops.push(() => agent.stop());
+    await waitFor(async () => (await readAllLines(out)).length >= 1500, {
+      timeoutMs: 15_000,
+      what: '3 files shipped',
+    });
+
+    // Stop tail 2 (b.log) through admin: the agent closes the file within a second.
+    const stoppedAt = Date.now();
+    expect(await admin('tail', 'stop', '2')).toBe(0);
+    await waitFor(() => !agent.streams.some((s) => s.path.endsWith('b.log')), {
+      timeoutMs: 1000,
+      intervalMs: 10,
+      what: 'b.log closed',
+    });
+    const stopMs = Date.now() - stoppedAt;
+    await write('b', 500, 300); // written while stopped: must not arrive yet
+    await write('a', 500, 100);
+    await waitFor(async () => (await readAllLines(out)).length >= 1600, {
+      timeoutMs: 10_000,
+      what: 'a.log still flowing',
+    });
+    await sleep(500);
+    expect((await readAllLines(out)).filter((l) => l.startsWith('b:')).length).toBe(500);
+
+    // Start it again: it resumes from its checkpoint.
+    expect(await admin('tail', 'start', '2')).toBe(0);
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 10_000,
+      what: 'all lines',
+    });
+
+    // The key deleted in etcd: the agent keeps its last config and keeps shipping.
+    await etcd.delete().key(key);
+    await write('c', 500, 200);
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 10_000,
+      what: 'lines after key deletion',
+    });
+    // A publish (the reconcile) restores the key.
+    expect(await admin('publish', '--node', '1')).toBe(0);
+    expect(JSON.parse((await etcd.get(key).string()) ?? '[]')).toHaveLength(5);
+
+    await sleep(300);
+    const delivered = await readAllLines(out);
+    console.log(
+      `tail stopped by the agent ${stopMs} ms after admin; ${delivered.length} lines delivered`,
+    );
+    expect(delivered.some((l) => l.includes('secret'))).toBe(false);
+    expect(countLines(written, delivered)).toEqual({
+      written: 2100,
+      delivered: 2100,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+  });
+});
