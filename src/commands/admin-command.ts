@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
+import { AdminApiServer, defaultAdminApiPort } from '../admin/http/api-server.js';
+import { AdminOperations } from '../admin/operations.js';
+import type { AdminChange } from '../admin/operations.js';
 import { Publisher, parseEtcdEndpoints } from '../admin/publish/publisher.js';
 import { parseMysqlUrl } from '../admin/store/mysql-url.js';
 import type { AdminNode, AdminTail } from '../admin/store/store.js';
 import { Store } from '../admin/store/store.js';
 import { AdminInputError, validateId } from '../admin/store/validate.js';
 import { RelayError } from '../common/errors/relay-error.js';
+import { createLogger } from '../common/logging/logger.js';
+import { runUntilSignal } from './run-until-signal.js';
 
 /** The exit codes the admin subcommands use (cli.ts passes its own, so they cannot drift). */
 export interface AdminExitCodes {
@@ -35,6 +40,8 @@ interface Context {
   store: Store;
   /** Undefined when no etcd is configured: changes are then stored but not published. */
   publisher: Publisher | undefined;
+  /** Change-then-publish, shared with the HTTP API. */
+  ops: AdminOperations;
 }
 
 const out = (text: string): void => void process.stdout.write(text);
@@ -78,44 +85,44 @@ function printTails(tails: readonly AdminTail[], json: boolean | undefined): voi
   );
 }
 
-function openContext(options: AdminGlobalOptions): Context {
+function openContext(options: AdminGlobalOptions, connectionLimit = 2): Context {
   const url = options.mysql ?? process.env['LOGRELAY_MYSQL_URL'];
   if (!url) {
     throw new AdminInputError(
       'no database given: pass --mysql mysql://user:pass@host:port/db or set LOGRELAY_MYSQL_URL',
     );
   }
-  const store = Store.open(parseMysqlUrl(url), { connectionLimit: 2 });
+  const store = Store.open(parseMysqlUrl(url), { connectionLimit });
   const endpoints = parseEtcdEndpoints(
     options.etcd ?? process.env['LOGRELAY_ETCD_ENDPOINTS'] ?? '',
   );
   const publisher = endpoints.length > 0 ? Publisher.connect(endpoints, store) : undefined;
-  return { store, publisher };
+  return { store, publisher, ops: new AdminOperations(store, publisher) };
 }
 
-/**
- * Publishes the node a change touched. The change is already committed in MySQL, so a failure
- * here says so and how to repair, rather than suggesting the change was lost.
- */
-async function publishAfter(ctx: Context, node: AdminNode, done: string): Promise<void> {
-  out(`${done}\n`);
-  if (!ctx.publisher) {
+/** Reports a change made through {@link AdminOperations} and what was published. */
+function report(change: AdminChange<AdminNode | AdminTail>, node: number): void {
+  out(`${change.done}\n`);
+  if (change.published) {
+    const p = change.published;
+    out(`published node ${p.nodeId} to ${p.key} (${p.tails} tails)\n`);
+  } else if (change.unpublished) {
+    out(`deleted ${change.unpublished}\n`);
+  } else {
     err(
-      `logrelay admin: etcd is not configured (--etcd or LOGRELAY_ETCD_ENDPOINTS); node ${node.id} was not published\n`,
-    );
-    return;
-  }
-  try {
-    const result = await ctx.publisher.publishNode(node);
-    out(`published node ${node.id} to ${result.key} (${result.tails} tails)\n`);
-  } catch (e) {
-    const cause = RelayError.from(e);
-    throw new RelayError(
-      cause.code,
-      `${done}, but publishing node ${node.id} failed: ${cause.message}; run \`logrelay admin publish --node ${node.id}\` once etcd is back`,
-      { retriable: cause.retriable, cause: e },
+      `logrelay admin: etcd is not configured (--etcd or LOGRELAY_ETCD_ENDPOINTS); node ${node} was not published\n`,
     );
   }
+}
+
+/** Options of `logrelay admin serve`. */
+export interface AdminServeOptions {
+  /** Interface to bind. Default 127.0.0.1. */
+  host: string;
+  /** TCP port. Default 8080. */
+  port: string;
+  /** Bearer token for writes; falls back to LOGRELAY_ADMIN_TOKEN (preferred: argv is visible in ps). */
+  token?: string;
 }
 
 /**
@@ -129,13 +136,16 @@ export function configureAdminCommand(
 ): void {
   /** Runs one subcommand with a store (and publisher), always closing them. */
   const action =
-    <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<void>) =>
+    <A extends unknown[]>(
+      fn: (ctx: Context, ...args: A) => Promise<number | void>,
+      connectionLimit?: number,
+    ) =>
     async (...args: A): Promise<void> => {
       let ctx: Context | undefined;
       try {
-        ctx = openContext(admin.opts<AdminGlobalOptions>());
-        await fn(ctx, ...args);
-        setExitCode(codes.ok);
+        ctx = openContext(admin.opts<AdminGlobalOptions>(), connectionLimit);
+        const code = await fn(ctx, ...args);
+        setExitCode(code ?? codes.ok);
       } catch (e) {
         const error = RelayError.from(e);
         err(`logrelay admin: ${error.message.split('\n')[0] ?? ''}\n`);
@@ -165,16 +175,12 @@ export function configureAdminCommand(
     .option('--key-path <path>', 'the etcd key the agent watches')
     .action(
       action(async (ctx, opts: { ip: string; name: string; keyPath?: string }) => {
-        const added = await ctx.store.nodes.add({
+        const added = await ctx.ops.addNode({
           ip: opts.ip,
           serverName: opts.name,
           ...(opts.keyPath === undefined ? {} : { keyPath: opts.keyPath }),
         });
-        await publishAfter(
-          ctx,
-          added,
-          `node ${added.id} added (ip ${added.ip}, key ${added.keyPath})`,
-        );
+        report(added, added.value.id);
       }),
     );
   node
@@ -192,16 +198,14 @@ export function configureAdminCommand(
     .argument('<id>', 'node id')
     .action(
       action(async (ctx, id: string) => {
-        const removed = await ctx.store.nodes.remove(validateId(id, 'node id'));
-        out(`node ${removed.id} removed\n`);
-        if (!ctx.publisher) {
+        const removed = await ctx.ops.removeNode(validateId(id, 'node id'));
+        out(`${removed.done}\n`);
+        if (removed.unpublished) out(`deleted ${removed.unpublished}\n`);
+        else {
           err(
-            `logrelay admin: etcd is not configured (--etcd or LOGRELAY_ETCD_ENDPOINTS); key ${removed.keyPath} was not deleted\n`,
+            `logrelay admin: etcd is not configured (--etcd or LOGRELAY_ETCD_ENDPOINTS); key ${removed.value.keyPath} was not deleted\n`,
           );
-          return;
         }
-        await ctx.publisher.unpublishNode(removed);
-        out(`deleted ${removed.keyPath}\n`);
       }),
     );
 
@@ -216,17 +220,13 @@ export function configureAdminCommand(
     .action(
       action(
         async (ctx, opts: { node: string; path: string; topic: string; stopped?: boolean }) => {
-          const added = await ctx.store.tails.add({
+          const added = await ctx.ops.addTail({
             nodeId: validateId(opts.node, 'node id'),
             logPath: opts.path,
             topic: opts.topic,
             status: opts.stopped ? '0' : '1',
           });
-          await publishAfter(
-            ctx,
-            await ctx.store.nodes.get(added.nodeId),
-            `tail ${added.id} added to node ${added.nodeId}`,
-          );
+          report(added, added.value.nodeId);
         },
       ),
     );
@@ -253,12 +253,8 @@ export function configureAdminCommand(
       .argument('<id>', 'tail id')
       .action(
         action(async (ctx, id: string) => {
-          const changed = await ctx.store.tails.setStatus(validateId(id, 'tail id'), status);
-          await publishAfter(
-            ctx,
-            await ctx.store.nodes.get(changed.nodeId),
-            `tail ${changed.id} ${verb}`,
-          );
+          const changed = await ctx.ops.setTailStatus(validateId(id, 'tail id'), status);
+          report(changed, changed.value.nodeId);
         }),
       );
   }
@@ -268,12 +264,8 @@ export function configureAdminCommand(
     .argument('<id>', 'tail id')
     .action(
       action(async (ctx, id: string) => {
-        const removed = await ctx.store.tails.remove(validateId(id, 'tail id'));
-        await publishAfter(
-          ctx,
-          await ctx.store.nodes.get(removed.nodeId),
-          `tail ${removed.id} removed`,
-        );
+        const removed = await ctx.ops.removeTail(validateId(id, 'tail id'));
+        report(removed, removed.value.nodeId);
       }),
     );
 
@@ -283,21 +275,47 @@ export function configureAdminCommand(
     .option('--node <id>', 'only this node')
     .action(
       action(async (ctx, opts: { node?: string }) => {
+        const results = await ctx.ops.publish(
+          opts.node === undefined ? undefined : validateId(opts.node, 'node id'),
+        );
+        for (const r of results) out(`published node ${r.nodeId} to ${r.key} (${r.tails} tails)\n`);
+        if (results.length === 0) out('no nodes to publish\n');
+      }),
+    );
+
+  admin
+    .command('serve')
+    .description(
+      `Serve the HTTP API (JSON) until SIGINT/SIGTERM: reads are open, writes need a bearer token.`,
+    )
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'TCP port', String(defaultAdminApiPort))
+    .option('--token <token>', 'bearer token for writes (prefer env LOGRELAY_ADMIN_TOKEN)')
+    .action(
+      action(async (ctx, opts: AdminServeOptions) => {
+        const token = opts.token ?? process.env['LOGRELAY_ADMIN_TOKEN'] ?? '';
+        if (token.length === 0) {
+          throw new AdminInputError(
+            'no token given: set LOGRELAY_ADMIN_TOKEN (or pass --token); writes need it',
+          );
+        }
+        if (!/^\d{1,5}$/.test(opts.port) || Number(opts.port) > 65_535) {
+          throw new AdminInputError(`--port must be 0-65535, got ${JSON.stringify(opts.port)}`);
+        }
+        // Every change through the API must reach the agents; storing it silently is not enough.
         if (!ctx.publisher) {
           throw new AdminInputError(
             'etcd is not configured: pass --etcd host:port[,host:port] or set LOGRELAY_ETCD_ENDPOINTS',
           );
         }
-        const results =
-          opts.node === undefined
-            ? await ctx.publisher.publishAll()
-            : [
-                await ctx.publisher.publishNode(
-                  await ctx.store.nodes.get(validateId(opts.node, 'node id')),
-                ),
-              ];
-        for (const r of results) out(`published node ${r.nodeId} to ${r.key} (${r.tails} tails)\n`);
-        if (results.length === 0) out('no nodes to publish\n');
-      }),
+        const log = createLogger({ name: 'logrelay-admin' });
+        const server = new AdminApiServer(
+          { host: opts.host, port: Number(opts.port), token },
+          ctx.ops,
+          log,
+        );
+        const code = await runUntilSignal(server, log);
+        return code === 0 ? codes.ok : codes.failure;
+      }, 8),
     );
 }
