@@ -123,6 +123,8 @@ export interface AdminServeOptions {
   port: string;
   /** Bearer token for writes; falls back to LOGRELAY_ADMIN_TOKEN (preferred: argv is visible in ps). */
   token?: string;
+  /** Republish interval in ms (repairs etcd drift). Default 30000. */
+  reconcileMs: string;
 }
 
 /**
@@ -291,6 +293,11 @@ export function configureAdminCommand(
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'TCP port', String(defaultAdminApiPort))
     .option('--token <token>', 'bearer token for writes (prefer env LOGRELAY_ADMIN_TOKEN)')
+    .option(
+      '--reconcile-ms <ms>',
+      'republish every node this often, repairing etcd drift (wiped or restored etcd)',
+      '30000',
+    )
     .action(
       action(async (ctx, opts: AdminServeOptions) => {
         const token = opts.token ?? process.env['LOGRELAY_ADMIN_TOKEN'] ?? '';
@@ -314,8 +321,26 @@ export function configureAdminCommand(
           ctx.ops,
           log,
         );
-        const code = await runUntilSignal(server, log);
-        return code === 0 ? codes.ok : codes.failure;
+        const reconcileMs = Number(opts.reconcileMs);
+        if (!Number.isInteger(reconcileMs) || reconcileMs < 1000) {
+          throw new AdminInputError(
+            `--reconcile-ms must be an integer >= 1000, got ${opts.reconcileMs}`,
+          );
+        }
+        // MySQL is the truth: republishing every node repairs an etcd that was wiped or
+        // restored from an old snapshot, and a publish lost while etcd was down.
+        const reconcile = setInterval(() => {
+          ctx.ops.publish().then(
+            (results) => log.debug({ nodes: results.length }, 'reconciled etcd with MySQL'),
+            (err: unknown) => log.warn({ err }, 'reconcile failed; will retry'),
+          );
+        }, reconcileMs);
+        try {
+          const code = await runUntilSignal(server, log);
+          return code === 0 ? codes.ok : codes.failure;
+        } finally {
+          clearInterval(reconcile);
+        }
       }, 8),
     );
 }
