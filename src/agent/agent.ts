@@ -280,6 +280,11 @@ export class Agent extends Component {
               { path, tail: tail.name },
               'refused: the file is outside the allowed roots (symlink?)',
             );
+            this.remote?.noteRefused(
+              tail.name,
+              path,
+              'resolves outside the allowed roots (symlink)',
+            );
             continue;
           }
           await this.#open(path, tail, id);

@@ -68,7 +68,10 @@ function printNodes(nodes: readonly AdminNode[], json: boolean | undefined): voi
   );
 }
 
-function printTails(tails: readonly AdminTail[], json: boolean | undefined): void {
+function printTails(
+  tails: readonly (AdminTail & { refused?: string })[],
+  json: boolean | undefined,
+): void {
   if (json) return out(JSON.stringify(tails, null, 2) + '\n');
   out(
     formatTable(
@@ -76,7 +79,7 @@ function printTails(tails: readonly AdminTail[], json: boolean | undefined): voi
       tails.map((t) => [
         String(t.id),
         String(t.nodeId),
-        t.status === '1' ? 'running' : 'stopped',
+        t.refused ? `refused by agent: ${t.refused}` : t.status === '1' ? 'running' : 'stopped',
         t.topic,
         t.createTime,
         t.logPath,
@@ -240,7 +243,20 @@ export function configureAdminCommand(
     .action(
       action(async (ctx, opts: { node?: string; json?: boolean }) => {
         const filter = opts.node === undefined ? {} : { nodeId: validateId(opts.node, 'node id') };
-        printTails(await ctx.store.tails.list(filter), opts.json);
+        const tails = await ctx.store.tails.list(filter);
+        // The agents report the tails they refused (allowlist) next to their key in etcd.
+        const refused = new Map<number, string>();
+        if (ctx.publisher) {
+          for (const nodeId of new Set(tails.map((t) => t.nodeId))) {
+            const node = await ctx.store.nodes.get(nodeId);
+            for (const [id, reason] of await ctx.publisher.refusedTails(node))
+              refused.set(id, reason);
+          }
+        }
+        printTails(
+          tails.map((t) => (refused.has(t.id) ? { ...t, refused: refused.get(t.id) } : t)),
+          opts.json,
+        );
       }),
     );
   for (const [name, status, verb] of [

@@ -4,8 +4,19 @@ import { Etcd3 } from 'etcd3';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
+import { AdminApiServer } from '../../src/admin/http/api-server.js';
+import { AdminOperations } from '../../src/admin/operations.js';
+import { Publisher } from '../../src/admin/publish/publisher.js';
+import { parseMysqlUrl } from '../../src/admin/store/mysql-url.js';
+import { Store } from '../../src/admin/store/store.js';
 import { main } from '../../src/cli.js';
-import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
+import {
+  countLines,
+  quietLog,
+  readAllLines,
+  startAgent,
+  startCollector,
+} from '../helpers/relay.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -23,9 +34,14 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
   const stops: (() => Promise<void>)[] = [];
   let conn: mysql.Connection;
 
-  /** `logrelay admin ...` in-process; its table output is not needed here. */
+  let printed = '';
+  /** `logrelay admin ...` in-process; what it prints is kept in `printed`. */
   const admin = async (...args: string[]) => {
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    printed = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed += String(chunk);
+      return true;
+    });
     try {
       return await main(['admin', '--mysql', mysqlUrl, '--etcd', endpoint('etcd'), ...args]);
     } finally {
@@ -138,9 +154,47 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
       what: '3 files shipped',
     });
 
-    // Stop tail 2 (b.log) through admin: the agent closes the file within a second.
+    // The refused tails are reported back and shown by `admin tail list`.
+    await waitFor(
+      async () => {
+        expect(await admin('tail', 'list', '--json')).toBe(0);
+        const tails = JSON.parse(printed) as { id: number; refused?: string }[];
+        return (
+          tails
+            .filter((t) => t.refused)
+            .map((t) => t.id)
+            .join(',') === '4,5'
+        );
+      },
+      { timeoutMs: 5000, what: 'tails 4 and 5 shown as refused' },
+    );
+    const listed = JSON.parse(printed) as { id: number; refused?: string }[];
+    expect(listed.find((t) => t.id === 4)?.refused).toContain('outside the allowed roots');
+    expect(listed.find((t) => t.id === 5)?.refused).toContain('symlink');
+
+    // The HTTP API, as an operator's tooling would use it.
+    const store = Store.open(parseMysqlUrl(mysqlUrl));
+    const publisher = Publisher.connect([`http://${endpoint('etcd')}`], store);
+    const api = new AdminApiServer(
+      { host: '127.0.0.1', port: 0, token: 'secret' },
+      new AdminOperations(store, publisher),
+      quietLog,
+    );
+    await api.start();
+    stops.push(async () => {
+      await api.stop();
+      publisher.close();
+      await store.close();
+    });
+    const post = (path: string) =>
+      fetch(`${api.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer secret' },
+      }).then((r) => r.status);
+
+    // Stop tail 2 (b.log) through the HTTP API: the agent closes the file within a second.
     const stoppedAt = Date.now();
-    expect(await admin('tail', 'stop', '2')).toBe(0);
+    expect(await post('/api/tails/2/stop')).toBe(200);
     await waitFor(() => !agent.streams.some((s) => s.path.endsWith('b.log')), {
       timeoutMs: 1000,
       intervalMs: 10,
@@ -157,7 +211,7 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
     expect((await readAllLines(out)).filter((l) => l.startsWith('b:')).length).toBe(500);
 
     // Start it again: it resumes from its checkpoint.
-    expect(await admin('tail', 'start', '2')).toBe(0);
+    expect(await post('/api/tails/2/start')).toBe(200);
     await waitFor(async () => (await readAllLines(out)).length >= written.length, {
       timeoutMs: 10_000,
       what: 'all lines',

@@ -88,6 +88,26 @@ export class Publisher {
     return results;
   }
 
+  /**
+   * What the node's agent reported at `<key_path>.status`: the tails it refused (outside its
+   * allowlist) by tail id, with the reason. Empty when the agent reported nothing.
+   */
+  async refusedTails(node: AdminNode): Promise<Map<number, string>> {
+    const raw = await this.call(() => this.client.get(`${node.keyPath}.status`).string());
+    const refused = new Map<number, string>();
+    if (!raw) return refused;
+    try {
+      const parsed = JSON.parse(raw) as { refused?: { id?: unknown; reason?: unknown }[] };
+      for (const r of parsed.refused ?? []) {
+        if (r && /^\d+$/.test(String(r.id)))
+          refused.set(Number(r.id), String(r.reason ?? 'refused'));
+      }
+    } catch {
+      // A garbled report says nothing; the tails are shown as configured.
+    }
+    return refused;
+  }
+
   /** Deletes a removed node's key, so that its agent stops every tail. */
   async unpublishNode(node: AdminNode): Promise<void> {
     await this.call(() => this.client.delete().key(node.keyPath).exec());

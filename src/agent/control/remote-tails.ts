@@ -93,6 +93,9 @@ export class RemoteTails extends Component {
   #watcher: Watcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #last: string | undefined;
+  /** Refused tails by id, reported at `<key>.status` so `logrelay admin tail list` shows them. */
+  #refused = new Map<string, { logPath: string; reason: string }>();
+  #reported: string | undefined;
   #applying: Promise<void> = Promise.resolve();
 
   constructor(
@@ -127,6 +130,37 @@ export class RemoteTails extends Component {
     await this.#applying;
   }
 
+  /**
+   * A file of a remote tail was refused when opened (a symlink leading outside the allowed
+   * roots): reported like a tail refused by its path.
+   */
+  noteRefused(tailName: string, path: string, reason: string): void {
+    const id = tailName.replace(/^remote:/, '');
+    if (this.#refused.get(id)?.reason === reason) return;
+    this.#refused.set(id, { logPath: path, reason });
+    void this.#report();
+  }
+
+  /** Writes `{"refused":[{"id","log_path","reason"}]}` at `<key>.status` when it changed. */
+  async #report(): Promise<void> {
+    const refused = [...this.#refused].map(([id, r]) => ({
+      id,
+      log_path: r.logPath,
+      reason: r.reason,
+    }));
+    const value = JSON.stringify({ refused });
+    if (value === this.#reported || !this.#client) return;
+    try {
+      await this.#client.put(`${this.#opts.key}.status`).value(value);
+      this.#reported = value;
+    } catch (err) {
+      this.#log.warn(
+        { err: (err as Error).message },
+        'cannot report refused tails to etcd; will retry',
+      );
+    }
+  }
+
   async #watch(): Promise<void> {
     try {
       const watcher = await this.#client?.watch().key(this.#opts.key).create();
@@ -159,6 +193,7 @@ export class RemoteTails extends Component {
         return;
       }
       if (value !== undefined) await this.#offer(value, 'read');
+      if (this.#reported === undefined) await this.#report();
     } catch (err) {
       this.#log.warn(
         { err: (err as Error).message, key: this.#opts.key },
@@ -183,7 +218,11 @@ export class RemoteTails extends Component {
       for (const r of parsed.refused)
         this.#log.warn({ tail: r.id, path: r.logPath, reason: r.reason }, 'remote tail refused');
       this.#last = value;
+      this.#refused = new Map(
+        parsed.refused.map((r) => [r.id, { logPath: r.logPath, reason: r.reason }]),
+      );
       await this.#apply(parsed.tails);
+      await this.#report();
       this.#log.info(
         { source, tails: parsed.tails.length, refused: parsed.refused.length },
         'remote tails applied',
