@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { AdminApiServer, defaultAdminApiPort } from '../admin/http/api-server.js';
+import { Reconciler } from '../admin/reconciler.js';
 import { AdminOperations } from '../admin/operations.js';
 import type { AdminChange } from '../admin/operations.js';
 import { Publisher, parseEtcdEndpoints } from '../admin/publish/publisher.js';
@@ -343,19 +344,13 @@ export function configureAdminCommand(
             `--reconcile-ms must be an integer >= 1000, got ${opts.reconcileMs}`,
           );
         }
-        // MySQL is the truth: republishing every node repairs an etcd that was wiped or
-        // restored from an old snapshot, and a publish lost while etcd was down.
-        const reconcile = setInterval(() => {
-          ctx.ops.publish().then(
-            (results) => log.debug({ nodes: results.length }, 'reconciled etcd with MySQL'),
-            (err: unknown) => log.warn({ err }, 'reconcile failed; will retry'),
-          );
-        }, reconcileMs);
+        const reconciler = new Reconciler(ctx.ops, reconcileMs, log);
+        await reconciler.start();
         try {
           const code = await runUntilSignal(server, log);
           return code === 0 ? codes.ok : codes.failure;
         } finally {
-          clearInterval(reconcile);
+          await reconciler.stop();
         }
       }, 8),
     );

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { AdminApiServer } from '../../src/admin/http/api-server.js';
 import { AdminOperations } from '../../src/admin/operations.js';
+import { Reconciler } from '../../src/admin/reconciler.js';
 import { Publisher } from '../../src/admin/publish/publisher.js';
 import { parseMysqlUrl } from '../../src/admin/store/mysql-url.js';
 import { Store } from '../../src/admin/store/store.js';
@@ -217,16 +218,22 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
       what: 'all lines',
     });
 
-    // The key deleted in etcd: the agent keeps its last config and keeps shipping.
+    // The key deleted in etcd: the agent keeps its last config and keeps shipping; the periodic
+    // reconcile of `admin serve` puts the key back.
     await etcd.delete().key(key);
     await write('c', 500, 200);
     await waitFor(async () => (await readAllLines(out)).length >= written.length, {
       timeoutMs: 10_000,
       what: 'lines after key deletion',
     });
-    // A publish (the reconcile) restores the key.
-    expect(await admin('publish', '--node', '1')).toBe(0);
-    expect(JSON.parse((await etcd.get(key).string()) ?? '[]')).toHaveLength(5);
+    const reconciler = new Reconciler(new AdminOperations(store, publisher), 200, quietLog);
+    await reconciler.start();
+    stops.push(() => reconciler.stop());
+    const restored = await waitFor(async () => etcd.get(key).string(), {
+      timeoutMs: 5000,
+      what: 'key restored by the reconcile',
+    });
+    expect(JSON.parse(restored)).toHaveLength(5);
 
     await sleep(300);
     const delivered = await readAllLines(out);
