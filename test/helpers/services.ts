@@ -10,6 +10,7 @@ export const services = {
   zookeeper: { host: '127.0.0.1', port: env('LOGRELAY_ZK_PORT', 2181) },
   etcd: { host: '127.0.0.1', port: env('LOGRELAY_ETCD_PORT', 2379) },
   mysql: { host: '127.0.0.1', port: env('LOGRELAY_MYSQL_PORT', 3306), user: 'root', password: '' },
+  redis: { host: '127.0.0.1', port: env('LOGRELAY_REDIS_PORT', 6379) },
   kafka: { host: '127.0.0.1', port: env('LOGRELAY_KAFKA_PORT', 9092) },
   hdfs: { host: '127.0.0.1', port: env('LOGRELAY_HDFS_HTTP_PORT', 9870) },
 } as const;

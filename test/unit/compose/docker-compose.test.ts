@@ -33,7 +33,7 @@ function published(service: string): number[] {
 describe('docker-compose.yml', () => {
   it('defines every service of the test bed, each with an image and a healthcheck', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['datanode', 'etcd', 'kafka', 'mysql', 'namenode', 'zookeeper'].sort(),
+      ['datanode', 'etcd', 'kafka', 'mysql', 'namenode', 'redis', 'zookeeper'].sort(),
     );
     for (const [name, service] of Object.entries(compose.services)) {
       expect(service.image, `${name}.image`).toMatch(/^[\w./-]+:[\w.-]+$/);
@@ -46,6 +46,7 @@ describe('docker-compose.yml', () => {
     expect(published('etcd')).toEqual([scriptPort('ETCD_PORT')]);
     expect(published('mysql')).toEqual([scriptPort('MYSQL_PORT')]);
     expect(published('kafka')).toEqual([scriptPort('KAFKA_PORT')]);
+    expect(published('redis')).toEqual([scriptPort('REDIS_PORT')]);
     expect(published('namenode')).toEqual([
       scriptPort('HDFS_HTTP_PORT'),
       scriptPort('HDFS_RPC_PORT'),
