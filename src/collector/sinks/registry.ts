@@ -5,7 +5,11 @@ import { hdfsSinkConfigSchema } from './hdfs/config.js';
 import { HdfsSink } from './hdfs/hdfs-sink.js';
 import { kafkaSinkConfigSchema } from './kafka/config.js';
 import { createKafkaSink } from './kafka/index.js';
+import { mysqlSinkConfigSchema } from './mysql/config.js';
+import { MysqlSink } from './mysql/mysql-sink.js';
 import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
+import { redisSinkConfigSchema } from './redis/config.js';
+import { createRedisSink } from './redis/index.js';
 import type { Sink, SinkContext } from './sink.js';
 
 /**
@@ -16,7 +20,9 @@ export const sinkConfigSchema = z.discriminatedUnion('type', [
   fileSinkConfigSchema,
   hdfsSinkConfigSchema,
   kafkaSinkConfigSchema,
+  mysqlSinkConfigSchema,
   nullSinkConfigSchema,
+  redisSinkConfigSchema,
 ]);
 
 export type SinkConfig = z.output<typeof sinkConfigSchema>;
@@ -29,6 +35,10 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
       return new HdfsSink(config, ctx);
     case 'kafka':
       return createKafkaSink(config, ctx);
+    case 'mysql':
+      return new MysqlSink(config, ctx);
+    case 'redis':
+      return createRedisSink(config, ctx);
     case 'null':
       return new NullSink(config, ctx);
   }
