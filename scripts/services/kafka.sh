@@ -108,9 +108,12 @@ _kafka_format() {
   local dir=$1 java=$2 lib=$3
   if [ -f "$dir/formatted" ] && [ -f "$dir/data/meta.properties" ]; then return 0; fi
   # A cluster id is 16 random bytes in unpadded URL-safe base64 (what `StorageTool random-uuid`
-  # prints); making it here saves a JVM start.
-  local cid
-  cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  # prints); making it here saves a JVM start. Like Kafka's Uuid.randomUuid, ids starting with
+  # '-' are drawn again: the tool's argument parser would take one for an option (CI failed so).
+  local cid='-'
+  while [ "${cid#-}" != "$cid" ]; do
+    cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
   log "kafka: formatting storage in $dir/data (cluster id $cid)"
   "$java" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$lib/*" \
       kafka.tools.StorageTool format --ignore-formatted -t "$cid" -c "$dir/server.properties" \

@@ -6,6 +6,7 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import { expandPath } from '../path-template.js';
+import { sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 import type { FileSinkConfig } from './config.js';
 
@@ -66,10 +67,7 @@ export class FileSink extends Component implements Sink {
   }
 
   async write(batch: SinkBatch): Promise<void> {
-    if (!this.running)
-      throw new RelayError('SINK_NOT_RUNNING', `file sink ${this.name} is not running`, {
-        retriable: true,
-      });
+    if (!this.running) throw sinkNotRunning('file', this.name, this.state);
     const chunks: Buffer[] = [];
     let bytes = 0;
     for (const line of batch.lines) {

@@ -5,6 +5,7 @@ import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { expandPath, type PathValues } from '../path-template.js';
+import { sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 import type { HdfsSinkConfig } from './config.js';
 import { WebHdfsClient, type WebHdfsApi } from './webhdfs-client.js';
@@ -368,11 +369,7 @@ export class HdfsSink extends Component implements Sink {
   write(batch: SinkBatch): Promise<void> {
     if (!this.running || !this.#client) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
-      return Promise.reject(
-        new RelayError('SINK_NOT_RUNNING', `HDFS sink ${this.name} is ${this.state}`, {
-          retriable: true,
-        }),
-      );
+      return Promise.reject(sinkNotRunning('HDFS', this.name, this.state));
     }
     if (batch.lines.length === 0) return Promise.resolve();
     let size = 0;

@@ -3,6 +3,7 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../../../common/logging/logger.js';
+import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
 import { PartialWriteError, type Sink, type SinkBatch, type SinkContext } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
 import { KafkajsProducer, PartialSendError, type RecordProducer } from './producer.js';
@@ -30,7 +31,7 @@ export class KafkaSink extends Component implements Sink {
   readonly #createProducer: RecordProducerFactory;
   #producer: RecordProducer | undefined;
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlightWrites();
 
   readonly #records: Counter.Internal;
   readonly #bytes: Counter.Internal;
@@ -89,7 +90,7 @@ export class KafkaSink extends Component implements Sink {
   }
 
   protected async doStop(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    await this.#inflight.drain();
     const producer = this.#producer;
     this.#producer = undefined;
     await producer?.disconnect();
@@ -99,21 +100,10 @@ export class KafkaSink extends Component implements Sink {
     const producer = this.#producer;
     if (!this.running || !producer) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
-      return Promise.reject(
-        new RelayError('SINK_NOT_RUNNING', `Kafka sink ${this.name} is ${this.state}`, {
-          retriable: true,
-        }),
-      );
+      return Promise.reject(sinkNotRunning('Kafka', this.name, this.state));
     }
     if (batch.lines.length === 0) return Promise.resolve();
-    const write = this.#write(producer, batch);
-    const settled = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#inflight.add(settled);
-    void settled.then(() => this.#inflight.delete(settled));
-    return write;
+    return this.#inflight.track(this.#write(producer, batch));
   }
 
   async #write(producer: RecordProducer, batch: SinkBatch): Promise<void> {

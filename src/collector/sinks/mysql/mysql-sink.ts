@@ -4,6 +4,7 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
+import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 import type { MysqlSinkConfig } from './config.js';
 import { createTableSql, insertSql, tableName } from './table.js';
@@ -177,7 +178,7 @@ export class MysqlSink extends Component implements Sink {
   /** Tables known to exist, or being created. */
   readonly #tables = new Map<string, Promise<void>>();
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlightWrites();
   readonly #rows: Counter.Internal;
   readonly #errors: Counter<'sink' | 'code'>;
 
@@ -221,7 +222,7 @@ export class MysqlSink extends Component implements Sink {
   }
 
   protected async doStop(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    await this.#inflight.drain();
     const pool = this.#pool;
     this.#pool = undefined;
     this.#tables.clear();
@@ -234,21 +235,10 @@ export class MysqlSink extends Component implements Sink {
     const pool = this.#pool;
     if (!this.running || !pool) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
-      return Promise.reject(
-        new RelayError('SINK_NOT_RUNNING', `MySQL sink ${this.name} is ${this.state}`, {
-          retriable: true,
-        }),
-      );
+      return Promise.reject(sinkNotRunning('MySQL', this.name, this.state));
     }
     if (batch.lines.length === 0) return Promise.resolve();
-    const write = this.#write(pool, batch);
-    const settled = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#inflight.add(settled);
-    void settled.then(() => this.#inflight.delete(settled));
-    return write;
+    return this.#inflight.track(this.#write(pool, batch));
   }
 
   async #write(pool: mysql.Pool, batch: SinkBatch): Promise<void> {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Counter } from 'prom-client';
-import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
+import { sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 
 /** `sinks[]` entry of type `null`: accepts and discards everything (benchmarks, dry runs). */
@@ -34,10 +34,7 @@ export class NullSink extends Component implements Sink {
   protected async doStop(): Promise<void> {}
 
   async write(batch: SinkBatch): Promise<void> {
-    if (!this.running)
-      throw new RelayError('SINK_NOT_RUNNING', `null sink ${this.name} is not running`, {
-        retriable: true,
-      });
+    if (!this.running) throw sinkNotRunning('null', this.name, this.state);
     this.linesWritten += batch.lines.length;
     this.#lines.inc({ sink: this.name }, batch.lines.length);
   }

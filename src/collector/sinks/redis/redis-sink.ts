@@ -5,6 +5,7 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
+import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 import { APPEND_SCRIPT, buildScriptArgs, marksKey, redisKey } from './records.js';
@@ -48,7 +49,7 @@ export class RedisSink extends Component implements Sink {
   readonly #log: Logger;
   #client: Redis | undefined;
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlightWrites();
   readonly #lines: Counter.Internal;
   readonly #duplicates: Counter.Internal;
   readonly #errors: Counter<'sink' | 'code'>;
@@ -121,7 +122,7 @@ export class RedisSink extends Component implements Sink {
   }
 
   protected async doStop(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all(this.#inflight);
+    await this.#inflight.drain();
     const client = this.#client;
     this.#client = undefined;
     if (!client) return;
@@ -140,21 +141,10 @@ export class RedisSink extends Component implements Sink {
     const client = this.#client;
     if (!this.running || !client) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
-      return Promise.reject(
-        new RelayError('SINK_NOT_RUNNING', `Redis sink ${this.name} is ${this.state}`, {
-          retriable: true,
-        }),
-      );
+      return Promise.reject(sinkNotRunning('Redis', this.name, this.state));
     }
     if (batch.lines.length === 0) return Promise.resolve();
-    const write = this.#write(client, batch);
-    const settled = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#inflight.add(settled);
-    void settled.then(() => this.#inflight.delete(settled));
-    return write;
+    return this.#inflight.track(this.#write(client, batch));
   }
 
   async #write(client: Redis, batch: SinkBatch): Promise<void> {
