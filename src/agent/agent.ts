@@ -49,7 +49,16 @@ export class Agent extends Component {
   #cursor = 0;
   readonly #m;
 
-  constructor(config: AgentConfig, log: Logger, registry?: Registry) {
+  /**
+   * @param configSource where `config` came from (its file), named in errors about the files
+   *   it points to (TLS certificates, the token file)
+   */
+  constructor(
+    config: AgentConfig,
+    log: Logger,
+    registry?: Registry,
+    configSource = 'the agent configuration',
+  ) {
     super(`agent:${config.id}`);
     this.config = config;
     this.#log = childLogger(log, 'agent', { agent: config.id });
@@ -135,6 +144,9 @@ export class Agent extends Component {
         retryMaxMs: config.ship.retryMaxMs,
         maxMessageBytes: config.ship.maxMessageBytes,
         keepaliveMs: config.ship.keepaliveMs,
+        tls: config.ship.tls,
+        token: config.ship.token,
+        configSource,
       },
       {
         committed: (batch) => this.#settled(batch, 'committed'),

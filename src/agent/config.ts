@@ -3,6 +3,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
+import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
 
 const topic = z
@@ -173,6 +174,10 @@ export const agentConfigSchema = z
           .min(1000)
           .default(10_000)
           .describe('Keepalive ping interval, ms. Default: 10000.'),
+        /** TLS towards the collectors (and a client certificate for mTLS). Default: unset (plaintext). */
+        tls: clientTlsConfigSchema.optional(),
+        /** Token presented to collectors that require one: { value } or { file }. Default: unset. */
+        token: secretSchema.optional().describe('Token for collectors: { value } or { file }.'),
       })
       .prefault({})
       .describe('Shipping to collectors.'),

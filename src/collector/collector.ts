@@ -10,6 +10,9 @@ import { BatchProcessor } from './server/batch-processor.js';
 import { RelayServer } from './server/relay-server.js';
 import { createSink } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
+import { AgentRates } from './smoothing/agent-rates.js';
+import { SinkFlow } from './smoothing/sink-flow.js';
+import { StreamQuota } from './smoothing/stream-quota.js';
 
 /**
  * One collector process: sinks, the router and dedup marks, the gRPC relay server and the
@@ -24,7 +27,16 @@ export class Collector extends Component {
   readonly ops: OpsServer;
   readonly #log: Logger;
 
-  constructor(config: CollectorConfig, log: Logger, registry?: Registry) {
+  /**
+   * @param configSource where `config` came from (its file), named in errors about the files
+   *   it points to (TLS certificates, token files)
+   */
+  constructor(
+    config: CollectorConfig,
+    log: Logger,
+    registry?: Registry,
+    configSource = 'the collector configuration',
+  ) {
     super(`collector:${config.id}`);
     this.config = config;
     this.#log = childLogger(log, 'collector', { collector: config.id });
@@ -44,6 +56,15 @@ export class Collector extends Component {
     }
     this.sinks = sinks;
 
+    const flows = new Map<string, SinkFlow>();
+    for (const sinkConfig of config.sinks)
+      flows.set(sinkConfig.name, new SinkFlow(sinkConfig.flow));
+    const limitHits = new Counter({
+      name: 'logrelay_collector_limit_hits_total',
+      help: 'Times a configured limit was hit, by limit (its key under limits).',
+      labelNames: ['limit'],
+      registers: reg,
+    });
     const defaultSinks =
       config.defaultSinks ?? (config.routes.length === 0 ? [...sinks.keys()] : []);
     const processor = new BatchProcessor(
@@ -94,6 +115,18 @@ export class Collector extends Component {
           labelNames: ['sink', 'code'],
           registers: reg,
         }),
+        limitHits,
+        throttled: new Counter({
+          name: 'logrelay_collector_throttled_batches_total',
+          help: 'Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused).',
+          labelNames: ['scope', 'name', 'action'],
+          registers: reg,
+        }),
+      },
+      {
+        sinks: flows,
+        agents: config.limits.agentRate ? new AgentRates(config.limits.agentRate) : undefined,
+        streams: new StreamQuota(config.limits.maxStreamsPerAgent),
       },
     );
     this.server = new RelayServer(
@@ -103,11 +136,59 @@ export class Collector extends Component {
         keepaliveMs: config.listen.keepaliveMs,
         drainTimeoutMs: config.listen.drainTimeoutMs,
         maxMessageBytes: config.limits.maxMessageBytes,
+        maxAgents: config.limits.maxAgents,
+        tls: config.listen.tls,
+        tokens: config.auth?.tokens,
+        configSource,
       },
       processor,
       childLogger(this.#log, 'server'),
       () => [...sinks.values()].every((s) => s.running),
+      {
+        limitHits,
+        refused: new Counter({
+          name: 'logrelay_collector_refused_streams_total',
+          help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, no_hello, max_agents).',
+          labelNames: ['reason'],
+          registers: reg,
+        }),
+      },
     );
+    new Gauge({
+      name: 'logrelay_collector_sink_concurrency_limit',
+      help: 'Current adaptive cap on concurrent writes, by sink.',
+      labelNames: ['sink'],
+      registers: reg,
+      collect() {
+        for (const [sink, flow] of flows) this.set({ sink }, flow.concurrencyLimit);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_collector_sink_writes_in_flight',
+      help: 'Writes under way, by sink.',
+      labelNames: ['sink'],
+      registers: reg,
+      collect() {
+        for (const [sink, flow] of flows) this.set({ sink }, flow.writesInFlight);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_collector_sink_writes_waiting',
+      help: 'Writes waiting for a concurrency slot, by sink.',
+      labelNames: ['sink'],
+      registers: reg,
+      collect() {
+        for (const [sink, flow] of flows) this.set({ sink }, flow.writesWaiting);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_collector_agents',
+      help: 'Distinct agents connected.',
+      registers: reg,
+      collect() {
+        this.set(server.agents);
+      },
+    });
     new Gauge({
       name: 'logrelay_collector_inflight_bytes',
       help: 'Bytes of batches being written now.',

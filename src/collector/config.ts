@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
+import { secretSchema, serverTlsConfigSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
+import { rateLimitSchema } from './smoothing/config.js';
 import { routeConfigSchema } from './routing/router.js';
 import { sinkConfigSchema } from './sinks/registry.js';
 
@@ -50,9 +52,30 @@ export const collectorConfigSchema = z
           .min(0)
           .default(10_000)
           .describe('Graceful stop wait, ms. Default: 10000.'),
+        /** TLS, and mTLS with `clientCa`. Default: unset (plaintext, for loopback and trusted networks). */
+        tls: serverTlsConfigSchema.optional(),
       })
       .prefault({})
       .describe('gRPC listener for agents.'),
+    /** Token authentication of agents (with or instead of mTLS). Default: unset (no tokens). */
+    auth: z
+      .strictObject({
+        /** Accepted tokens, each bound to one agent id, or to any with `agent: '*'`. */
+        tokens: z
+          .array(
+            z.strictObject({
+              agent: z
+                .string()
+                .regex(/^(\*|[a-zA-Z0-9._-]{1,128})$/, 'an agent id or *')
+                .describe('Agent id this token is for, or * for any.'),
+              token: secretSchema.describe('The token: { value } or { file }.'),
+            }),
+          )
+          .min(1)
+          .describe('Accepted agent tokens.'),
+      })
+      .optional()
+      .describe('Agent authentication by token. Default: none.'),
     limits: z
       .strictObject({
         /** Largest lines blob of one batch, in bytes. Default: 4 MiB. */
@@ -83,6 +106,22 @@ export const collectorConfigSchema = z
           .positive()
           .default(64 * 1024 * 1024)
           .describe('In-flight batch bytes before retry-after. Default: 64 MiB.'),
+        /** Distinct agents connected at once; more are refused (RESOURCE_EXHAUSTED) and fail over. Default: 10000. */
+        maxAgents: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('Agents connected at once. Default: 10000.'),
+        /** Streams (files) one agent may have active here; more wait (retry-after). Default: 10000. */
+        maxStreamsPerAgent: z
+          .number()
+          .int()
+          .positive()
+          .default(10_000)
+          .describe('Active streams per agent. Default: 10000.'),
+        /** Rate limit of each agent. Default: unset (unlimited). */
+        agentRate: rateLimitSchema.optional(),
       })
       .prefault({})
       .describe('Limits enforced on every batch.'),

@@ -8,5 +8,5 @@ import { runUntilSignal } from './run-until-signal.js';
 export async function agentCommand(options: { config: string }): Promise<number> {
   const config = await loadConfigFile(agentConfigSchema, options.config);
   const log = createLogger({ ...config.log, name: 'logrelay-agent' });
-  return runUntilSignal(new Agent(config, log), log);
+  return runUntilSignal(new Agent(config, log, undefined, options.config), log);
 }

@@ -8,5 +8,5 @@ import { runUntilSignal } from './run-until-signal.js';
 export async function collectorCommand(options: { config: string }): Promise<number> {
   const config = await loadConfigFile(collectorConfigSchema, options.config);
   const log = createLogger({ ...config.log, name: 'logrelay-collector' });
-  return runUntilSignal(new Collector(config, log), log);
+  return runUntilSignal(new Collector(config, log, undefined, options.config), log);
 }

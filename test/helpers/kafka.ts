@@ -53,6 +53,8 @@ export interface ConsumedRecord {
   offset: number;
   key: string;
   value: string;
+  /** The record's timestamp, ms (CreateTime: when the producer sent it). */
+  timestamp: number;
 }
 
 export interface ConsumeResult {
@@ -108,6 +110,7 @@ export async function consumeAll(
             offset: Number(m.offset),
             key: m.key?.toString('utf8') ?? '',
             value,
+            timestamp: Number(m.timestamp),
           });
           seen.add(value);
         }

@@ -20,8 +20,12 @@ export class RawShip {
   readonly status: Promise<grpc.StatusObject>;
   readonly #waiters = new Map<number, (r: ShipResponse) => void>();
 
-  constructor(address: string, options: grpc.ChannelOptions = {}) {
-    this.client = new RelayClient(address, grpc.credentials.createInsecure(), options);
+  constructor(
+    address: string,
+    options: grpc.ChannelOptions = {},
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {
+    this.client = new RelayClient(address, credentials, options);
     this.call = this.client.ship();
     this.call.on('data', (r: ShipResponse) => {
       const seq = Number(r.seq);
@@ -37,9 +41,9 @@ export class RawShip {
     });
   }
 
-  hello(agentId: string): void {
+  hello(agentId: string, token = ''): void {
     this.call.write({
-      body: { $case: 'hello', value: { agentId, host: 'raw-test', version: 'test', token: '' } },
+      body: { $case: 'hello', value: { agentId, host: 'raw-test', version: 'test', token } },
     });
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.js';
 import { agentConfigSchema } from '../../src/agent/config.js';
 import { validateConfig } from '../../src/common/config/load-config.js';
-import { createLogger } from '../../src/common/logging/logger.js';
+import { createLogger, type Logger } from '../../src/common/logging/logger.js';
 import { Collector } from '../../src/collector/collector.js';
 import { collectorConfigSchema } from '../../src/collector/config.js';
 
@@ -12,24 +12,30 @@ export const quietLog = createLogger({
 });
 
 /** A collector on a free loopback port with the given sinks and routes. */
-export async function startCollector(config: Record<string, unknown>): Promise<Collector> {
+export async function startCollector(
+  config: Record<string, unknown>,
+  log: Logger = quietLog,
+): Promise<Collector> {
   const collector = new Collector(
     validateConfig(collectorConfigSchema, { listen: { port: 0 }, ...config }, 'test collector'),
-    quietLog,
+    log,
   );
   await collector.start();
   return collector;
 }
 
 /** An agent with fast polling, for tests. */
-export async function startAgent(config: Record<string, unknown>): Promise<Agent> {
+export async function startAgent(
+  config: Record<string, unknown>,
+  log: Logger = quietLog,
+): Promise<Agent> {
   const agent = new Agent(
     validateConfig(
       agentConfigSchema,
       { scanIntervalMs: 100, pollIntervalMs: 20, ...config },
       'test agent',
     ),
-    quietLog,
+    log,
   );
   await agent.start();
   return agent;

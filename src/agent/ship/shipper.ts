@@ -9,6 +9,12 @@ import {
   type ShipRequest,
   type ShipResponse,
 } from '../../common/wire/index.js';
+import {
+  loadChannelCredentials,
+  loadSecret,
+  type ClientTlsConfig,
+  type SecretConfig,
+} from '../../common/security/index.js';
 import { Backoff } from './backoff.js';
 
 export interface ShipperOptions {
@@ -23,6 +29,12 @@ export interface ShipperOptions {
   retryMaxMs: number;
   maxMessageBytes: number;
   keepaliveMs: number;
+  /** TLS towards collectors (`ship.tls`); undefined for plaintext. */
+  tls?: ClientTlsConfig;
+  /** Token sent in the hello (`ship.token`). */
+  token?: SecretConfig;
+  /** Where the config came from, for errors about the files it names. */
+  configSource: string;
 }
 
 /** How the shipper reports each batch's fate. Exactly one call per `send`. */
@@ -69,6 +81,9 @@ export class Shipper extends Component {
   #seq = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stopping = false;
+  #credentials = grpc.credentials.createInsecure();
+  #channelOptions: grpc.ChannelOptions = {};
+  #token = '';
 
   constructor(opts: ShipperOptions, events: ShipperEvents, log: Logger, metrics: ShipperMetrics) {
     super('shipper');
@@ -111,6 +126,11 @@ export class Shipper extends Component {
 
   protected async doStart(): Promise<void> {
     this.#stopping = false;
+    const source = this.#opts.configSource;
+    const loaded = await loadChannelCredentials(this.#opts.tls, 'ship.tls', source);
+    this.#credentials = loaded.credentials;
+    this.#channelOptions = loaded.options;
+    this.#token = this.#opts.token ? await loadSecret(this.#opts.token, 'ship.token', source) : '';
     this.#connect();
   }
 
@@ -123,7 +143,8 @@ export class Shipper extends Component {
   #connect(): void {
     if (this.#stopping) return;
     const address = this.collector;
-    const client = new RelayClient(address, grpc.credentials.createInsecure(), {
+    const client = new RelayClient(address, this.#credentials, {
+      ...this.#channelOptions,
       ...messageSizeOptions(this.#opts.maxMessageBytes),
       'grpc.keepalive_time_ms': this.#opts.keepaliveMs,
       'grpc.keepalive_timeout_ms': Math.max(1000, Math.floor(this.#opts.keepaliveMs / 2)),
@@ -154,13 +175,18 @@ export class Shipper extends Component {
       this.#writable = true;
       this.#events.ready();
     });
-    const broken = (reason: string) => {
+    const broken = (reason: string, code?: grpc.status) => {
       if (this.#call !== call) return;
-      this.#log.warn({ collector: address, reason }, 'ship stream closed');
+      if (code === grpc.status.UNAUTHENTICATED)
+        this.#log.error(
+          { collector: address, reason },
+          'collector refused our credentials (ship.tls / ship.token)',
+        );
+      else this.#log.warn({ collector: address, reason }, 'ship stream closed');
       this.#failover(reason);
     };
     call.on('error', (err: grpc.ServiceError) =>
-      broken(`${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`),
+      broken(`${grpc.status[err.code] ?? err.code}: ${err.details || err.message}`, err.code),
     );
     call.on('end', () => broken('collector ended the stream'));
     call.write({
@@ -170,7 +196,7 @@ export class Shipper extends Component {
           agentId: this.#opts.agentId,
           host: this.#opts.host,
           version: this.#opts.version,
-          token: '',
+          token: this.#token,
         },
       },
     });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Counter, Histogram } from 'prom-client';
 import { RelayError } from '../../common/errors/relay-error.js';
 import type { Logger } from '../../common/logging/logger.js';
@@ -6,6 +7,9 @@ import type { HighWaterMarks } from '../dedup/high-water-marks.js';
 import { unseenPart } from '../dedup/high-water-marks.js';
 import type { Router } from '../routing/router.js';
 import { PartialWriteError, type Sink, type SinkBatch } from '../sinks/sink.js';
+import type { AgentRates } from '../smoothing/agent-rates.js';
+import type { FlowTicket, SinkFlow } from '../smoothing/sink-flow.js';
+import type { StreamQuota } from '../smoothing/stream-quota.js';
 import { validateBatch, type BatchLimits } from './validate-batch.js';
 
 export type ShipResult = NonNullable<ShipResponse['result']>;
@@ -19,6 +23,16 @@ export interface BatchProcessorOptions extends BatchLimits {
   busyRetryAfterMs: number;
 }
 
+/** The smoothing parts; each one is optional (off when absent). */
+export interface BatchProcessorFlow {
+  /** Per sink: rate limit and adaptive concurrency. */
+  sinks?: ReadonlyMap<string, SinkFlow>;
+  /** Per agent rate limit. */
+  agents?: AgentRates;
+  /** Active streams per agent. */
+  streams?: StreamQuota;
+}
+
 export interface BatchProcessorMetrics {
   batches: Counter<'result'>;
   lines: Counter<'result'>;
@@ -26,6 +40,10 @@ export interface BatchProcessorMetrics {
   duplicates: Counter<'sink'>;
   sinkSeconds: Histogram<'sink'>;
   sinkErrors: Counter<'sink' | 'code'>;
+  /** Limits hit, by limit (its config key). */
+  limitHits: Counter<'limit'>;
+  /** Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused). */
+  throttled: Counter<'scope' | 'name' | 'action'>;
 }
 
 /**
@@ -47,6 +65,7 @@ export class BatchProcessor {
   readonly #lanes = new Map<string, Promise<unknown>>();
   /** Per sink, per stream: the offset a failed write started at; later batches must not skip it. */
   readonly #resumeAt = new Map<string, number>();
+  readonly #flow: BatchProcessorFlow;
   #inFlightBytes = 0;
   #pending = new Set<Promise<unknown>>();
 
@@ -57,8 +76,10 @@ export class BatchProcessor {
     marks: HighWaterMarks,
     log: Logger,
     metrics: BatchProcessorMetrics,
+    flow: BatchProcessorFlow = {},
   ) {
     this.#opts = opts;
+    this.#flow = flow;
     this.#router = router;
     this.#sinks = sinks;
     this.#marks = marks;
@@ -79,6 +100,8 @@ export class BatchProcessor {
     const checked = validateBatch(raw, this.#opts);
     if (!checked.ok) {
       this.#count('rejected', raw);
+      const limit = LIMIT_OF_REJECTION[checked.rejection.code];
+      if (limit) this.#metrics.limitHits.inc({ limit });
       this.#log.warn(
         { agent: raw.agentId, path: raw.stream?.path, ...checked.rejection },
         'batch rejected',
@@ -101,6 +124,7 @@ export class BatchProcessor {
     // A batch larger than the whole budget is still let through alone, or it could never pass.
     if (this.#inFlightBytes > 0 && this.#inFlightBytes + size > this.#opts.maxInFlightBytes) {
       this.#count('busy', raw);
+      this.#metrics.limitHits.inc({ limit: 'maxInFlightBytes' });
       return Promise.resolve({
         $case: 'retryAfter',
         value: {
@@ -109,9 +133,43 @@ export class BatchProcessor {
         },
       });
     }
+    const now = performance.now();
+    if (this.#flow.streams && !this.#flow.streams.admit(batch.agentId, batch.streamKey, now)) {
+      this.#count('busy', raw);
+      this.#metrics.limitHits.inc({ limit: 'maxStreamsPerAgent' });
+      return Promise.resolve({
+        $case: 'retryAfter',
+        value: {
+          delayMs: this.#opts.retryAfterMs,
+          reason: 'agent has limits.maxStreamsPerAgent streams active on this collector',
+        },
+      });
+    }
+    let held = 0;
+    const agentRates = this.#flow.agents;
+    if (agentRates) {
+      const lines = batch.lines.length;
+      const reservation = agentRates.reserve(batch.agentId, size, lines, now);
+      if (!reservation.ok) {
+        this.#count('busy', raw);
+        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'refused' });
+        return Promise.resolve({
+          $case: 'retryAfter',
+          value: {
+            delayMs: retryDelay(reservation.retryInMs),
+            reason: 'agent over limits.agentRate',
+          },
+        });
+      }
+      if (reservation.waitMs > 0) {
+        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'held' });
+        held = reservation.waitMs;
+      }
+    }
     this.#inFlightBytes += size;
     const previous = this.#lanes.get(batch.streamKey) ?? Promise.resolve();
-    const run = previous.then(() => this.#writeAll(batch, sinkNames));
+    const ready = held > 0 ? Promise.all([previous, sleep(held)]) : previous;
+    const run = ready.then(() => this.#writeAll(batch, sinkNames));
     const lane = run.finally(() => {
       this.#inFlightBytes -= size;
       if (this.#lanes.get(batch.streamKey) === lane) this.#lanes.delete(batch.streamKey);
@@ -120,6 +178,9 @@ export class BatchProcessor {
     this.#lanes.set(batch.streamKey, lane);
     this.#pending.add(lane);
     return run.then((result) => {
+      // Not delivered: the resend will take the agent's tokens again.
+      if (agentRates && result.$case !== 'committed')
+        agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
       this.#count(
         result.$case === 'committed'
           ? 'committed'
@@ -141,7 +202,10 @@ export class BatchProcessor {
         if (err.retriable) {
           return {
             $case: 'retryAfter',
-            value: { delayMs: this.#opts.retryAfterMs, reason: `${outcome.sink}: ${err.message}` },
+            value: {
+              delayMs: outcome.retryInMs ?? this.#opts.retryAfterMs,
+              reason: `${outcome.sink}: ${err.message}`,
+            },
           };
         }
         return {
@@ -157,7 +221,7 @@ export class BatchProcessor {
   async #writeOne(
     name: string,
     batch: SinkBatch,
-  ): Promise<{ sink: string; duplicates: number; error?: RelayError }> {
+  ): Promise<{ sink: string; duplicates: number; error?: RelayError; retryInMs?: number }> {
     const sink = this.#sinks.get(name);
     if (!sink) {
       return {
@@ -181,14 +245,38 @@ export class BatchProcessor {
     const { batch: part, duplicates } = unseenPart(batch, this.#marks.get(name, batch.streamKey));
     if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
     if (!part) return { sink: name, duplicates };
+    const flow = this.#flow.sinks?.get(name);
+    let ticket: FlowTicket | undefined;
+    if (flow) {
+      const entry = await flow.enter(
+        part.lines.reduce((n, l) => n + l.length, 0),
+        part.lines.length,
+      );
+      if (!entry.ok) {
+        this.#metrics.throttled.inc({ scope: 'sink', name, action: 'refused' });
+        if (!this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+        return {
+          sink: name,
+          duplicates,
+          retryInMs: retryDelay(entry.retryInMs),
+          error: new RelayError('THROTTLED', 'over its configured rate (flow.rate)', {
+            retriable: true,
+          }),
+        };
+      }
+      if (entry.waitedMs >= 1) this.#metrics.throttled.inc({ scope: 'sink', name, action: 'held' });
+      ticket = entry.ticket;
+    }
     const end = this.#metrics.sinkSeconds.startTimer({ sink: name });
     try {
       await sink.write(part);
+      ticket?.done({ overloaded: false });
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
       this.#resumeAt.delete(laneKey);
       return { sink: name, duplicates };
     } catch (thrown) {
       const err = RelayError.from(thrown, 'SINK_WRITE_FAILED', true);
+      ticket?.done({ overloaded: err.retriable });
       this.#metrics.sinkErrors.inc({ sink: name, code: err.code });
       let failedAt = part.offsets[0] ?? first;
       if (err instanceof PartialWriteError) {
@@ -209,4 +297,19 @@ export class BatchProcessor {
     this.#metrics.lines.inc({ result }, raw.lineLengths.length);
     this.#metrics.bytes.inc({ result }, raw.lines.length);
   }
+}
+
+/** The limit (config key) behind each rejection that is one. */
+const LIMIT_OF_REJECTION: Partial<Record<string, string>> = {
+  BATCH_TOO_LARGE: 'maxBatchBytes',
+  TOO_MANY_LINES: 'maxBatchLines',
+};
+
+/**
+ * The retry-after for a throttled batch: when the rate has room again, plus up to 20 % jitter so
+ * the agents turned away together do not all come back in the same millisecond.
+ */
+function retryDelay(retryInMs: number): number {
+  const base = Math.max(10, retryInMs);
+  return Math.ceil(base * (1 + Math.random() * 0.2));
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Counter } from 'prom-client';
 import { RelayError } from '../../common/errors/relay-error.js';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
@@ -12,6 +13,13 @@ import {
   type ShipRequest,
   type ShipResponse,
 } from '../../common/wire/index.js';
+import {
+  loadSecret,
+  loadServerCredentials,
+  type SecretConfig,
+  type ServerTlsConfig,
+} from '../../common/security/index.js';
+import { Authenticator, type AgentToken } from './authenticator.js';
 import type { BatchProcessor } from './batch-processor.js';
 
 export interface RelayServerOptions {
@@ -22,6 +30,21 @@ export interface RelayServerOptions {
   keepaliveMs: number;
   /** How long a graceful stop waits for in-flight batches, in ms. */
   drainTimeoutMs: number;
+  /** Most distinct agents connected at once; more are refused (RESOURCE_EXHAUSTED) and fail over. */
+  maxAgents: number;
+  /** TLS of the listener (`listen.tls`); undefined for plaintext. */
+  tls?: ServerTlsConfig;
+  /** Accepted agent tokens (`auth.tokens`); undefined when tokens are off. */
+  tokens?: ReadonlyArray<{ agent: string; token: SecretConfig }>;
+  /** Where the config came from, for errors about the files it names. */
+  configSource: string;
+}
+
+export interface RelayServerMetrics {
+  /** Ship streams refused, by reason (no_client_cert, no_token, bad_token, no_hello, max_agents). */
+  refused: Counter<'reason'>;
+  /** Limits hit, by limit name (the config key). */
+  limitHits: Counter<'limit'>;
 }
 
 type ShipCall = grpc.ServerDuplexStream<ShipRequest, ShipResponse>;
@@ -38,6 +61,10 @@ export class RelayServer extends Component {
   readonly #log: Logger;
   readonly #calls = new Set<ShipCall>();
   readonly #isReady: () => boolean;
+  readonly #metrics: RelayServerMetrics;
+  /** Open streams per authenticated agent id (an agent may briefly hold two while reconnecting). */
+  readonly #agents = new Map<string, number>();
+  #auth = new Authenticator({ requireClientCert: false });
   #server: grpc.Server | undefined;
   #port = 0;
   #draining = false;
@@ -47,12 +74,14 @@ export class RelayServer extends Component {
     processor: BatchProcessor,
     log: Logger,
     isReady: () => boolean,
+    metrics: RelayServerMetrics,
   ) {
     super('relay-server');
     this.#opts = opts;
     this.#processor = processor;
     this.#log = log;
     this.#isReady = isReady;
+    this.#metrics = metrics;
   }
 
   /** The bound port (useful with port 0). */
@@ -68,8 +97,29 @@ export class RelayServer extends Component {
     return this.#calls.size;
   }
 
+  /** Distinct agents with an open stream. */
+  get agents(): number {
+    return this.#agents.size;
+  }
+
   protected async doStart(): Promise<void> {
     this.#draining = false;
+    const source = this.#opts.configSource;
+    const { credentials, requireClientCert } = await loadServerCredentials(
+      this.#opts.tls,
+      'listen.tls',
+      source,
+    );
+    let tokens: AgentToken[] | undefined;
+    if (this.#opts.tokens) {
+      tokens = await Promise.all(
+        this.#opts.tokens.map(async (entry, i) => ({
+          agent: entry.agent,
+          token: await loadSecret(entry.token, `auth.tokens[${i}].token`, source),
+        })),
+      );
+    }
+    this.#auth = new Authenticator({ requireClientCert, tokens });
     const server = new grpc.Server({
       ...messageSizeOptions(this.#opts.maxMessageBytes),
       'grpc.keepalive_time_ms': this.#opts.keepaliveMs,
@@ -99,22 +149,27 @@ export class RelayServer extends Component {
     server.addService(HealthService, health);
     this.#server = server;
     this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        `${this.#opts.host}:${this.#opts.port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, port) =>
-          err
-            ? reject(
-                new RelayError(
-                  'LISTEN_FAILED',
-                  `cannot listen on ${this.#opts.host}:${this.#opts.port}: ${err.message}`,
-                  { cause: err },
-                ),
-              )
-            : resolve(port),
+      server.bindAsync(`${this.#opts.host}:${this.#opts.port}`, credentials, (err, port) =>
+        err
+          ? reject(
+              new RelayError(
+                'LISTEN_FAILED',
+                `cannot listen on ${this.#opts.host}:${this.#opts.port}: ${err.message}`,
+                { cause: err },
+              ),
+            )
+          : resolve(port),
       ),
     );
-    this.#log.info({ address: this.address }, 'relay server listening');
+    this.#log.info(
+      {
+        address: this.address,
+        tls: this.#opts.tls !== undefined,
+        mtls: requireClientCert,
+        tokens: tokens !== undefined,
+      },
+      'relay server listening',
+    );
   }
 
   protected async doStop(): Promise<void> {
@@ -141,11 +196,20 @@ export class RelayServer extends Component {
     });
     this.#server = undefined;
     this.#calls.clear();
+    this.#agents.clear();
+  }
+
+  /** Ends a stream with a gRPC error status (the agent logs it and fails over). */
+  #refuse(call: ShipCall, code: grpc.status, reason: string, detail: string, agent: string): void {
+    this.#metrics.refused.inc({ reason });
+    this.#log.warn({ agent, peer: call.getPeer(), reason, detail }, 'agent refused');
+    call.emit('error', { code, details: detail });
   }
 
   #ship(call: ShipCall): void {
     this.#calls.add(call);
     let agent = '';
+    let admitted = false;
     let open = true;
     let outstanding = 0;
     let ended = false;
@@ -158,6 +222,12 @@ export class RelayServer extends Component {
     const close = () => {
       open = false;
       this.#calls.delete(call);
+      if (admitted) {
+        admitted = false;
+        const n = (this.#agents.get(agent) ?? 1) - 1;
+        if (n <= 0) this.#agents.delete(agent);
+        else this.#agents.set(agent, n);
+      }
     };
     call.on('cancelled', close);
     call.on('error', (err) => {
@@ -170,17 +240,59 @@ export class RelayServer extends Component {
       finish();
     });
     call.on('data', (req: ShipRequest) => {
+      if (!open) return;
       const body = req.body;
       if (body?.$case === 'hello') {
+        if (admitted) return;
         agent = body.value.agentId;
+        const verdict = this.#auth.check(body.value, call.getAuthContext());
+        if (!verdict.ok) {
+          open = false;
+          this.#refuse(call, grpc.status.UNAUTHENTICATED, verdict.reason, verdict.detail, agent);
+          close();
+          return;
+        }
+        if (!this.#agents.has(agent) && this.#agents.size >= this.#opts.maxAgents) {
+          open = false;
+          this.#metrics.limitHits.inc({ limit: 'maxAgents' });
+          this.#refuse(
+            call,
+            grpc.status.RESOURCE_EXHAUSTED,
+            'max_agents',
+            `collector has limits.maxAgents (${this.#opts.maxAgents}) agents connected`,
+            agent,
+          );
+          close();
+          return;
+        }
+        admitted = true;
+        this.#agents.set(agent, (this.#agents.get(agent) ?? 0) + 1);
         this.#log.info(
-          { agent, host: body.value.host, version: body.value.version, peer: call.getPeer() },
+          {
+            agent,
+            host: body.value.host,
+            version: body.value.version,
+            peer: call.getPeer(),
+            ...(verdict.subject ? { subject: verdict.subject } : {}),
+          },
           'agent connected',
         );
         return;
       }
       if (body?.$case !== 'batch') return;
       const batch = body.value;
+      if (!admitted && this.#auth.required) {
+        open = false;
+        this.#refuse(
+          call,
+          grpc.status.UNAUTHENTICATED,
+          'no_hello',
+          'the first message must be a hello with credentials',
+          batch.agentId,
+        );
+        close();
+        return;
+      }
       if (this.#draining) {
         if (open)
           call.write({

@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 
 /** `sinks[]` entry of type `file`: newline-terminated lines in local files, rolled by size and age. */
 export const fileSinkConfigSchema = z
   .strictObject({
     type: z.literal('file'),
-    /** Unique name routes refer to. */
-    name: z.string().min(1).describe('Unique sink name that routes refer to.'),
+    ...sinkCommonFields,
     /** Folder the path template is relative to. */
     directory: z.string().min(1).describe('Folder the path template is relative to.'),
     /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 
 const MiB = 1024 * 1024;
 
@@ -12,8 +13,7 @@ export const hdfsSinkConfigSchema = z
   .strictObject({
     /** Discriminator of the `sinks[]` entry. */
     type: z.literal('hdfs').describe('Sink type: hdfs.'),
-    /** Unique sink name that routes refer to; also the `sink` label of the metrics. */
-    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    ...sinkCommonFields,
     /**
      * The NameNode's HTTP address (WebHDFS is served under `/webhdfs/v1`). CREATE and APPEND
      * are redirected to a DataNode, whose address the NameNode chooses. Default:

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 
 /**
  * Kafka's legal topic characters (kafka.common.Topic). Checked here so a bad prefix is a
@@ -35,8 +36,7 @@ export const kafkaSinkConfigSchema = z
   .strictObject({
     /** Discriminator of the `sinks[]` entry. */
     type: z.literal('kafka').describe('Sink type: kafka.'),
-    /** Unique sink name that routes refer to; also the `sink` label of the metrics. */
-    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    ...sinkCommonFields,
     /** Bootstrap brokers. Default: ['127.0.0.1:9092']. */
     brokers: z
       .array(hostPort)

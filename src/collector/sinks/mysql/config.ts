@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 
 /** Longest identifier MySQL and MariaDB accept for a table name. */
 export const MYSQL_TABLE_MAX_LENGTH = 64;
@@ -52,8 +53,7 @@ export const mysqlSinkConfigSchema = z
   .strictObject({
     /** Discriminator of the `sinks[]` entry. */
     type: z.literal('mysql').describe('Sink type: mysql.'),
-    /** Unique sink name that routes refer to; also the `sink` label of the metrics. */
-    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    ...sinkCommonFields,
     /** mysql://user:pass@host:port/db. Required. */
     url: urlSchema,
     /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 import type { Counter } from 'prom-client';
 import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
@@ -9,7 +10,7 @@ import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 export const nullSinkConfigSchema = z
   .strictObject({
     type: z.literal('null'),
-    name: z.string().min(1).describe('Unique sink name that routes refer to.'),
+    ...sinkCommonFields,
   })
   .describe('Discards every line (for benchmarks and dry runs).');
 

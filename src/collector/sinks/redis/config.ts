@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { sinkCommonFields } from '../sink-config.js';
 
 /** `sinks[]` entry of type `redis`: one Redis Stream entry (or list element) per line. */
 export const redisSinkConfigSchema = z
   .strictObject({
     type: z.literal('redis').describe('Sink type: redis.'),
-    /** Unique name routes refer to. */
-    name: z.string().min(1).describe('Unique sink name that routes refer to. No default.'),
+    ...sinkCommonFields,
     /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
     url: z
       .string()

@@ -5,8 +5,14 @@ import { Component } from '../../../../src/common/lifecycle/component.js';
 import { createLogger } from '../../../../src/common/logging/logger.js';
 import { HighWaterMarks } from '../../../../src/collector/dedup/high-water-marks.js';
 import { Router } from '../../../../src/collector/routing/router.js';
-import { BatchProcessor } from '../../../../src/collector/server/batch-processor.js';
+import {
+  BatchProcessor,
+  type BatchProcessorFlow,
+} from '../../../../src/collector/server/batch-processor.js';
 import type { Sink, SinkBatch } from '../../../../src/collector/sinks/sink.js';
+import { AgentRates } from '../../../../src/collector/smoothing/agent-rates.js';
+import { SinkFlow } from '../../../../src/collector/smoothing/sink-flow.js';
+import { StreamQuota } from '../../../../src/collector/smoothing/stream-quota.js';
 import { makeBatch } from '../../../helpers/batches.js';
 
 /** An in-memory sink whose next writes can be made to fail: the processor's logic under test. */
@@ -27,7 +33,7 @@ class MemorySink extends Component implements Sink {
   }
 }
 
-function setup(opts: { maxInFlightBytes?: number } = {}) {
+function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = {}) {
   const registry = new Registry();
   const kafka = new MemorySink('kafka');
   const hdfs = new MemorySink('hdfs');
@@ -68,9 +74,22 @@ function setup(opts: { maxInFlightBytes?: number } = {}) {
         labelNames: ['sink', 'code'],
         registers: [registry],
       }),
+      limitHits: new Counter({
+        name: 'h',
+        help: 'h',
+        labelNames: ['limit'],
+        registers: [registry],
+      }),
+      throttled: new Counter({
+        name: 't',
+        help: 't',
+        labelNames: ['scope', 'name', 'action'],
+        registers: [registry],
+      }),
     },
+    opts.flow,
   );
-  return { processor, kafka, hdfs };
+  return { processor, kafka, hdfs, registry };
 }
 
 const outage = () => new RelayError('SINK_UNAVAILABLE', 'broker down', { retriable: true });
@@ -155,5 +174,80 @@ describe('BatchProcessor', () => {
     expect((await pending).$case).toBe('committed');
     await processor.drain();
     expect(processor.inFlightBytes).toBe(0);
+  });
+
+  it('counts the limit hit by an oversize batch, and holds back new streams beyond maxStreamsPerAgent', async () => {
+    const { processor, kafka, registry } = setup({ flow: { streams: new StreamQuota(1) } });
+    expect((await processor.process(first)).$case).toBe('committed');
+    const other = makeBatch(['o1'], 0, { stream: { ...first.stream!, inode: 99 } });
+    expect(await processor.process(other)).toMatchObject({
+      $case: 'retryAfter',
+      value: { delayMs: 750 },
+    });
+    // The known stream keeps flowing.
+    expect((await processor.process(second)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'b1', 'b2']);
+    expect((await processor.process(makeBatch(['x'.repeat(2_000_000)], 20))).$case).toBe(
+      'rejected',
+    );
+    const hits = await registry.getSingleMetric('h')!.get();
+    expect(Object.fromEntries(hits.values.map((v) => [v.labels['limit'], v.value]))).toEqual({
+      maxStreamsPerAgent: 1,
+      maxBatchBytes: 1,
+    });
+  });
+
+  it('turns batches beyond a sink’s rate away with the wait as retry-after, and the stream resends in order', async () => {
+    // 100 lines/s with a 100 ms burst: 10 lines at once, then one per 10 ms; hold at most 20 ms.
+    const flow = new SinkFlow({
+      rate: { recordsPerSecond: 100, burstMs: 100, maxHoldMs: 20 },
+      concurrency: { initial: 4, min: 1, max: 8, decrease: 0.5, latencyTolerance: 0.5 },
+    });
+    const { processor, kafka, registry } = setup({ flow: { sinks: new Map([['kafka', flow]]) } });
+    const ten = makeBatch(
+      Array.from({ length: 10 }, (_, i) => `l${i}`),
+      0,
+    );
+    expect((await processor.process(ten)).$case).toBe('committed');
+    const next = makeBatch(
+      Array.from({ length: 10 }, (_, i) => `m${i}`),
+      ten.endOffset,
+    );
+    const answer = await processor.process(next);
+    expect(answer.$case).toBe('retryAfter');
+    const delay = answer.$case === 'retryAfter' ? answer.value.delayMs : 0;
+    // 10 lines at 100/s is 100 ms of rate, of which 20 ms could be held: ~80 ms (+ ≤20 % jitter).
+    expect(delay).toBeGreaterThanOrEqual(70);
+    expect(delay).toBeLessThanOrEqual(100);
+    expect(answer).toMatchObject({ value: { reason: expect.stringContaining('rate') } });
+    await new Promise((r) => setTimeout(r, delay));
+    expect((await processor.process(next)).$case).toBe('committed');
+    expect(kafka.lines).toHaveLength(20);
+    const throttled = await registry.getSingleMetric('t')!.get();
+    expect(throttled.values.find((v) => v.labels['action'] === 'refused')?.value).toBe(1);
+  });
+
+  it('holds an agent over its rate for up to maxHoldMs, then refuses it; other agents are not slowed', async () => {
+    const { processor, kafka, registry } = setup({
+      flow: { agents: new AgentRates({ bytesPerSecond: 1000, burstMs: 8, maxHoldMs: 50 }) },
+    });
+    // 8 bytes of burst; two 4-byte batches use it, the third waits 2 ms, a big one is refused.
+    expect((await processor.process(first)).$case).toBe('committed');
+    expect((await processor.process(second)).$case).toBe('committed');
+    expect((await processor.process(third)).$case).toBe('committed');
+    const big = makeBatch(['y'.repeat(200)], third.endOffset);
+    expect(await processor.process(big)).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: 'agent over limits.agentRate' },
+    });
+    const otherAgent = makeBatch(['q1'], 0, { agentId: 'agent-2' });
+    expect((await processor.process(otherAgent)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'b1', 'b2', 'c1', 'q1']);
+    const throttled = await registry.getSingleMetric('t')!.get();
+    expect(
+      Object.fromEntries(
+        throttled.values.map((v) => [`${v.labels['name']}/${v.labels['action']}`, v.value]),
+      ),
+    ).toEqual({ 'agent-1/held': 1, 'agent-1/refused': 1 });
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../../../src/common/config/config-error.js';
 import { validateConfig } from '../../../../../src/common/config/load-config.js';
 import { hdfsSinkConfigSchema } from '../../../../../src/collector/sinks/hdfs/config.js';
+import { defaultSinkFlow } from '../../../../helpers/sink-defaults.js';
 
 const issuesOf = (value: unknown): string[] => {
   try {
@@ -19,6 +20,7 @@ describe('hdfs sink config', () => {
     expect(config).toEqual({
       type: 'hdfs',
       name: 'h',
+      flow: defaultSinkFlow,
       namenodeUrl: 'http://127.0.0.1:9870',
       user: 'logrelay',
       pathTemplate: '/logrelay/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log',

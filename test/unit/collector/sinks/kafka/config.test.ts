@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../../../../src/common/config/config-error.js';
 import { parseConfig, validateConfig } from '../../../../../src/common/config/load-config.js';
 import { kafkaSinkConfigSchema } from '../../../../../src/collector/sinks/kafka/config.js';
+import { defaultSinkFlow } from '../../../../helpers/sink-defaults.js';
 
 function issuesOf(fn: () => unknown) {
   try {
@@ -19,6 +20,7 @@ describe('kafka sink config', () => {
     expect(validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k' })).toEqual({
       type: 'kafka',
       name: 'k',
+      flow: defaultSinkFlow,
       brokers: ['127.0.0.1:9092'],
       clientId: 'logrelay-collector',
       format: 'raw',

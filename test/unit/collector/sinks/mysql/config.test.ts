@@ -14,6 +14,7 @@ import {
   quoteIdentifier,
   tableName,
 } from '../../../../../src/collector/sinks/mysql/table.js';
+import { defaultSinkFlow } from '../../../../helpers/sink-defaults.js';
 
 const url = 'mysql://relay:s%40cret@db.example:3307/logs';
 
@@ -32,6 +33,7 @@ describe('mysql sink config', () => {
     expect(validateConfig(mysqlSinkConfigSchema, { type: 'mysql', name: 'm', url })).toEqual({
       type: 'mysql',
       name: 'm',
+      flow: defaultSinkFlow,
       url,
       tableTemplate: 'logrelay_{topic}',
       maxRowsPerInsert: 1000,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../../../../src/common/config/config-error.js';
 import { parseConfig, validateConfig } from '../../../../../src/common/config/load-config.js';
 import { redisSinkConfigSchema } from '../../../../../src/collector/sinks/redis/config.js';
+import { defaultSinkFlow } from '../../../../helpers/sink-defaults.js';
 
 function issuesOf(fn: () => unknown) {
   try {
@@ -19,6 +20,7 @@ describe('redis sink config', () => {
     expect(validateConfig(redisSinkConfigSchema, { type: 'redis', name: 'r' })).toEqual({
       type: 'redis',
       name: 'r',
+      flow: defaultSinkFlow,
       url: 'redis://127.0.0.1:6379',
       mode: 'stream',
       keyTemplate: 'logrelay:{topic}',

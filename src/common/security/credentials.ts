@@ -1,0 +1,146 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { ConfigError, type ConfigIssue } from '../config/index.js';
+import type { ClientTlsConfig, SecretConfig, ServerTlsConfig } from './tls-config.js';
+
+/**
+ * Reads the files a configuration names. Every unreadable file is reported at once, each by its
+ * key path, as a `ConfigError` of `source` — the same shape as a schema failure.
+ */
+async function readFiles(
+  source: string,
+  entries: ReadonlyArray<readonly [keyPath: string, file: string | undefined]>,
+): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  const issues: ConfigIssue[] = [];
+  await Promise.all(
+    entries.map(async ([keyPath, file]) => {
+      if (file === undefined) return;
+      try {
+        out.set(keyPath, await readFile(file));
+      } catch (err) {
+        issues.push({ path: keyPath, message: `cannot read ${file}: ${(err as Error).message}` });
+      }
+    }),
+  );
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return out;
+}
+
+/** Checks that a certificate, its key and CA parse and belong together, before any socket opens. */
+function checkPair(
+  source: string,
+  keyPath: string,
+  options: { cert?: Buffer; key?: Buffer; ca?: Buffer },
+): void {
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    throw new ConfigError(source, [{ path: keyPath, message: (err as Error).message }], err);
+  }
+}
+
+/**
+ * Asks every client for a certificate but lets the handshake finish without a valid one, so the
+ * relay server can refuse the agent with a gRPC status (UNAUTHENTICATED) and a log line naming
+ * it, instead of a bare TLS alert nobody on the collector side sees. The verification result is
+ * still computed by OpenSSL against `ca`: grpc-js reports a peer as authenticated
+ * (`getAuthContext().transportSecurityType === 'ssl'`) only when the chain verified.
+ */
+class ClientCertificateRequestingCredentials extends grpc.ServerCredentials {
+  constructor(ca: Buffer, cert: Buffer, key: Buffer) {
+    super({ requestCert: true, rejectUnauthorized: false }, { ca, cert, key });
+  }
+
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+export interface LoadedServerCredentials {
+  credentials: grpc.ServerCredentials;
+  /** True when clients must present a certificate that chains to `clientCa` (checked per call). */
+  requireClientCert: boolean;
+}
+
+/** The gRPC server credentials for `listen.tls` (insecure when it is unset). */
+export async function loadServerCredentials(
+  tls: ServerTlsConfig | undefined,
+  keyPath: string,
+  source: string,
+): Promise<LoadedServerCredentials> {
+  if (!tls)
+    return { credentials: grpc.ServerCredentials.createInsecure(), requireClientCert: false };
+  const files = await readFiles(source, [
+    [`${keyPath}.cert`, tls.cert],
+    [`${keyPath}.key`, tls.key],
+    [`${keyPath}.clientCa`, tls.clientCa],
+  ]);
+  const cert = files.get(`${keyPath}.cert`) as Buffer;
+  const key = files.get(`${keyPath}.key`) as Buffer;
+  const ca = files.get(`${keyPath}.clientCa`);
+  checkPair(source, keyPath, { cert, key, ca });
+  if (!ca) {
+    return {
+      credentials: grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]),
+      requireClientCert: false,
+    };
+  }
+  return {
+    credentials: new ClientCertificateRequestingCredentials(ca, cert, key),
+    requireClientCert: true,
+  };
+}
+
+export interface LoadedChannelCredentials {
+  credentials: grpc.ChannelCredentials;
+  /** Channel options that go with them (the expected server name). */
+  options: grpc.ChannelOptions;
+}
+
+/** The gRPC channel credentials for a client's `tls` section (insecure when it is unset). */
+export async function loadChannelCredentials(
+  tls: ClientTlsConfig | undefined,
+  keyPath: string,
+  source: string,
+): Promise<LoadedChannelCredentials> {
+  if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
+  const files = await readFiles(source, [
+    [`${keyPath}.ca`, tls.ca],
+    [`${keyPath}.cert`, tls.cert],
+    [`${keyPath}.key`, tls.key],
+  ]);
+  const ca = files.get(`${keyPath}.ca`);
+  const cert = files.get(`${keyPath}.cert`);
+  const key = files.get(`${keyPath}.key`);
+  checkPair(source, keyPath, { cert, key, ca });
+  return {
+    credentials: grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null),
+    options: tls.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
+  };
+}
+
+/** The secret of a `{ value } | { file }` config entry. */
+export async function loadSecret(
+  secret: SecretConfig,
+  keyPath: string,
+  source: string,
+): Promise<string> {
+  if (secret.value !== undefined) return secret.value;
+  const files = await readFiles(source, [[`${keyPath}.file`, secret.file]]);
+  const text = (files.get(`${keyPath}.file`) as Buffer).toString('utf8').trim();
+  if (text.length < 16)
+    throw new ConfigError(source, [
+      { path: `${keyPath}.file`, message: `${secret.file} holds fewer than 16 characters` },
+    ]);
+  return text;
+}
+
+/** Compares two secrets in time independent of where they differ (and of their lengths). */
+export function secretsEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { Authenticator } from '../../../../src/collector/server/authenticator.js';
+
+const hello = (agentId: string, token = '') => ({ agentId, host: 'h', version: 'v', token });
+const verified = {
+  transportSecurityType: 'ssl',
+  sslPeerCertificate: { subject: { CN: 'web-1' } },
+} as never;
+
+describe('Authenticator', () => {
+  it('lets everyone in when neither mTLS nor tokens are configured', () => {
+    const auth = new Authenticator({ requireClientCert: false });
+    expect(auth.required).toBe(false);
+    expect(auth.check(hello('a'), null)).toEqual({ ok: true });
+  });
+
+  it('with mTLS, wants a verified peer certificate and reports its subject', () => {
+    const auth = new Authenticator({ requireClientCert: true });
+    expect(auth.required).toBe(true);
+    expect(auth.check(hello('web-1'), {})).toMatchObject({ ok: false, reason: 'no_client_cert' });
+    expect(auth.check(hello('web-1'), null)).toMatchObject({ ok: false, reason: 'no_client_cert' });
+    expect(auth.check(hello('web-1'), verified)).toEqual({ ok: true, subject: 'web-1' });
+  });
+
+  it('with tokens, binds each token to its agent id; * accepts any id', () => {
+    const auth = new Authenticator({
+      requireClientCert: false,
+      tokens: [
+        { agent: 'web-1', token: 'token-of-web-1-xxxx' },
+        { agent: '*', token: 'fleet-token-yyyyyyy' },
+      ],
+    });
+    expect(auth.check(hello('web-1'), null)).toMatchObject({ ok: false, reason: 'no_token' });
+    expect(auth.check(hello('web-1', 'token-of-web-1-xxxx'), null)).toEqual({ ok: true });
+    expect(auth.check(hello('web-2', 'token-of-web-1-xxxx'), null)).toMatchObject({
+      ok: false,
+      reason: 'bad_token',
+    });
+    expect(auth.check(hello('web-2', 'fleet-token-yyyyyyy'), null)).toEqual({ ok: true });
+    expect(auth.check(hello('web-2', 'token-of-web-1-xxx'), null)).toMatchObject({ ok: false });
+  });
+
+  it('needs both when both are configured', () => {
+    const auth = new Authenticator({
+      requireClientCert: true,
+      tokens: [{ agent: 'web-1', token: 'token-of-web-1-xxxx' }],
+    });
+    expect(auth.check(hello('web-1', 'token-of-web-1-xxxx'), {})).toMatchObject({ ok: false });
+    expect(auth.check(hello('web-1'), verified)).toMatchObject({ ok: false });
+    expect(auth.check(hello('web-1', 'token-of-web-1-xxxx'), verified)).toMatchObject({ ok: true });
+  });
+});
