@@ -193,7 +193,8 @@ export class Agent extends Component {
     this.remote = remote
       ? new RemoteTails(
           {
-            endpoints: remote.etcd.endpoints,
+            etcd: remote.etcd,
+            configSource,
             key: remote.etcd.key,
             allow: remote.allow,
             statePath: remote.statePath,

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { etcdConnectionFields } from '../common/etcd/index.js';
 import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
@@ -202,8 +203,7 @@ export const agentConfigSchema = z
     remote: z
       .strictObject({
         etcd: z.strictObject({
-          /** etcd endpoints (`host:port` or URLs). */
-          endpoints: z.array(z.string().min(1)).min(1).describe('etcd endpoints.'),
+          ...etcdConnectionFields,
           /** The key this node's tails are published at (`t_logagent_node.key_path`). */
           key: z.string().min(1).describe('The etcd key holding this node’s tails.'),
         }),

@@ -44,16 +44,18 @@ export class Collector extends Component {
     const reg = [this.registry];
 
     const sinks = new Map<string, Sink>();
-    for (const sinkConfig of config.sinks) {
+    config.sinks.forEach((sinkConfig, i) => {
       sinks.set(
         sinkConfig.name,
         createSink(sinkConfig, {
           log: childLogger(this.#log, `sink.${sinkConfig.type}`, { sink: sinkConfig.name }),
           registry: this.registry,
           collectorId: config.id,
+          configPath: `sinks[${i}]`,
+          configSource,
         }),
       );
-    }
+    });
     this.sinks = sinks;
 
     const flows = new Map<string, SinkFlow>();

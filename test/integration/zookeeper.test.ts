@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateMode, ZkSession, type ZkEvent } from '../../src/common/zk/zk-session.js';
+import { CreateMode, ZkError, ZkSession, type ZkEvent } from '../../src/common/zk/zk-session.js';
 import { endpoint, requireService } from '../helpers/services.js';
 import { uniqueName } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -74,5 +74,30 @@ describe('ZooKeeper (real server)', () => {
     });
     expect((await session.getData(path)).data.toString()).toBe('2');
     await session.remove(path);
+  });
+
+  it('with digest auth, keeps created nodes from anonymous sessions and other users', async () => {
+    const auth = { username: 'relay', password: 'relay-secret-1' };
+    const owner = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 4000, auth });
+    const anonymous = await open();
+    const intruder = new ZkSession(endpoint('zookeeper'), {
+      sessionTimeoutMs: 4000,
+      auth: { username: 'relay', password: 'wrong-password' },
+    });
+    const peer = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 4000, auth });
+    sessions.push(owner, intruder, peer);
+    await Promise.all([owner.connect(), intruder.connect(), peer.connect()]);
+    const path = `/${uniqueName('logrelay_acl')}`;
+    await owner.create(path, Buffer.from('leader-epoch-1'));
+    try {
+      for (const stranger of [anonymous, intruder]) {
+        const err = await stranger.getData(path).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ZkError);
+        expect((err as ZkError).zkCode).toBe(-102); // NO_AUTH
+      }
+      expect((await peer.getData(path)).data.toString()).toBe('leader-epoch-1');
+    } finally {
+      await owner.remove(path);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { Etcd3, type Watcher } from 'etcd3';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
 import type { TailConfig } from '../config.js';
+import { etcdClientOptions, type EtcdConnection } from '../../common/etcd/index.js';
 
 /** A tail the control plane asked for, after the allowlist. */
 export interface RemoteTail {
@@ -13,7 +14,10 @@ export interface RemoteTail {
 }
 
 export interface RemoteTailsOptions {
-  endpoints: readonly string[];
+  /** How to reach etcd (`remote.etcd`: endpoints, TLS, auth). */
+  etcd: EtcdConnection;
+  /** Where the config came from, for errors about the files it names. */
+  configSource: string;
   /** The etcd key holding this node's tails (`t_logagent_node.key_path`). */
   key: string;
   /** Absolute folders remote tails may read below; nothing else is ever tailed. */
@@ -112,10 +116,9 @@ export class RemoteTails extends Component {
   protected async doStart(): Promise<void> {
     const saved = await readFile(this.#opts.statePath, 'utf8').catch(() => undefined);
     if (saved !== undefined) await this.#offer(saved, 'saved');
-    this.#client = new Etcd3({
-      hosts: this.#opts.endpoints.map((e) => (e.includes('://') ? e : `http://${e}`)),
-      dialTimeout: 3000,
-    });
+    this.#client = new Etcd3(
+      await etcdClientOptions(this.#opts.etcd, 'remote.etcd', this.#opts.configSource),
+    );
     await this.#read();
     void this.#watch();
     this.#timer = setInterval(() => void this.#read(), this.#opts.pollMs);

@@ -12,6 +12,7 @@ import {
 import {
   loadChannelCredentials,
   loadSecret,
+  TOKEN_MIN_LENGTH,
   type ClientTlsConfig,
   type SecretConfig,
 } from '../../common/security/index.js';
@@ -130,7 +131,9 @@ export class Shipper extends Component {
     const loaded = await loadChannelCredentials(this.#opts.tls, 'ship.tls', source);
     this.#credentials = loaded.credentials;
     this.#channelOptions = loaded.options;
-    this.#token = this.#opts.token ? await loadSecret(this.#opts.token, 'ship.token', source) : '';
+    this.#token = this.#opts.token
+      ? await loadSecret(this.#opts.token, 'ship.token', source, TOKEN_MIN_LENGTH)
+      : '';
     this.#connect();
   }
 

@@ -15,6 +15,7 @@ import {
 } from '../../common/wire/index.js';
 import {
   loadSecret,
+  TOKEN_MIN_LENGTH,
   loadServerCredentials,
   type SecretConfig,
   type ServerTlsConfig,
@@ -115,7 +116,7 @@ export class RelayServer extends Component {
       tokens = await Promise.all(
         this.#opts.tokens.map(async (entry, i) => ({
           agent: entry.agent,
-          token: await loadSecret(entry.token, `auth.tokens[${i}].token`, source),
+          token: await loadSecret(entry.token, `auth.tokens[${i}].token`, source, TOKEN_MIN_LENGTH),
         })),
       );
     }

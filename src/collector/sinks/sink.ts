@@ -51,6 +51,23 @@ export interface SinkContext {
   readonly registry: Registry;
   /** The collector's id, e.g. for HDFS file names (`{collector}`). */
   readonly collectorId: string;
+  /** Key path of the sink's entry (`sinks[2]`), for errors about files it names. Default: sinks[name]. */
+  readonly configPath?: string;
+  /** Where the configuration came from (its file), for the same errors. */
+  readonly configSource?: string;
+}
+
+/** Where a sink's entry is (key path and file), for errors about the files it names. */
+export interface SinkConfigRef {
+  readonly path: string;
+  readonly source: string;
+}
+
+export function sinkConfigRef(ctx: SinkContext, name: string): SinkConfigRef {
+  return {
+    path: ctx.configPath ?? `sinks[${name}]`,
+    source: ctx.configSource ?? 'the collector configuration',
+  };
 }
 
 /**

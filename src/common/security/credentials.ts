@@ -3,7 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError, type ConfigIssue } from '../config/index.js';
-import type { ClientTlsConfig, SecretConfig, ServerTlsConfig } from './tls-config.js';
+import type {
+  ClientTlsConfig,
+  SecretConfig,
+  ServerTlsConfig,
+  ServiceTlsConfig,
+} from './tls-config.js';
 
 /**
  * Reads the files a configuration names. Every unreadable file is reported at once, each by its
@@ -122,18 +127,52 @@ export async function loadChannelCredentials(
   };
 }
 
-/** The secret of a `{ value } | { file }` config entry. */
+/** Node TLS options (what kafkajs, mysql2 and etcd3 take) from a `serviceTlsSchema` entry. */
+export interface LoadedServiceTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+}
+
+/** Reads the files of a service's `tls` section, reporting unreadable or mismatched ones by key path. */
+export async function loadServiceTls(
+  tls: ServiceTlsConfig,
+  keyPath: string,
+  source: string,
+): Promise<LoadedServiceTls> {
+  const files = await readFiles(source, [
+    [`${keyPath}.ca`, tls.ca],
+    [`${keyPath}.cert`, tls.cert],
+    [`${keyPath}.key`, tls.key],
+  ]);
+  const loaded: LoadedServiceTls = { rejectUnauthorized: tls.rejectUnauthorized };
+  const ca = files.get(`${keyPath}.ca`);
+  const cert = files.get(`${keyPath}.cert`);
+  const key = files.get(`${keyPath}.key`);
+  checkPair(source, keyPath, { ca, cert, key });
+  if (ca) loaded.ca = ca;
+  if (cert) loaded.cert = cert;
+  if (key) loaded.key = key;
+  return loaded;
+}
+
+/** The secret of a `{ value } | { file }` config entry, at least `minLength` characters. */
 export async function loadSecret(
   secret: SecretConfig,
   keyPath: string,
   source: string,
+  minLength = 1,
 ): Promise<string> {
   if (secret.value !== undefined) return secret.value;
   const files = await readFiles(source, [[`${keyPath}.file`, secret.file]]);
   const text = (files.get(`${keyPath}.file`) as Buffer).toString('utf8').trim();
-  if (text.length < 16)
+  if (text.length < minLength)
     throw new ConfigError(source, [
-      { path: `${keyPath}.file`, message: `${secret.file} holds fewer than 16 characters` },
+      {
+        path: `${keyPath}.file`,
+        message: `${secret.file} holds fewer than ${minLength} characters`,
+      },
     ]);
   return text;
 }

@@ -2,8 +2,25 @@ export {
   loadChannelCredentials,
   loadSecret,
   loadServerCredentials,
+  loadServiceTls,
   secretsEqual,
 } from './credentials.js';
-export type { LoadedChannelCredentials, LoadedServerCredentials } from './credentials.js';
-export { clientTlsConfigSchema, secretSchema, serverTlsConfigSchema } from './tls-config.js';
-export type { ClientTlsConfig, SecretConfig, ServerTlsConfig } from './tls-config.js';
+export type {
+  LoadedChannelCredentials,
+  LoadedServerCredentials,
+  LoadedServiceTls,
+} from './credentials.js';
+export {
+  clientTlsConfigSchema,
+  passwordSchema,
+  secretSchema,
+  serverTlsConfigSchema,
+  serviceTlsSchema,
+  TOKEN_MIN_LENGTH,
+} from './tls-config.js';
+export type {
+  ClientTlsConfig,
+  SecretConfig,
+  ServerTlsConfig,
+  ServiceTlsConfig,
+} from './tls-config.js';

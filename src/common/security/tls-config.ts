@@ -51,16 +51,61 @@ export type ClientTlsConfig = z.output<typeof clientTlsConfigSchema>;
 
 /**
  * A secret given inline or, better, in a file (kept out of configs that get shared); exactly one
- * of the two. A file's surrounding whitespace is ignored.
+ * of the two. A file's surrounding whitespace is ignored; `loadSecret` checks its length.
  */
-export const secretSchema = z
-  .strictObject({
-    value: z.string().min(16, 'use at least 16 characters').optional().describe('The secret.'),
-    file: z.string().min(1).optional().describe('File holding the secret.'),
-  })
-  .superRefine((s, ctx) => {
-    if ((s.value === undefined) === (s.file === undefined))
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of value and file' });
-  });
+function secretSchemaOf(minLength: number) {
+  return z
+    .strictObject({
+      value: z
+        .string()
+        .min(minLength, `use at least ${minLength} characters`)
+        .optional()
+        .describe('The secret.'),
+      file: z.string().min(1).optional().describe('File holding the secret.'),
+    })
+    .superRefine((s, ctx) => {
+      if ((s.value === undefined) === (s.file === undefined))
+        ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of value and file' });
+    });
+}
+
+/** Shortest token accepted: guessing must stay out of reach. */
+export const TOKEN_MIN_LENGTH = 16;
+
+/** A token this product issues (agent tokens): at least 16 characters. */
+export const secretSchema = secretSchemaOf(TOKEN_MIN_LENGTH);
+
+/** A password of another system (etcd, ...): whatever that system accepts. */
+export const passwordSchema = secretSchemaOf(1);
 
 export type SecretConfig = z.output<typeof secretSchema>;
+
+/**
+ * TLS towards a backing service (Kafka, MySQL, etcd): PEM files handed to its client library.
+ * Every file is optional: with none, the system's roots verify the server.
+ */
+export const serviceTlsSchema = z
+  .strictObject({
+    /** PEM CA bundle the server certificate must chain to. Default: the system's roots. */
+    ca: pemFile.optional().describe('PEM CA for the server certificate. Default: system roots.'),
+    /** PEM client certificate, when the service wants one. Default: none. */
+    cert: pemFile.optional().describe('PEM client certificate. Default: none.'),
+    /** PEM private key of `cert`. Default: none. */
+    key: pemFile.optional().describe('PEM private key of cert. Default: none.'),
+    /** Verify the server certificate. Turn off only for testing. Default: true. */
+    rejectUnauthorized: z
+      .boolean()
+      .default(true)
+      .describe('Verify the server certificate. Default: true.'),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [tls.cert === undefined ? 'cert' : 'key'],
+        message: 'cert and key go together',
+      });
+  })
+  .describe('TLS towards the service.');
+
+export type ServiceTlsConfig = z.output<typeof serviceTlsSchema>;

@@ -38,7 +38,18 @@ export interface ZkSessionOptions {
   sessionTimeoutMs?: number;
   /** How long `connect()` waits for the first SYNC_CONNECTED, in ms. Default: 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Digest authentication. With it, the session authenticates as `username` and every node it
+   * creates gets a creator-only ACL (other users and anonymous sessions get NO_AUTH).
+   * Default: none (anonymous, world-open nodes).
+   */
+  auth?: { username: string; password: string };
 }
+
+/** Everything, for the (authenticated) creator only: ZooKeeper's CREATOR_ALL_ACL. */
+const CREATOR_ALL = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
+/** Everything, for anyone: ZooKeeper's OPEN_ACL_UNSAFE. */
+const OPEN = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('world', 'anyone'))];
 
 /**
  * One ZooKeeper session with a promise API over node-zookeeper-client.
@@ -50,6 +61,7 @@ export class ZkSession {
   readonly connectString: string;
   readonly client: zookeeper.Client;
   readonly #connectTimeoutMs: number;
+  readonly #acls: zookeeper.ACL[];
 
   constructor(connectString: string, options: ZkSessionOptions = {}) {
     this.connectString = connectString;
@@ -59,6 +71,13 @@ export class ZkSession {
       spinDelay: 200,
       retries: 1,
     });
+    // The client keeps the credentials and sends them again on every reconnect.
+    if (options.auth)
+      this.client.addAuthInfo(
+        'digest',
+        Buffer.from(`${options.auth.username}:${options.auth.password}`),
+      );
+    this.#acls = options.auth ? CREATOR_ALL : OPEN;
   }
 
   /** Connects and waits for the session; fails with a retriable `ZK_CONNECT_TIMEOUT`. */
@@ -94,12 +113,12 @@ export class ZkSession {
     data: Buffer = Buffer.alloc(0),
     mode = CreateMode.PERSISTENT,
   ): Promise<string> {
-    return this.#call('create', path, (cb) => this.client.create(path, data, mode, cb));
+    return this.#call('create', path, (cb) => this.client.create(path, data, this.#acls, mode, cb));
   }
 
   /** Creates `path` and missing parents as persistent nodes; fine when it exists. */
   mkdirp(path: string): Promise<string> {
-    return this.#call('mkdirp', path, (cb) => this.client.mkdirp(path, cb));
+    return this.#call('mkdirp', path, (cb) => this.client.mkdirp(path, this.#acls, cb));
   }
 
   getChildren(path: string, watcher?: (event: ZkEvent) => void): Promise<string[]> {

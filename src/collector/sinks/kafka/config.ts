@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceTlsSchema } from '../../../common/security/index.js';
 import { sinkCommonFields } from '../sink-config.js';
 
 /**
@@ -180,8 +181,13 @@ export const kafkaSinkConfigSchema = z
       .regex(KAFKA_TOPIC_PATTERN, 'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic')
       .default('')
       .describe("Prefix prepended to every tail's topic. Default: '' (none)."),
-    /** TLS to the brokers with the system's CAs. Default: false. */
-    ssl: z.boolean().default(false).describe('Connect to the brokers over TLS. Default: false.'),
+    /** TLS to the brokers: true (system roots) or { ca, cert, key, rejectUnauthorized }. Default: false. */
+    ssl: z
+      .union([z.boolean(), serviceTlsSchema])
+      .default(false)
+      .describe(
+        'TLS to the brokers: true (system roots) or {ca, cert, key, rejectUnauthorized}. Default: false.',
+      ),
     /** SASL credentials, when the brokers' listener requires them. Default: none. */
     sasl: saslSchema
       .optional()

@@ -3,17 +3,29 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../../../common/logging/logger.js';
+import { loadServiceTls, type LoadedServiceTls } from '../../../common/security/index.js';
 import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
-import { PartialWriteError, type Sink, type SinkBatch, type SinkContext } from '../sink.js';
+import {
+  PartialWriteError,
+  sinkConfigRef,
+  type Sink,
+  type SinkBatch,
+  type SinkConfigRef,
+  type SinkContext,
+} from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
 import { KafkajsProducer, PartialSendError, type RecordProducer } from './producer.js';
 import { buildRecords, kafkaTopic } from './records.js';
 
 /** Builds the client; replaced in tests, and the seam for swapping kafkajs. */
-export type RecordProducerFactory = (config: KafkaSinkConfig, log: Logger) => RecordProducer;
+export type RecordProducerFactory = (
+  config: KafkaSinkConfig,
+  log: Logger,
+  ssl: boolean | LoadedServiceTls,
+) => RecordProducer;
 
-export const createKafkajsProducer: RecordProducerFactory = (config, log) =>
-  new KafkajsProducer({ ...config, log });
+export const createKafkajsProducer: RecordProducerFactory = (config, log, ssl) =>
+  new KafkajsProducer({ ...config, log, ssl });
 
 /**
  * Writes each line of a batch as one Kafka record (DESIGN.md "Records in the sinks") and
@@ -28,6 +40,7 @@ export const createKafkajsProducer: RecordProducerFactory = (config, log) =>
 export class KafkaSink extends Component implements Sink {
   readonly config: Readonly<KafkaSinkConfig>;
   readonly #log: Logger;
+  readonly #configRef: SinkConfigRef;
   readonly #createProducer: RecordProducerFactory;
   #producer: RecordProducer | undefined;
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
@@ -47,6 +60,7 @@ export class KafkaSink extends Component implements Sink {
     this.config = config;
     this.#log = ctx.log;
     this.#createProducer = createProducer;
+    this.#configRef = sinkConfigRef(ctx, config.name);
     const sink = { sink: config.name };
     this.#records = sharedCounter(
       ctx.registry,
@@ -80,7 +94,15 @@ export class KafkaSink extends Component implements Sink {
   }
 
   protected async doStart(): Promise<void> {
-    const producer = this.#createProducer(this.config, childLogger(this.#log, 'kafkajs'));
+    const ssl =
+      typeof this.config.ssl === 'boolean'
+        ? this.config.ssl
+        : await loadServiceTls(
+            this.config.ssl,
+            `${this.#configRef.path}.ssl`,
+            this.#configRef.source,
+          );
+    const producer = this.#createProducer(this.config, childLogger(this.#log, 'kafkajs'), ssl);
     this.#producer = producer;
     // Kafka being down is an outage like any other, not a reason to refuse to start: writes
     // fail retriable meanwhile, and the first one after it comes back connects.

@@ -14,6 +14,7 @@ import { RelayError } from '../../../common/errors/relay-error.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import type { KafkaSinkConfig } from './config.js';
 import { chunkRecords, estimateRecordBytes, type KafkaRecord } from './records.js';
+import type { LoadedServiceTls } from '../../../common/security/index.js';
 
 /**
  * The little the sink needs from a Kafka client. Kept this narrow so kafkajs (whose per-record
@@ -37,7 +38,6 @@ export type KafkajsProducerOptions = Pick<
   KafkaSinkConfig,
   | 'brokers'
   | 'clientId'
-  | 'ssl'
   | 'sasl'
   | 'compression'
   | 'maxRecordsPerRequest'
@@ -52,6 +52,8 @@ export type KafkajsProducerOptions = Pick<
 > & {
   /** Where kafkajs's own log lines go. */
   readonly log: Logger;
+  /** TLS: off, on with the system's roots, or with the files of `ssl` read. */
+  readonly ssl: boolean | LoadedServiceTls;
 };
 
 /** How long a failed connect answers for the next writes before one tries again. */
@@ -115,7 +117,7 @@ export class KafkajsProducer implements RecordProducer {
     const config: KafkaConfig = {
       clientId: options.clientId,
       brokers: [...options.brokers],
-      ssl: options.ssl,
+      ssl: typeof options.ssl === 'boolean' ? options.ssl : { ...options.ssl },
       connectionTimeout: options.connectionTimeoutMs,
       // Longer than the broker's own timeout, so a slow replication comes back as the broker's
       // REQUEST_TIMED_OUT rather than an ambiguous client timeout.

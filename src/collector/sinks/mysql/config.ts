@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceTlsSchema } from '../../../common/security/index.js';
 import { sinkCommonFields } from '../sink-config.js';
 
 /** Longest identifier MySQL and MariaDB accept for a table name. */
@@ -110,6 +111,10 @@ export const mysqlSinkConfigSchema = z
       .max(256)
       .default(4)
       .describe('Most connections open to the server (connections). Default: 4.'),
+    /** TLS to the server: { ca, cert, key, rejectUnauthorized }. Default: unset (plaintext). */
+    tls: serviceTlsSchema
+      .optional()
+      .describe('TLS to the server {ca, cert, key, rejectUnauthorized}. Default: unset.'),
     /** Timeout of opening a connection. Default: 10000. */
     connectTimeoutMs: z
       .number()

@@ -5,9 +5,16 @@ import { Component } from '../../../common/lifecycle/component.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
-import type { Sink, SinkBatch, SinkContext } from '../sink.js';
+import {
+  sinkConfigRef,
+  type Sink,
+  type SinkBatch,
+  type SinkConfigRef,
+  type SinkContext,
+} from '../sink.js';
 import type { MysqlSinkConfig } from './config.js';
 import { createTableSql, insertSql, tableName } from './table.js';
+import { loadServiceTls } from '../../../common/security/index.js';
 
 /**
  * Server errors that say nothing about the batch: the server is down, busy, read-only, out of
@@ -169,6 +176,7 @@ function checkLines(batch: SinkBatch, maxPacket: number): void {
 export class MysqlSink extends Component implements Sink {
   readonly config: Readonly<MysqlSinkConfig>;
   readonly #log: Logger;
+  readonly #configRef: SinkConfigRef;
   #pool: mysql.Pool | undefined;
   /**
    * The server's max_allowed_packet per connection (keyed by the driver's connection, which
@@ -186,6 +194,7 @@ export class MysqlSink extends Component implements Sink {
     super(config.name);
     this.config = config;
     this.#log = ctx.log;
+    this.#configRef = sinkConfigRef(ctx, config.name);
     this.#rows = sharedCounter(
       ctx.registry,
       'logrelay_mysql_sink_rows_total',
@@ -203,9 +212,13 @@ export class MysqlSink extends Component implements Sink {
   }
 
   protected async doStart(): Promise<void> {
-    const { connectTimeoutMs, connectionLimit } = this.config;
+    const { connectTimeoutMs, connectionLimit, tls } = this.config;
+    const ssl = tls
+      ? await loadServiceTls(tls, `${this.#configRef.path}.tls`, this.#configRef.source)
+      : undefined;
     const pool = mysql.createPool({
       ...connectionOptions(this.config.url),
+      ...(ssl ? { ssl } : {}),
       connectionLimit,
       connectTimeout: connectTimeoutMs,
       waitForConnections: true,
