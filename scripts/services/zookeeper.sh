@@ -14,11 +14,13 @@ zookeeper_up() {
   port_open "$LOGRELAY_ZK_PORT" && die "zookeeper: port $LOGRELAY_ZK_PORT is taken by a process these scripts did not start"
   local dir; dir=$(svc_dir zookeeper)
   mkdir -p "$dir/data"
-  # minSessionTimeout=2000 lets tests use 2 s sessions, so failover tests stay short.
+  # minSessionTimeout=2000 lets tests use 2 s sessions, so failover tests stay short. ZooKeeper
+  # expires sessions on tick boundaries: a 500 ms tick keeps expiry within half a second of the
+  # timeout (2000 would add up to 2 s to every failover).
   cat >"$dir/zoo.cfg" <<CFG
-tickTime=2000
-initLimit=10
-syncLimit=5
+tickTime=500
+initLimit=40
+syncLimit=20
 dataDir=$dir/data
 clientPort=$LOGRELAY_ZK_PORT
 clientPortAddress=127.0.0.1

@@ -4,6 +4,7 @@ import { Component } from '../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../common/logging/logger.js';
 import { createMetricsRegistry } from '../common/metrics/registry.js';
 import type { CollectorConfig } from './config.js';
+import { ClusterNode } from './cluster/cluster-node.js';
 import { HighWaterMarks } from './dedup/high-water-marks.js';
 import { Router } from './routing/router.js';
 import { BatchProcessor } from './server/batch-processor.js';
@@ -25,6 +26,8 @@ export class Collector extends Component {
   readonly sinks: ReadonlyMap<string, Sink>;
   readonly server: RelayServer;
   readonly ops: OpsServer;
+  /** Cluster membership, when `cluster` is configured. */
+  readonly cluster: ClusterNode | undefined;
   readonly #log: Logger;
 
   /**
@@ -209,6 +212,39 @@ export class Collector extends Component {
       },
     });
 
+    const cluster = config.cluster;
+    this.cluster = cluster
+      ? new ClusterNode(
+          {
+            id: config.id,
+            address: () => cluster.advertise ?? this.server.address,
+            zookeeper: cluster.zookeeper,
+            rebalanceIntervalMs: cluster.rebalanceIntervalMs,
+            tolerance: cluster.tolerance,
+            configSource,
+          },
+          {
+            load: () => ({
+              agents: server.agents,
+              connections: server.connections,
+              inFlightBytes: processor.inFlightBytes,
+              maxInFlightBytes: config.limits.maxInFlightBytes,
+              bytes: processor.committedBytes,
+            }),
+            fence: (reason) => {
+              processor.fence(reason);
+              server.fence(reason);
+            },
+            unfence: () => {
+              processor.unfence();
+              server.unfence();
+            },
+          },
+          childLogger(this.#log, 'cluster'),
+          this.registry,
+        )
+      : undefined;
+
     this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
     this.ops.addReadinessCheck('sinks', () => {
       const down = [...sinks.values()].filter((s) => !s.running).map((s) => s.name);
@@ -217,6 +253,11 @@ export class Collector extends Component {
     this.ops.addReadinessCheck('server', () =>
       this.server.running ? true : 'gRPC server not listening',
     );
+    const node = this.cluster;
+    if (node)
+      this.ops.addReadinessCheck('cluster', () =>
+        node.fenced ? `not a confirmed cluster member: ${node.fenceReason}` : true,
+      );
   }
 
   /** The gRPC address agents connect to (valid once started). */
@@ -227,11 +268,15 @@ export class Collector extends Component {
   protected async doStart(): Promise<void> {
     for (const sink of this.sinks.values()) await sink.start();
     await this.server.start();
+    // Registered only once listening: the member node carries the address agents dial.
+    await this.cluster?.start();
     await this.ops.start();
     this.#log.info({ address: this.address, sinks: [...this.sinks.keys()] }, 'collector started');
   }
 
   protected async doStop(): Promise<void> {
+    // Leave the cluster first: the leader reassigns our agents while we drain.
+    await this.cluster?.stop();
     await this.server.stop();
     for (const sink of this.sinks.values()) await sink.stop();
     await this.ops.stop();

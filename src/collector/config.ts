@@ -4,6 +4,7 @@ import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
 import { secretSchema, serverTlsConfigSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
+import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { rateLimitSchema } from './smoothing/config.js';
 import { routeConfigSchema } from './routing/router.js';
 import { sinkConfigSchema } from './sinks/registry.js';
@@ -139,6 +140,36 @@ export const collectorConfigSchema = z
       .min(1)
       .default(200)
       .describe('Retry-after when busy, ms. Default: 200.'),
+    /**
+     * Membership in a collector cluster through ZooKeeper (leader election, balanced assignment
+     * of agents, self-fencing). Default: unset (a standalone collector).
+     */
+    cluster: z
+      .strictObject({
+        zookeeper: zookeeperConfigSchema,
+        /** Address agents dial, host:port. Default: listen.host and the bound port. */
+        advertise: z
+          .string()
+          .regex(/^[^\s:]+:\d{1,5}$/, 'use host:port')
+          .optional()
+          .describe('Address agents dial (host:port). Default: listen.host:port.'),
+        /** How often the leader rebalances on measured load, in ms. Default: 3000. */
+        rebalanceIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(3000)
+          .describe('Leader rebalance interval, ms. Default: 3000.'),
+        /** Load imbalance tolerated before agents move (ratio of the mean). Default: 0.2. */
+        tolerance: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.2)
+          .describe('Tolerated load imbalance (ratio). Default: 0.2.'),
+      })
+      .optional()
+      .describe('Collector cluster on ZooKeeper. Default: unset (standalone).'),
     /** The destinations. */
     sinks: z.array(sinkConfigSchema).min(1).describe('Destinations (file, kafka, hdfs, null).'),
     /** Topic patterns → sink names; the first matching rule wins. Default: none. */

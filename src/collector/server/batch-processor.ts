@@ -68,6 +68,9 @@ export class BatchProcessor {
   readonly #flow: BatchProcessorFlow;
   #inFlightBytes = 0;
   #pending = new Set<Promise<unknown>>();
+  #committedBytes = 0;
+  /** Why the collector fenced itself (cluster mode), while it is fenced. */
+  #fenced: string | undefined;
 
   constructor(
     opts: BatchProcessorOptions,
@@ -91,6 +94,23 @@ export class BatchProcessor {
     return this.#inFlightBytes;
   }
 
+  /** Line bytes committed so far (for the load a cluster member reports). */
+  get committedBytes(): number {
+    return this.#committedBytes;
+  }
+
+  /**
+   * Commits nothing from now on (the collector is not a confirmed cluster member): batches are
+   * answered retry-after, and writes not yet started do not start.
+   */
+  fence(reason: string): void {
+    this.#fenced = reason;
+  }
+
+  unfence(): void {
+    this.#fenced = undefined;
+  }
+
   /** Resolves when every batch accepted so far has been answered (for a graceful stop). */
   async drain(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
@@ -109,6 +129,13 @@ export class BatchProcessor {
       return Promise.resolve({ $case: 'rejected', value: checked.rejection });
     }
     const batch = checked.batch;
+    if (this.#fenced !== undefined) {
+      this.#count('busy', raw);
+      return Promise.resolve({
+        $case: 'retryAfter',
+        value: { delayMs: this.#opts.retryAfterMs, reason: `collector fenced: ${this.#fenced}` },
+      });
+    }
     const sinkNames = this.#router.sinksFor(batch.topic);
     if (sinkNames.length === 0) {
       this.#count('rejected', raw);
@@ -179,6 +206,7 @@ export class BatchProcessor {
     this.#pending.add(lane);
     return run.then((result) => {
       // Not delivered: the resend will take the agent's tokens again.
+      if (result.$case === 'committed') this.#committedBytes += size;
       if (agentRates && result.$case !== 'committed')
         agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
       this.#count(
@@ -266,6 +294,15 @@ export class BatchProcessor {
       }
       if (entry.waitedMs >= 1) this.#metrics.throttled.inc({ scope: 'sink', name, action: 'held' });
       ticket = entry.ticket;
+    }
+    if (this.#fenced !== undefined) {
+      ticket?.done({ overloaded: false });
+      if (!this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+      return {
+        sink: name,
+        duplicates,
+        error: new RelayError('FENCED', `collector fenced: ${this.#fenced}`, { retriable: true }),
+      };
     }
     const end = this.#metrics.sinkSeconds.startTimer({ sink: name });
     try {

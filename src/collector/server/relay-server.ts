@@ -69,6 +69,8 @@ export class RelayServer extends Component {
   #server: grpc.Server | undefined;
   #port = 0;
   #draining = false;
+  /** Why the collector is fenced (cluster mode): streams are refused while set. */
+  #fenced: string | undefined;
 
   constructor(
     opts: RelayServerOptions,
@@ -200,6 +202,18 @@ export class RelayServer extends Component {
     this.#agents.clear();
   }
 
+  /** Drops every agent and refuses new ones until `unfence` (they go to other collectors). */
+  fence(reason: string): void {
+    this.#fenced = reason;
+    for (const call of [...this.#calls]) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: `collector fenced: ${reason}` });
+    }
+  }
+
+  unfence(): void {
+    this.#fenced = undefined;
+  }
+
   /** Ends a stream with a gRPC error status (the agent logs it and fails over). */
   #refuse(call: ShipCall, code: grpc.status, reason: string, detail: string, agent: string): void {
     this.#metrics.refused.inc({ reason });
@@ -242,6 +256,16 @@ export class RelayServer extends Component {
     });
     call.on('data', (req: ShipRequest) => {
       if (!open) return;
+      if (this.#fenced !== undefined) {
+        open = false;
+        this.#metrics.refused.inc({ reason: 'fenced' });
+        call.emit('error', {
+          code: grpc.status.UNAVAILABLE,
+          details: `collector fenced: ${this.#fenced}`,
+        });
+        close();
+        return;
+      }
       const body = req.body;
       if (body?.$case === 'hello') {
         if (admitted) return;

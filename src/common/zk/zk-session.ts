@@ -44,6 +44,12 @@ export interface ZkSessionOptions {
    * Default: none (anonymous, world-open nodes).
    */
   auth?: { username: string; password: string };
+  /**
+   * Longest an operation may wait for its answer, in ms. The client queues requests while
+   * disconnected and may never answer them; past this they fail (retriable). Default: the
+   * session timeout.
+   */
+  operationTimeoutMs?: number;
 }
 
 /** Everything, for the (authenticated) creator only: ZooKeeper's CREATOR_ALL_ACL. */
@@ -62,6 +68,7 @@ export class ZkSession {
   readonly client: zookeeper.Client;
   readonly #connectTimeoutMs: number;
   readonly #acls: zookeeper.ACL[];
+  readonly #operationTimeoutMs: number;
 
   constructor(connectString: string, options: ZkSessionOptions = {}) {
     this.connectString = connectString;
@@ -78,6 +85,7 @@ export class ZkSession {
         Buffer.from(`${options.auth.username}:${options.auth.password}`),
       );
     this.#acls = options.auth ? CREATOR_ALL : OPEN;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? options.sessionTimeoutMs ?? 10_000;
   }
 
   /** Connects and waits for the session; fails with a retriable `ZK_CONNECT_TIMEOUT`. */
@@ -131,9 +139,8 @@ export class ZkSession {
     path: string,
     watcher?: (event: ZkEvent) => void,
   ): Promise<{ data: Buffer; stat: ZkStat }> {
-    return new Promise((resolve, reject) => {
-      const cb = (err: unknown, data: Buffer, stat: ZkStat) =>
-        err ? reject(new ZkError('getData', path, err)) : resolve({ data, stat });
+    return this.#call<{ data: Buffer; stat: ZkStat }>('getData', path, (done) => {
+      const cb = (err: unknown, data: Buffer, stat: ZkStat) => done(err, { data, stat });
       if (watcher) this.client.getData(path, watcher, cb);
       else this.client.getData(path, cb);
     });
@@ -149,6 +156,31 @@ export class ZkSession {
     return this.#call<ZkStat | null>('exists', path, (cb) =>
       watcher ? this.client.exists(path, watcher, cb) : this.client.exists(path, cb),
     ).then((stat) => stat ?? undefined);
+  }
+
+  /**
+   * Writes `data` at `path` only while `guard` exists — the fencing write of a leader whose
+   * guard is its own ephemeral election node: once its session is gone, so is the node, and the
+   * write fails (ZK_NO_NODE) however late it arrives. `version` makes it conditional on the
+   * node's version too (-1: any); `create` writes a new node instead of updating one.
+   */
+  guardedWrite(
+    guard: string,
+    path: string,
+    data: Buffer,
+    opts: { version?: number; create?: boolean } = {},
+  ): Promise<void> {
+    return this.#call<void>('guardedWrite', path, (done) => {
+      const tx = this.client.transaction().check(guard);
+      if (opts.create) tx.create(path, data, this.#acls, CreateMode.PERSISTENT);
+      else tx.setData(path, data, opts.version ?? -1);
+      tx.commit((err) => done(err, undefined));
+    });
+  }
+
+  /** The session's id and password: what a test needs to expire it from another client. */
+  get credentials(): { id: Buffer; password: Buffer } {
+    return { id: this.client.getSessionId(), password: this.client.getSessionPassword() };
   }
 
   remove(path: string, version = -1): Promise<void> {
@@ -168,7 +200,23 @@ export class ZkSession {
     run: (cb: (err: unknown, value: T) => void) => void,
   ): Promise<T> {
     return new Promise((resolve, reject) => {
-      run((err, value) => (err ? reject(new ZkError(operation, path, err)) : resolve(value)));
+      const timer = setTimeout(
+        () =>
+          reject(
+            new RelayError(
+              'ZK_OPERATION_TIMEOUT',
+              `zookeeper ${operation} ${path}: no answer within ${this.#operationTimeoutMs} ms`,
+              { retriable: true },
+            ),
+          ),
+        this.#operationTimeoutMs,
+      );
+      timer.unref();
+      run((err, value) => {
+        clearTimeout(timer);
+        if (err) reject(new ZkError(operation, path, err));
+        else resolve(value);
+      });
     });
   }
 }
