@@ -4,6 +4,7 @@ import { configureAdminCommand } from './commands/admin-command.js';
 import { agentCommand } from './commands/agent-command.js';
 import { collectorCommand } from './commands/collector-command.js';
 import { demoCommand } from './commands/demo-command.js';
+import { statusCommand } from './commands/status-command.js';
 import { version } from './version.js';
 
 /** Exit codes of the `logrelay` command. */
@@ -16,18 +17,6 @@ export const exitCodes = {
   /** The subcommand exists in the contract but is not built yet. */
   notImplemented: 3,
 } as const;
-
-class NotImplementedError extends RelayError {
-  constructor(command: string, issue: string) {
-    super('NOT_IMPLEMENTED', `'logrelay ${command}' is not built yet (see ${issue})`);
-  }
-}
-
-function notYet(command: string, issue: string): () => never {
-  return () => {
-    throw new NotImplementedError(command, issue);
-  };
-}
 
 /** Set by long-running subcommands when they finish. */
 let exitCode: number = exitCodes.ok;
@@ -73,9 +62,16 @@ export function buildProgram(): Command {
   program
     .command('status')
     .description('Show the collector cluster: members, leader, assignments, per-stream lag.')
-    .option('--zookeeper <hostport>', 'ZooKeeper connect string', '127.0.0.1:2181')
-    .option('--json', 'print JSON instead of a table')
-    .action(notYet('status', 'the cluster issue'));
+    .option(
+      '--zookeeper <hostport>',
+      'ZooKeeper connect string (env LOGRELAY_ZOOKEEPER)',
+      process.env['LOGRELAY_ZOOKEEPER'] ?? '127.0.0.1:2181',
+    )
+    .option('--root <path>', 'root znode of the cluster', '/logrelay')
+    .option('--json', 'print JSON instead of tables')
+    .action(async (options: { zookeeper: string; root: string; json?: boolean }) => {
+      exitCode = await statusCommand(options);
+    });
 
   program
     .command('demo')
@@ -103,10 +99,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end through here with exit code 0.
       return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
-    }
-    if (err instanceof NotImplementedError) {
-      process.stderr.write(`logrelay: ${err.message}\n`);
-      return exitCodes.notImplemented;
     }
     if (err instanceof RelayError && err.code === 'CONFIG_INVALID') {
       process.stderr.write(`logrelay: ${err.message}\n`);

@@ -11,6 +11,7 @@ import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
+import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer } from './tail/file-reader.js';
 import { decideResume } from './tail/rotation.js';
@@ -30,9 +31,12 @@ export class Agent extends Component {
   readonly checkpoints: CheckpointRegistry;
   readonly shipper: Shipper;
   readonly ops: OpsServer;
+  /** Collector discovery through ZooKeeper, when `cluster` is configured. */
+  readonly discovery: ClusterCollectors | undefined;
   /** Tails from etcd, when `remote` is configured. */
   readonly remote: RemoteTails | undefined;
   readonly #log: Logger;
+  #committedBytes = 0;
   /** Open files by `<device>:<inode>`. */
   readonly #harvesters = new Map<string, Harvester>();
   readonly #batches = new WeakMap<Batch, Tracked>();
@@ -204,6 +208,30 @@ export class Agent extends Component {
           childLogger(this.#log, 'remote'),
         )
       : undefined;
+    const cluster = config.cluster;
+    this.discovery = cluster
+      ? new ClusterCollectors(
+          {
+            agentId: config.id,
+            host: config.host,
+            zookeeper: cluster.zookeeper,
+            reportIntervalMs: cluster.reportIntervalMs,
+            configSource,
+          },
+          {
+            committedBytes: () => this.#committedBytes,
+            collector: () => (this.shipper.connected ? this.shipper.collector : ''),
+            streams: () => this.streams,
+            // The static list, if any, stays as the last resort.
+            setCollectors: (addresses) =>
+              this.shipper.setCollectors([
+                ...addresses,
+                ...config.collectors.filter((c) => !addresses.includes(c)),
+              ]),
+          },
+          childLogger(this.#log, 'discovery'),
+        )
+      : undefined;
     this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
     this.ops.addReadinessCheck('collector', () =>
       this.shipper.connected ? true : `not connected (next: ${this.shipper.collector})`,
@@ -211,13 +239,19 @@ export class Agent extends Component {
   }
 
   /** Streams being read: for status and tests. */
-  get streams(): { path: string; key: string; acked: number; inFlight: number }[] {
+  get streams(): { path: string; key: string; acked: number; inFlight: number; size: number }[] {
     return [...this.#harvesters.values()].map((h) => ({
       path: h.path,
       key: h.key,
       acked: h.acked,
       inFlight: h.inFlight.length,
+      size: h.tailer.size,
     }));
+  }
+
+  /** Line bytes committed by collectors since start (the weight the cluster balances on). */
+  get committedBytes(): number {
+    return this.#committedBytes;
   }
 
   protected async doStart(): Promise<void> {
@@ -233,6 +267,7 @@ export class Agent extends Component {
     await this.#scan();
     await this.remote?.start();
     await this.shipper.start();
+    await this.discovery?.start();
     await this.ops.start();
     this.#scanTimer = setInterval(() => void this.#scan(), this.config.scanIntervalMs);
     this.#pollTimer = setInterval(() => this.#pump(), this.config.pollIntervalMs);
@@ -246,6 +281,7 @@ export class Agent extends Component {
     clearInterval(this.#scanTimer);
     clearInterval(this.#pollTimer);
     await this.remote?.stop();
+    await this.discovery?.stop();
     await this.#scanning;
     await this.shipper.stop();
     while (this.#pumping) await new Promise((r) => setTimeout(r, 5));
@@ -517,6 +553,7 @@ export class Agent extends Component {
       this.onCommitted?.(batch);
       this.#m.linesAcked.inc(lines);
       this.#m.bytesAcked.inc(batch.lines.length);
+      this.#committedBytes += batch.lines.length;
     } else this.#m.linesRejected.inc(lines);
     const acked = h.settle(sent);
     if (acked !== undefined && this.checkpoints.running) {

@@ -6,6 +6,7 @@ import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
+import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 
 const topic = z
   .string()
@@ -62,8 +63,27 @@ export const agentConfigSchema = z
     /** Collector gRPC addresses (`host:port`), tried in order; on a broken connection the next one. */
     collectors: z
       .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'use host:port'))
-      .min(1)
-      .describe('Collector addresses host:port, tried in order (failover).'),
+      .default([])
+      .describe(
+        'Collector addresses host:port, tried in order (failover). Required unless cluster is set.',
+      ),
+    /**
+     * Find collectors through the cluster's ZooKeeper (the leader's assignment, else a hash of
+     * the live members) instead of, or before, the static list. Default: unset.
+     */
+    cluster: z
+      .strictObject({
+        zookeeper: zookeeperConfigSchema,
+        /** How often this agent's load and streams are reported and its collector re-checked, ms. Default: 3000. */
+        reportIntervalMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(3000)
+          .describe('Report and re-check interval, ms. Default: 3000.'),
+      })
+      .optional()
+      .describe('Collector discovery through ZooKeeper. Default: unset (static list).'),
     tails: z.array(tailConfigSchema).default([]).describe('What to collect.'),
     /** How often globs are expanded again to find new files, in ms. Default: 1000. */
     scanIntervalMs: z
@@ -235,6 +255,13 @@ export const agentConfigSchema = z
     log: logConfigSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
+    if (config.collectors.length === 0 && !config.cluster) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['collectors'],
+        message: 'give at least one collector, or a cluster section to find them',
+      });
+    }
     if (config.batch.maxBytes + 64 * 1024 > config.ship.maxMessageBytes) {
       ctx.addIssue({
         code: 'custom',

@@ -22,7 +22,7 @@ export interface ShipperOptions {
   agentId: string;
   host: string;
   version: string;
-  /** Collector addresses, tried in order. */
+  /** Collector addresses, tried in order (replaced at run time by `setCollectors`). */
   collectors: readonly string[];
   /** Unanswered batches per connection. */
   window: number;
@@ -79,6 +79,9 @@ export class Shipper extends Component {
   #connected = false;
   #writable = true;
   #collectorIndex = 0;
+  #collectors: readonly string[];
+  /** Moving to another collector: nothing new is sent; the switch comes once answers are in. */
+  #moving: { to: string; timer: NodeJS.Timeout } | undefined;
   #seq = 0;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stopping = false;
@@ -93,11 +96,12 @@ export class Shipper extends Component {
     this.#log = log;
     this.#metrics = metrics;
     this.#backoff = new Backoff(opts.retryInitialMs, opts.retryMaxMs);
+    this.#collectors = opts.collectors;
   }
 
   /** The collector currently (or next) connected to. */
   get collector(): string {
-    return this.#opts.collectors[this.#collectorIndex % this.#opts.collectors.length] ?? '';
+    return this.#collectors[this.#collectorIndex % Math.max(1, this.#collectors.length)] ?? '';
   }
 
   get connected(): boolean {
@@ -110,7 +114,9 @@ export class Shipper extends Component {
 
   /** True when `send` would put a batch on the wire now. */
   get canSend(): boolean {
-    return this.#connected && this.#writable && this.#inFlight.size < this.#opts.window;
+    return (
+      this.#connected && this.#writable && !this.#moving && this.#inFlight.size < this.#opts.window
+    );
   }
 
   /** Sends a batch (its `seq` is assigned here). Call only when `canSend`. */
@@ -137,8 +143,56 @@ export class Shipper extends Component {
     this.#connect();
   }
 
+  /**
+   * Replaces the collector list (cluster mode: the assigned collector first, then fallbacks).
+   * When the first one changes, the move is graceful: nothing new is sent, and once every batch
+   * on the wire is answered (or after 10 s) the stream is closed and the new collector dialled,
+   * so no batch is in two places at once.
+   */
+  setCollectors(collectors: readonly string[]): void {
+    const target = collectors[0];
+    const previous = this.#collectors;
+    this.#collectors = collectors;
+    if (target === undefined || this.#stopping || !this.running) return;
+    const current = previous[this.#collectorIndex % Math.max(1, previous.length)];
+    if (this.#moving) {
+      if (this.#moving.to === target) return;
+      clearTimeout(this.#moving.timer);
+      this.#moving = undefined;
+    }
+    if (!this.#call && !this.#client) {
+      // Not connected (waiting to retry, or never had an address): dial the new first one now.
+      this.#collectorIndex = 0;
+      clearTimeout(this.#reconnectTimer);
+      this.#connect();
+      return;
+    }
+    if (current === target) {
+      this.#collectorIndex = 0;
+      return;
+    }
+    this.#log.info({ from: current, to: target }, 'moving to the assigned collector');
+    const timer = setTimeout(() => this.#finishMove(), 10_000);
+    timer.unref();
+    this.#moving = { to: target, timer };
+    if (this.#inFlight.size === 0) this.#finishMove();
+  }
+
+  #finishMove(): void {
+    const moving = this.#moving;
+    if (!moving) return;
+    clearTimeout(moving.timer);
+    this.#moving = undefined;
+    this.#disconnect(`moving to ${moving.to}`);
+    clearTimeout(this.#reconnectTimer);
+    this.#collectorIndex = Math.max(0, this.#collectors.indexOf(moving.to));
+    this.#connect();
+  }
+
   protected async doStop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#moving?.timer);
+    this.#moving = undefined;
     clearTimeout(this.#reconnectTimer);
     this.#disconnect('agent stopping');
   }
@@ -146,6 +200,7 @@ export class Shipper extends Component {
   #connect(): void {
     if (this.#stopping) return;
     const address = this.collector;
+    if (!address) return; // no collector known yet (cluster mode): setCollectors dials
     const client = new RelayClient(address, this.#credentials, {
       ...this.#channelOptions,
       ...messageSizeOptions(this.#opts.maxMessageBytes),
@@ -233,6 +288,7 @@ export class Shipper extends Component {
         this.#metrics.batches.inc({ result: 'retry' });
         this.#events.retry(entry.batch, this.#opts.retryInitialMs, 'empty answer');
     }
+    if (this.#moving && this.#inFlight.size === 0) this.#finishMove();
     this.#events.ready();
   }
 
@@ -255,9 +311,20 @@ export class Shipper extends Component {
   }
 
   #failover(reason: string): void {
+    const moving = this.#moving;
+    if (moving) {
+      // The stream broke while moving: go straight to where we were moving to.
+      clearTimeout(moving.timer);
+      this.#moving = undefined;
+      this.#disconnect(reason);
+      if (this.#stopping) return;
+      this.#collectorIndex = Math.max(0, this.#collectors.indexOf(moving.to));
+      this.#reconnectTimer = setTimeout(() => this.#connect(), this.#backoff.next());
+      return;
+    }
     this.#disconnect(reason);
     if (this.#stopping) return;
-    this.#collectorIndex = (this.#collectorIndex + 1) % this.#opts.collectors.length;
+    this.#collectorIndex = (this.#collectorIndex + 1) % Math.max(1, this.#collectors.length);
     const delay = this.#backoff.next();
     this.#log.info({ next: this.collector, delayMs: delay }, 'failing over');
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);

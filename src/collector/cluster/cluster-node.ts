@@ -82,6 +82,8 @@ export class ClusterNode extends Component {
   #bytesPerSec = 0;
   #startedAt = new Date().toISOString();
   #establishing: Promise<void> | undefined;
+  /** Watches set and not fired yet, by `<generation>:<path>`. */
+  readonly #armed = new Set<string>();
 
   constructor(opts: ClusterNodeOptions, hooks: ClusterNodeHooks, log: Logger, registry: Registry) {
     super('cluster');
@@ -423,12 +425,17 @@ export class ClusterNode extends Component {
   async #rebalance(generation: number): Promise<void> {
     const session = this.#session;
     if (!session || !this.#leader || this.#fenced || generation !== this.#generation) return;
-    const watch = () => {
-      if (this.#leader && generation === this.#generation) this.#requestRebalance(generation);
-    };
-    // Membership and agent changes trigger a rebalance at once (one-shot watches, re-armed).
-    await session.getChildren(this.#paths.members, watch);
-    await session.getChildren(this.#paths.agents, watch);
+    // Membership and agent changes trigger a rebalance at once. ZooKeeper watches are one-shot
+    // and the client keeps every watcher until it fires: arm each once, re-arm after it fired.
+    for (const path of [this.#paths.members, this.#paths.agents]) {
+      const key = `${generation}:${path}`;
+      if (this.#armed.has(key)) continue;
+      this.#armed.add(key);
+      await session.getChildren(path, () => {
+        this.#armed.delete(key);
+        if (this.#leader && generation === this.#generation) this.#requestRebalance(generation);
+      });
+    }
     const view = await readCluster(session, this.#paths);
     const epoch = this.epoch ?? 0;
     if (view.assignment && view.assignment.epoch > epoch) {

@@ -123,10 +123,10 @@ describe('logrelay admin usage errors (no service is contacted)', () => {
   });
 });
 
-describe('subcommands that are not built yet', () => {
-  it.each(['status'])('`%s` says so and exits non-zero', async (sub) => {
-    const { code, stderr } = await run(sub);
-    expect(code).toBe(exitCodes.notImplemented);
-    expect(stderr).toContain(`'logrelay ${sub}' is not built yet`);
-  });
+describe('status', () => {
+  it('fails clearly (exit 1) when ZooKeeper does not answer', async () => {
+    const { code, stderr } = await run('status', '--zookeeper', '127.0.0.1:1');
+    expect(code).toBe(exitCodes.failure);
+    expect(stderr).toContain('zookeeper at 127.0.0.1:1 did not answer');
+  }, 15_000);
 });

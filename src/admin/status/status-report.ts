@@ -1,0 +1,136 @@
+import type { ClusterView } from '../../common/cluster/index.js';
+
+/** `logrelay status --json`: the cluster as ZooKeeper holds it, with per-stream lag. */
+export interface StatusReport {
+  zookeeper: string;
+  root: string;
+  leader: { id: string; epoch: number } | null;
+  members: Array<{
+    id: string;
+    address: string;
+    leader: boolean;
+    node: string;
+    bytesPerSec: number;
+    agents: number;
+    connections: number;
+    inFlightBytes: number;
+    updatedAt: string;
+  }>;
+  assignment: {
+    epoch: number;
+    leader: string;
+    updatedAt: string;
+    agents: Record<string, string>;
+  } | null;
+  agents: Array<{
+    id: string;
+    host: string;
+    /** The collector it reports being connected to ('' when none). */
+    collector: string;
+    /** The collector the assignment gives it (null when unassigned). */
+    assigned: string | null;
+    bytesPerSec: number;
+    streamCount: number;
+    /** Bytes in its files not yet acknowledged, over the listed streams. */
+    lagBytes: number;
+    streams: Array<{ path: string; acked: number; size: number; lagBytes: number }>;
+  }>;
+}
+
+export function statusReport(view: ClusterView, zookeeper: string, root: string): StatusReport {
+  return {
+    zookeeper,
+    root,
+    leader: view.leader ? { id: view.leader.id, epoch: view.leader.epoch } : null,
+    members: view.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      leader: view.leader?.id === m.id,
+      node: m.node,
+      bytesPerSec: m.load.bytesPerSec,
+      agents: m.load.agents,
+      connections: m.load.connections,
+      inFlightBytes: m.load.inFlightBytes,
+      updatedAt: m.updatedAt,
+    })),
+    assignment: view.assignment
+      ? {
+          epoch: view.assignment.epoch,
+          leader: view.assignment.leader,
+          updatedAt: view.assignment.updatedAt,
+          agents: view.assignment.agents,
+        }
+      : null,
+    agents: view.agents.map((a) => {
+      const streams = a.streams.map((s) => ({ ...s, lagBytes: Math.max(0, s.size - s.acked) }));
+      return {
+        id: a.id,
+        host: a.host,
+        collector: a.collector,
+        assigned: view.assignment?.agents[a.id] ?? null,
+        bytesPerSec: a.bytesPerSec,
+        streamCount: a.streamCount,
+        lagBytes: streams.reduce((n, s) => n + s.lagBytes, 0),
+        streams,
+      };
+    }),
+  };
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The report as text tables: members, agents, streams. */
+export function formatStatus(report: StatusReport): string {
+  const out: string[] = [];
+  out.push(
+    `cluster ${report.root} on ${report.zookeeper}: ${report.members.length} member(s), ` +
+      `leader ${report.leader ? `${report.leader.id} (epoch ${report.leader.epoch})` : 'none'}`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['MEMBER', 'ADDRESS', 'LEADER', 'BYTES/S', 'AGENTS', 'CONNECTIONS', 'IN-FLIGHT'],
+      report.members.map((m) => [
+        m.id,
+        m.address,
+        m.leader ? 'yes' : '',
+        String(m.bytesPerSec),
+        String(m.agents),
+        String(m.connections),
+        String(m.inFlightBytes),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    table(
+      ['AGENT', 'HOST', 'ASSIGNED', 'CONNECTED TO', 'BYTES/S', 'STREAMS', 'LAG BYTES'],
+      report.agents.map((a) => [
+        a.id,
+        a.host,
+        a.assigned ?? '-',
+        a.collector || '-',
+        String(a.bytesPerSec),
+        String(a.streamCount),
+        String(a.lagBytes),
+      ]),
+    ),
+  );
+  const streams = report.agents.flatMap((a) =>
+    a.streams.map((s) => [a.id, s.path, String(s.acked), String(s.size), String(s.lagBytes)]),
+  );
+  if (streams.length > 0) {
+    out.push('');
+    out.push(table(['AGENT', 'STREAM', 'ACKED', 'SIZE', 'LAG BYTES'], streams));
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,193 @@
+/**
+ * Issue 4 — agents finding collectors through ZooKeeper: they register, the leader assigns them
+ * (balanced), they connect where they are told; a collector added under load gets agents within
+ * 10 s ("Done when" 3); when it leaves, its agents move to the others; every line arrives exactly
+ * once. Collectors and agents run in-process, the collectors writing to file sinks.
+ */
+import { appendFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StatusReport } from '../../src/admin/status/status-report.js';
+import { main } from '../../src/cli.js';
+import type { Agent } from '../../src/agent/agent.js';
+import type { Collector } from '../../src/collector/collector.js';
+import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
+import { ZkSession } from '../../src/common/zk/zk-session.js';
+import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
+import { endpoint, requireService } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { uniqueName } from '../helpers/unique.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
+
+const SESSION_MS = 4000;
+
+/** Runs `logrelay status --json` (the CLI's entry point, in-process) and parses its output. */
+async function statusJson(root: string): Promise<StatusReport> {
+  let stdout = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main([
+      'status',
+      '--zookeeper',
+      endpoint('zookeeper'),
+      '--root',
+      root,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+  } finally {
+    spy.mockRestore();
+  }
+  return JSON.parse(stdout) as StatusReport;
+}
+const AGENTS = 6;
+
+describe('agents on a collector cluster', () => {
+  const root = `/${uniqueName('lr_agents')}`;
+  const paths = clusterPaths(root);
+  let zk: ZkSession;
+  const stops: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    await requireService('zookeeper');
+    zk = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 10_000 });
+    await zk.connect();
+  });
+  afterAll(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+    zk.close();
+  });
+
+  it('connects agents where the leader assigns them; a joining collector gets agents, a leaving one loses them; 0 missing, 0 duplicated', async () => {
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const out = join(dir, 'out');
+    const zookeeper = { connect: endpoint('zookeeper'), root, sessionTimeoutMs: SESSION_MS };
+    const collector = async (id: string) => {
+      const c = await startCollector({
+        id,
+        sinks: [{ type: 'file', name: 'files', directory: out }],
+        cluster: { zookeeper, rebalanceIntervalMs: 500 },
+      });
+      stops.push(() => c.stop());
+      return c;
+    };
+    const collectors: Collector[] = [
+      await collector('c1'),
+      await collector('c2'),
+      await collector('c3'),
+    ];
+
+    const agents: Agent[] = [];
+    const files: string[] = [];
+    for (let a = 0; a < AGENTS; a++) {
+      const file = join(dir, `app-${a}.log`);
+      await writeFile(file, '');
+      files.push(file);
+      const agent = await startAgent({
+        id: `agent-${a}`,
+        cluster: { zookeeper, reportIntervalMs: 500 },
+        tails: [{ paths: [file], topic: 'app' }],
+        checkpoint: { path: join(dir, `registry-${a}.json`) },
+        ship: { retryInitialMs: 50, retryMaxMs: 500 },
+      });
+      stops.push(() => agent.stop());
+      agents.push(agent);
+    }
+
+    // Every agent writes lines all along: the changes below happen under load.
+    const written: string[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let tick = 0; writing; tick++) {
+        await Promise.all(
+          files.map((file, a) => {
+            const chunk = Array.from({ length: 20 }, (_, i) => `a${a}#${tick * 20 + i}`);
+            written.push(...chunk);
+            return appendFile(file, chunk.map((l) => `${l}\n`).join(''));
+          }),
+        );
+        await sleep(50);
+      }
+    })();
+
+    const addressOf = (id: string) => collectors.find((c) => c.config.id === id)?.address;
+    /** True when every agent is registered, assigned and connected to its assigned collector. */
+    const settled = async (members: number) => {
+      const view = await readCluster(zk, paths);
+      const assignment = view.assignment;
+      if (!assignment || Object.keys(assignment.members).length !== members) return false;
+      return agents.every((agent) => {
+        const assigned = assignment.agents[agent.config.id];
+        return (
+          assigned !== undefined &&
+          agent.shipper.connected &&
+          agent.shipper.collector === addressOf(assigned)
+        );
+      });
+    };
+    await waitFor(() => settled(3), {
+      timeoutMs: 15_000,
+      what: 'agents on their assigned collectors',
+    });
+    const first = (await readCluster(zk, paths)).assignment!;
+    const perMember = Object.values(first.agents).reduce<Record<string, number>>(
+      (n, m) => ({ ...n, [m]: (n[m] ?? 0) + 1 }),
+      {},
+    );
+    expect(Object.values(perMember).sort()).toEqual([2, 2, 2]);
+
+    // `logrelay status --json` shows what ZooKeeper holds ("Done when" 6).
+    const status = await statusJson(root);
+    const view = await readCluster(zk, paths);
+    expect(status.leader).toEqual({ id: view.leader!.id, epoch: view.leader!.epoch });
+    expect(status.members.map((m) => [m.id, m.address, m.leader])).toEqual(
+      view.members.map((m) => [m.id, m.address, m.id === view.leader!.id]),
+    );
+    expect(status.assignment?.agents).toEqual(view.assignment!.agents);
+    expect(status.agents.map((a) => [a.id, a.assigned])).toEqual(
+      view.agents.map((a) => [a.id, view.assignment!.agents[a.id]]),
+    );
+    for (const a of status.agents) {
+      expect(a.streams).toHaveLength(1);
+      expect(a.lagBytes).toBe(a.streams[0]!.size - a.streams[0]!.acked);
+    }
+
+    await sleep(2000);
+    // A 4th collector under load gets agents within 10 s.
+    const joinedAt = Date.now();
+    collectors.push(await collector('c4'));
+    await waitFor(
+      async () =>
+        Object.values((await readCluster(zk, paths)).assignment?.agents ?? {}).includes('c4'),
+      { timeoutMs: 10_000, what: 'the 4th collector to be assigned agents' },
+    );
+    await waitFor(() => settled(4), { timeoutMs: 10_000, what: 'agents on their new collectors' });
+    const joinMs = Date.now() - joinedAt;
+    await sleep(2000);
+
+    // It leaves: its agents move to the others within the session timeout + 5 s.
+    const leftAt = Date.now();
+    await collectors.pop()!.stop();
+    await waitFor(() => settled(3), {
+      timeoutMs: SESSION_MS + 5000,
+      what: 'the leaving collector’s agents to move',
+    });
+    const leaveMs = Date.now() - leftAt;
+    await sleep(2000);
+
+    writing = false;
+    await writer;
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 30_000,
+      what: 'every line delivered',
+    });
+    await sleep(500);
+    const counts = countLines(written, await readAllLines(out));
+    console.log(JSON.stringify({ joinMs, leaveMs, ...counts }));
+    expect(counts).toMatchObject({ missing: 0, duplicated: 0, unexpected: 0 });
+  });
+});

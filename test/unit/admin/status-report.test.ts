@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { formatStatus, statusReport } from '../../../src/admin/status/status-report.js';
+import type { ClusterView } from '../../../src/common/cluster/index.js';
+
+const load = {
+  bytesPerSec: 1200,
+  agents: 1,
+  connections: 1,
+  inFlightBytes: 0,
+  maxInFlightBytes: 64,
+};
+const view: ClusterView = {
+  members: [
+    {
+      id: 'c1',
+      address: '10.0.0.1:7070',
+      node: 'm-0000000000',
+      startedAt: 't',
+      updatedAt: 't',
+      load,
+    },
+    {
+      id: 'c2',
+      address: '10.0.0.2:7070',
+      node: 'm-0000000001',
+      startedAt: 't',
+      updatedAt: 't',
+      load,
+    },
+  ],
+  leader: { id: 'c1', node: 'e-0000000000', epoch: 0 },
+  assignment: {
+    epoch: 0,
+    leader: 'c1',
+    updatedAt: 't',
+    agents: { web: 'c2' },
+    members: { c1: '10.0.0.1:7070', c2: '10.0.0.2:7070' },
+    version: 3,
+  },
+  agents: [
+    {
+      id: 'web',
+      host: 'web-1',
+      bytesPerSec: 1200,
+      collector: '10.0.0.2:7070',
+      updatedAt: 't',
+      streamCount: 2,
+      streams: [
+        { path: '/var/log/a.log', acked: 100, size: 150 },
+        { path: '/var/log/b.log', acked: 70, size: 70 },
+      ],
+    },
+  ],
+};
+
+describe('status report', () => {
+  it('marks the leader, joins agents with their assignment and sums the lag', () => {
+    const report = statusReport(view, 'zk:2181', '/logrelay');
+    expect(report.leader).toEqual({ id: 'c1', epoch: 0 });
+    expect(report.members.map((m) => m.leader)).toEqual([true, false]);
+    expect(report.agents[0]).toMatchObject({ assigned: 'c2', lagBytes: 50, streamCount: 2 });
+    expect(report.agents[0]!.streams.map((s) => s.lagBytes)).toEqual([50, 0]);
+  });
+
+  it('prints members, agents and streams as tables', () => {
+    const text = formatStatus(statusReport(view, 'zk:2181', '/logrelay'));
+    expect(text).toContain('leader c1 (epoch 0)');
+    expect(text).toMatch(/c1\s+10\.0\.0\.1:7070\s+yes/);
+    expect(text).toMatch(/web\s+web-1\s+c2\s+10\.0\.0\.2:7070\s+1200\s+2\s+50/);
+    expect(text).toMatch(/\/var\/log\/a\.log\s+100\s+150\s+50/);
+  });
+
+  it('says so when there is no leader', () => {
+    const text = formatStatus(
+      statusReport(
+        { members: [], leader: undefined, assignment: undefined, agents: [] },
+        'zk',
+        '/x',
+      ),
+    );
+    expect(text).toContain('0 member(s), leader none');
+  });
+});
