@@ -233,7 +233,9 @@ export class Collector extends Component {
             }),
             fence: (reason) => {
               processor.fence(reason);
-              server.fence(reason);
+              // A quarter of the session timeout: well inside the third of it left between
+              // fencing and the earliest expiry, so agents leave before a successor is named.
+              server.fence(reason, Math.floor(cluster.zookeeper.sessionTimeoutMs / 4));
             },
             unfence: () => {
               processor.unfence();

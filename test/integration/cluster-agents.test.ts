@@ -14,7 +14,8 @@ import type { Collector } from '../../src/collector/collector.js';
 import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
 import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
-import { endpoint, requireService } from '../helpers/services.js';
+import { endpoint, requireService, services } from '../helpers/services.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -190,4 +191,107 @@ describe('agents on a collector cluster', () => {
     console.log(JSON.stringify({ joinMs, leaveMs, ...counts }));
     expect(counts).toMatchObject({ missing: 0, duplicated: 0, unexpected: 0 });
   });
+
+  it('ZooKeeper unreachable for 20 s under load: collectors fence and pause safely, then membership and leadership are rebuilt; 0 missing, 0 duplicated', async () => {
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const out = join(dir, 'out');
+    const outageRoot = `/${uniqueName('lr_zkdown')}`;
+    const outagePaths = clusterPaths(outageRoot);
+    // Every cluster client goes through this proxy: taking it down is ZooKeeper gone for them.
+    const proxy = new TcpProxy(services.zookeeper);
+    await proxy.up();
+    stops.push(() => proxy.down());
+    const zookeeper = {
+      connect: `127.0.0.1:${proxy.port}`,
+      root: outageRoot,
+      sessionTimeoutMs: SESSION_MS,
+    };
+    const collectors: Collector[] = [];
+    for (const id of ['z1', 'z2', 'z3']) {
+      const c = await startCollector({
+        id,
+        sinks: [{ type: 'file', name: 'files', directory: out }],
+        cluster: { zookeeper, rebalanceIntervalMs: 500 },
+      });
+      stops.push(() => c.stop());
+      collectors.push(c);
+    }
+    const files: string[] = [];
+    const agents: Agent[] = [];
+    for (let a = 0; a < 3; a++) {
+      const file = join(dir, `zk-${a}.log`);
+      await writeFile(file, '');
+      files.push(file);
+      const agent = await startAgent({
+        id: `zk-agent-${a}`,
+        cluster: { zookeeper, reportIntervalMs: 500 },
+        tails: [{ paths: [file], topic: 'app' }],
+        checkpoint: { path: join(dir, `zk-registry-${a}.json`) },
+        ship: { retryInitialMs: 50, retryMaxMs: 500 },
+      });
+      stops.push(() => agent.stop());
+      agents.push(agent);
+    }
+    const written: string[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let tick = 0; writing; tick++) {
+        await Promise.all(
+          files.map((file, a) => {
+            const chunk = Array.from({ length: 20 }, (_, i) => `z${a}#${tick * 20 + i}`);
+            written.push(...chunk);
+            return appendFile(file, chunk.map((l) => `${l}\n`).join(''));
+          }),
+        );
+        await sleep(50);
+      }
+    })();
+    const allConnected = () => agents.every((a) => a.shipper.connected);
+    await waitFor(
+      async () =>
+        Object.keys((await readCluster(zk, outagePaths)).assignment?.agents ?? {}).length === 3 &&
+        allConnected(),
+      { timeoutMs: 15_000, what: 'agents assigned and connected' },
+    );
+    await sleep(2000);
+
+    await proxy.down();
+    await waitFor(() => collectors.every((c) => c.cluster!.fenced), {
+      timeoutMs: SESSION_MS,
+      what: 'every collector to fence itself',
+    });
+    const deliveredDuring = (await readAllLines(out)).length;
+    await sleep(20_000);
+    // Paused safely: nothing was committed while no collector could prove its membership.
+    expect((await readAllLines(out)).length).toBe(deliveredDuring);
+    await proxy.up();
+    const backAt = Date.now();
+    await waitFor(
+      async () => {
+        const view = await readCluster(zk, outagePaths);
+        return (
+          view.members.length === 3 &&
+          view.leader !== undefined &&
+          view.assignment !== undefined &&
+          view.assignment.epoch === view.leader.epoch &&
+          collectors.every((c) => !c.cluster!.fenced) &&
+          allConnected()
+        );
+      },
+      { timeoutMs: 30_000, what: 'membership, leadership and connections rebuilt' },
+    );
+    const rebuiltMs = Date.now() - backAt;
+    await sleep(2000);
+    writing = false;
+    await writer;
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 30_000,
+      what: 'every line delivered',
+    });
+    await sleep(500);
+    const counts = countLines(written, await readAllLines(out));
+    console.log(JSON.stringify({ outageMs: 20_000, rebuiltMs, ...counts }));
+    expect(counts).toMatchObject({ missing: 0, duplicated: 0, unexpected: 0 });
+  }, 120_000);
 });

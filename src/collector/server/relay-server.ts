@@ -71,6 +71,7 @@ export class RelayServer extends Component {
   #draining = false;
   /** Why the collector is fenced (cluster mode): streams are refused while set. */
   #fenced: string | undefined;
+  #fenceEpoch = 0;
 
   constructor(
     opts: RelayServerOptions,
@@ -202,16 +203,31 @@ export class RelayServer extends Component {
     this.#agents.clear();
   }
 
-  /** Drops every agent and refuses new ones until `unfence` (they go to other collectors). */
-  fence(reason: string): void {
+  /**
+   * Refuses new agents, and drops the connected ones (they go to other collectors) once the
+   * batches being written are answered — or after `drainMs` — so no batch is still in flight
+   * here when its agent sends it elsewhere. Until `unfence`.
+   */
+  fence(reason: string, drainMs: number): void {
     this.#fenced = reason;
-    for (const call of [...this.#calls]) {
-      call.emit('error', { code: grpc.status.UNAVAILABLE, details: `collector fenced: ${reason}` });
-    }
+    const epoch = ++this.#fenceEpoch;
+    void Promise.race([
+      this.#processor.drain(),
+      new Promise((r) => setTimeout(r, drainMs).unref()),
+    ]).then(() => {
+      if (this.#fenced === undefined || epoch !== this.#fenceEpoch) return;
+      for (const call of [...this.#calls]) {
+        call.emit('error', {
+          code: grpc.status.UNAVAILABLE,
+          details: `collector fenced: ${reason}`,
+        });
+      }
+    });
   }
 
   unfence(): void {
     this.#fenced = undefined;
+    this.#fenceEpoch++;
   }
 
   /** Ends a stream with a gRPC error status (the agent logs it and fails over). */
@@ -256,7 +272,9 @@ export class RelayServer extends Component {
     });
     call.on('data', (req: ShipRequest) => {
       if (!open) return;
-      if (this.#fenced !== undefined) {
+      // Admitted streams stay while fenced (their batches are answered retry-after) until the
+      // drain in `fence` ends them; new ones are refused.
+      if (this.#fenced !== undefined && !admitted) {
         open = false;
         this.#metrics.refused.inc({ reason: 'fenced' });
         call.emit('error', {
