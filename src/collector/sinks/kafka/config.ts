@@ -192,6 +192,40 @@ export const kafkaSinkConfigSchema = z
     sasl: saslSchema
       .optional()
       .describe('SASL authentication {mechanism, username, password}. Default: none.'),
+    /**
+     * Exactly-once delivery: each agent's lines are written by a transactional producer of its
+     * own (transactional id `<clientId>.<sink>.<agent>`), together with each stream's new
+     * high-water mark (committed consumer-group offsets) in one transaction. A collector that
+     * takes an agent over fences the previous one and resumes from the committed marks; a
+     * `read_committed` consumer sees every line once. Default: unset (idempotent producer,
+     * at-least-once across a collector crash).
+     */
+    exactlyOnce: z
+      .strictObject({
+        /** Topic whose consumer-group offsets hold the marks (1 partition, created if missing). Default: logrelay.marks. */
+        marksTopic: z
+          .string()
+          .max(KAFKA_TOPIC_MAX_LENGTH)
+          .regex(KAFKA_TOPIC_PATTERN, 'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic')
+          .default('logrelay.marks')
+          .describe('Topic the marks are committed against. Default: logrelay.marks.'),
+        /** Broker-side transaction timeout, ms: how long a dead writer's transaction can linger. Default: 30000. */
+        transactionTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(30_000)
+          .describe('Transaction timeout, ms. Default: 30000.'),
+        /** Close an agent's producer after this long without writes, ms. Default: 300000. */
+        idleProducerMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(300_000)
+          .describe('Idle producer close delay, ms. Default: 300000.'),
+      })
+      .optional()
+      .describe('Exactly-once via transactions. Default: unset (at-least-once).'),
     /** kafkajs's own log level; its lines go to the sink's logger. Default: error. */
     logLevel: z
       .enum(['nothing', 'error', 'warn', 'info', 'debug'])

@@ -15,6 +15,7 @@ import {
 } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
 import { KafkajsProducer, PartialSendError, type RecordProducer } from './producer.js';
+import { ExactlyOnceWriter } from './exactly-once.js';
 import { buildRecords, kafkaTopic } from './records.js';
 
 /** Builds the client; replaced in tests, and the seam for swapping kafkajs. */
@@ -41,6 +42,10 @@ export class KafkaSink extends Component implements Sink {
   readonly config: Readonly<KafkaSinkConfig>;
   readonly #log: Logger;
   readonly #configRef: SinkConfigRef;
+  readonly #deduplicated: Counter.Internal;
+  /** The transactional path, when `exactlyOnce` is configured. */
+  #eos: ExactlyOnceWriter | undefined;
+  #eosStarted: Promise<void> | undefined;
   readonly #createProducer: RecordProducerFactory;
   #producer: RecordProducer | undefined;
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
@@ -61,6 +66,12 @@ export class KafkaSink extends Component implements Sink {
     this.#log = ctx.log;
     this.#createProducer = createProducer;
     this.#configRef = sinkConfigRef(ctx, config.name);
+    this.#deduplicated = sharedCounter(
+      ctx.registry,
+      'logrelay_sink_deduplicated_lines_total',
+      'Lines a sink skipped because its own committed marks had them (exactly-once takeover).',
+      ['sink'],
+    ).labels({ sink: config.name });
     const sink = { sink: config.name };
     this.#records = sharedCounter(
       ctx.registry,
@@ -102,13 +113,33 @@ export class KafkaSink extends Component implements Sink {
             `${this.#configRef.path}.ssl`,
             this.#configRef.source,
           );
+    const eos = this.config.exactlyOnce;
+    if (eos) {
+      this.#eos = new ExactlyOnceWriter(
+        {
+          ...this.config,
+          ssl,
+          sinkName: this.name,
+          exactlyOnce: eos,
+          log: childLogger(this.#log, 'kafkajs'),
+        },
+        this.#log,
+      );
+      this.#eosStarted = undefined;
+      // Like the plain producer, a Kafka outage at start is not fatal: the first write retries.
+      await this.#startEos().catch((err: unknown) =>
+        this.#log.warn({ err }, 'Kafka not reachable yet; writes will retry connecting'),
+      );
+    }
     const producer = this.#createProducer(this.config, childLogger(this.#log, 'kafkajs'), ssl);
     this.#producer = producer;
     // Kafka being down is an outage like any other, not a reason to refuse to start: writes
     // fail retriable meanwhile, and the first one after it comes back connects.
-    producer.connect().catch((err: unknown) => {
-      this.#log.warn({ err }, 'Kafka not reachable yet; writes will retry connecting');
-    });
+    // (With exactly-once the plain producer is never used: it is not connected.)
+    if (!eos)
+      producer.connect().catch((err: unknown) => {
+        this.#log.warn({ err }, 'Kafka not reachable yet; writes will retry connecting');
+      });
   }
 
   protected async doStop(): Promise<void> {
@@ -116,6 +147,23 @@ export class KafkaSink extends Component implements Sink {
     const producer = this.#producer;
     this.#producer = undefined;
     await producer?.disconnect();
+    const eos = this.#eos;
+    this.#eos = undefined;
+    await eos?.stop();
+  }
+
+  /** Starts the exactly-once writer once; a failed start is tried again by the next write. */
+  #startEos(): Promise<void> {
+    const eos = this.#eos;
+    if (!eos) return Promise.resolve();
+    if (!this.#eosStarted) {
+      const started = eos.start();
+      this.#eosStarted = started;
+      started.catch(() => {
+        if (this.#eosStarted === started) this.#eosStarted = undefined;
+      });
+    }
+    return this.#eosStarted;
   }
 
   write(batch: SinkBatch): Promise<void> {
@@ -131,11 +179,18 @@ export class KafkaSink extends Component implements Sink {
   async #write(producer: RecordProducer, batch: SinkBatch): Promise<void> {
     const endTimer = this.#writeSeconds.startTimer();
     try {
-      const topic = kafkaTopic(this.config.topicPrefix, batch.topic);
-      const records = buildRecords(batch, this.config);
-      await producer.send(topic, records);
+      let written = batch.lines.length;
+      if (this.#eos) {
+        await this.#startEos();
+        const skipped = await this.#eos.write(batch);
+        if (skipped > 0) this.#deduplicated.inc(skipped);
+        written -= skipped;
+      } else {
+        const topic = kafkaTopic(this.config.topicPrefix, batch.topic);
+        await producer.send(topic, buildRecords(batch, this.config));
+      }
       endTimer();
-      this.#records.inc(records.length);
+      this.#records.inc(written);
       let bytes = 0;
       for (const line of batch.lines) bytes += line.length;
       this.#bytes.inc(bytes);

@@ -114,20 +114,7 @@ export class KafkajsProducer implements RecordProducer {
   constructor(options: KafkajsProducerOptions) {
     this.#options = options;
     this.#slots = new Slots(options.idempotent ? 1 : options.maxInFlightRequests);
-    const config: KafkaConfig = {
-      clientId: options.clientId,
-      brokers: [...options.brokers],
-      ssl: typeof options.ssl === 'boolean' ? options.ssl : { ...options.ssl },
-      connectionTimeout: options.connectionTimeoutMs,
-      // Longer than the broker's own timeout, so a slow replication comes back as the broker's
-      // REQUEST_TIMED_OUT rather than an ambiguous client timeout.
-      requestTimeout: options.requestTimeoutMs + 5000,
-      retry: { retries: options.retries, initialRetryTime: options.retryInitialMs },
-      logLevel: kafkaLogLevel(options.logLevel),
-      logCreator: pinoLogCreator(options.log),
-    };
-    if (options.sasl) config.sasl = saslOptions(options.sasl);
-    this.#kafka = new Kafka(config);
+    this.#kafka = new Kafka(kafkaClientConfig(options));
   }
 
   async connect(): Promise<void> {
@@ -277,6 +264,38 @@ function isKafkajsError(err: unknown): err is KafkajsErrorLike {
  * permanent (`SINK_REJECTED`); every other Kafka failure is `SINK_UNAVAILABLE`, retriable.
  * Errors not from kafkajs are bugs: `SINK_INTERNAL`, permanent.
  */
+/** The kafkajs client settings of a sink's options (shared by the plain and the transactional path). */
+export function kafkaClientConfig(
+  options: Pick<
+    KafkajsProducerOptions,
+    | 'brokers'
+    | 'clientId'
+    | 'ssl'
+    | 'sasl'
+    | 'connectionTimeoutMs'
+    | 'requestTimeoutMs'
+    | 'retries'
+    | 'retryInitialMs'
+    | 'logLevel'
+    | 'log'
+  >,
+): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    ssl: typeof options.ssl === 'boolean' ? options.ssl : { ...options.ssl },
+    connectionTimeout: options.connectionTimeoutMs,
+    // Longer than the broker's own timeout, so a slow replication comes back as the broker's
+    // REQUEST_TIMED_OUT rather than an ambiguous client timeout.
+    requestTimeout: options.requestTimeoutMs + 5000,
+    retry: { retries: options.retries, initialRetryTime: options.retryInitialMs },
+    logLevel: kafkaLogLevel(options.logLevel),
+    logCreator: pinoLogCreator(options.log),
+  };
+  if (options.sasl) config.sasl = saslOptions(options.sasl);
+  return config;
+}
+
 export function toRelayError(err: unknown, what: string): RelayError {
   if (err instanceof RelayError) return err;
   if (!isKafkajsError(err)) {

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { CompressionTypes, Kafka, type Admin, type Message, type Producer } from 'kafkajs';
+import { RelayError } from '../../../common/errors/relay-error.js';
+import type { Logger } from '../../../common/logging/logger.js';
+import { unseenPart } from '../../dedup/high-water-marks.js';
+import type { SinkBatch } from '../sink.js';
+import type { KafkaSinkConfig } from './config.js';
+import { kafkaClientConfig, toRelayError, type KafkajsProducerOptions } from './producer.js';
+import { buildRecords, chunkRecords, estimateRecordBytes, kafkaTopic } from './records.js';
+
+export type ExactlyOnceOptions = Omit<KafkajsProducerOptions, 'ssl'> & {
+  ssl: KafkajsProducerOptions['ssl'];
+  /** The sink's name: part of transactional ids and mark groups. */
+  sinkName: string;
+  exactlyOnce: NonNullable<KafkaSinkConfig['exactlyOnce']>;
+  format: KafkaSinkConfig['format'];
+  headers: KafkaSinkConfig['headers'];
+  topicPrefix: string;
+};
+
+interface AgentWriter {
+  producer: Producer;
+  /** Marks read since this producer fenced its predecessors, by stream. */
+  marks: Map<string, number>;
+  /** Transactions of one producer run one at a time. */
+  queue: Promise<unknown>;
+  lastUsed: number;
+}
+
+/** Errors after which a producer's state is unknown or taken over: it is replaced. */
+function isFenced(err: unknown): boolean {
+  const text = `${(err as { type?: string }).type ?? ''} ${(err as Error).message ?? ''}`;
+  return /FENCED|INVALID_PRODUCER_EPOCH|PRODUCER_FENCED|INVALID_TXN_STATE/i.test(text);
+}
+
+/**
+ * Exactly-once into Kafka (the KIP-618 way): every agent's lines go through a transactional
+ * producer of its own, and each transaction carries the records *and* the stream's new
+ * high-water mark, committed as the offset of a consumer group named after the stream
+ * (`TxnOffsetCommit`): both become visible together or not at all.
+ *
+ * Taking an agent over starts a producer with the agent's transactional id: the broker aborts
+ * whatever the previous collector had open and fences it (its later commits fail), and only
+ * then are the marks read — the committed ones — so lines below them are skipped. A collector
+ * killed mid-transaction therefore leaves nothing a `read_committed` consumer can see twice.
+ */
+export class ExactlyOnceWriter {
+  readonly #opts: ExactlyOnceOptions;
+  readonly #log: Logger;
+  readonly #kafka: Kafka;
+  readonly #writers = new Map<string, Promise<AgentWriter>>();
+  #admin: Admin | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(opts: ExactlyOnceOptions, log: Logger) {
+    this.#opts = opts;
+    this.#log = log;
+    this.#kafka = new Kafka(kafkaClientConfig(opts));
+  }
+
+  /** Connects the admin client and makes sure the marks topic exists. */
+  async start(): Promise<void> {
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    this.#admin = admin;
+    const topic = this.#opts.exactlyOnce.marksTopic;
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) {
+      await admin
+        .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+        .catch((err: unknown) => {
+          if (!/already exists/i.test(String((err as Error).message))) throw err;
+        });
+    }
+    this.#sweeper = setInterval(() => void this.#closeIdle(), 30_000);
+    this.#sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweeper);
+    const writers = [...this.#writers.values()];
+    this.#writers.clear();
+    await Promise.all(
+      writers.map((w) =>
+        w.then(
+          async (writer) => {
+            await writer.queue.catch(() => undefined);
+            await writer.producer.disconnect().catch(() => undefined);
+          },
+          () => undefined,
+        ),
+      ),
+    );
+    await this.#admin?.disconnect().catch(() => undefined);
+    this.#admin = undefined;
+  }
+
+  /** Writes the batch's unseen lines in one transaction; resolves to the lines skipped as seen. */
+  async write(batch: SinkBatch): Promise<number> {
+    const writer = await this.#writer(batch.agentId);
+    const run = writer.queue.then(() => this.#transact(writer, batch));
+    writer.queue = run.catch(() => undefined);
+    writer.lastUsed = Date.now();
+    return run;
+  }
+
+  async #transact(writer: AgentWriter, batch: SinkBatch): Promise<number> {
+    const { producer } = writer;
+    let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
+    try {
+      // The first transaction of a producer initialises it: that fences the previous owner.
+      txn = await producer.transaction();
+      const mark = await this.#mark(writer, batch.streamKey);
+      const { batch: part, duplicates } = unseenPart(batch, mark);
+      if (!part) {
+        await txn.commit();
+        return duplicates;
+      }
+      const topic = kafkaTopic(this.#opts.topicPrefix, batch.topic);
+      const records = buildRecords(part, this.#opts);
+      const chunks = chunkRecords(
+        records,
+        this.#opts.maxRecordsPerRequest,
+        this.#opts.maxBytesPerRequest,
+        estimateRecordBytes,
+      );
+      for (const chunk of chunks) {
+        await txn.send({
+          topic,
+          acks: -1,
+          timeout: this.#opts.requestTimeoutMs,
+          compression:
+            this.#opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          messages: chunk as Message[],
+        });
+      }
+      await txn.sendOffsets({
+        consumerGroupId: markGroup(this.#opts.sinkName, batch.streamKey),
+        topics: [
+          {
+            topic: this.#opts.exactlyOnce.marksTopic,
+            partitions: [{ partition: 0, offset: String(batch.endOffset) }],
+          },
+        ],
+      });
+      await txn.commit();
+      writer.marks.set(batch.streamKey, batch.endOffset);
+      return duplicates;
+    } catch (err) {
+      // Whether the transaction committed is unknown (or the producer was fenced): start over
+      // with a new producer, which aborts anything left open and reads the marks afresh.
+      await txn?.abort().catch(() => undefined);
+      this.#drop(batch.agentId, writer);
+      const error = toRelayError(err, `transaction for ${batch.agentId}`);
+      if (isFenced(err))
+        this.#log.warn(
+          { agent: batch.agentId, err: error },
+          'fenced by another collector; this agent moved (a new producer takes it back if it returns)',
+        );
+      throw new RelayError(error.code, error.message, {
+        retriable: true,
+        cause: err,
+        details: error.details,
+      });
+    }
+  }
+
+  /** The committed mark of a stream (consumer-group offset), read once per producer. */
+  async #mark(writer: AgentWriter, streamKey: string): Promise<number | undefined> {
+    const cached = writer.marks.get(streamKey);
+    if (cached !== undefined) return cached;
+    const admin = this.#admin;
+    if (!admin)
+      throw new RelayError('SINK_NOT_RUNNING', 'exactly-once writer not started', {
+        retriable: true,
+      });
+    const result = await admin.fetchOffsets({
+      groupId: markGroup(this.#opts.sinkName, streamKey),
+      topics: [this.#opts.exactlyOnce.marksTopic],
+    });
+    const offset = Number(result[0]?.partitions[0]?.offset ?? -1);
+    const mark = offset >= 0 ? offset : undefined;
+    if (mark !== undefined) writer.marks.set(streamKey, mark);
+    return mark;
+  }
+
+  #writer(agentId: string): Promise<AgentWriter> {
+    let writer = this.#writers.get(agentId);
+    if (!writer) {
+      const producer = this.#kafka.producer({
+        transactionalId: `${this.#opts.clientId}.${this.#opts.sinkName}.${agentId}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: this.#opts.exactlyOnce.transactionTimeoutMs,
+      });
+      writer = producer.connect().then(() => ({
+        producer,
+        marks: new Map<string, number>(),
+        queue: Promise.resolve(),
+        lastUsed: Date.now(),
+      }));
+      const pending = writer;
+      pending.catch(() => {
+        if (this.#writers.get(agentId) === pending) this.#writers.delete(agentId);
+        void producer.disconnect().catch(() => undefined);
+      });
+      this.#writers.set(agentId, writer);
+    }
+    return writer;
+  }
+
+  #drop(agentId: string, writer: AgentWriter): void {
+    const current = this.#writers.get(agentId);
+    void current?.then((w) => {
+      if (w === writer) this.#writers.delete(agentId);
+    });
+    void writer.producer.disconnect().catch(() => undefined);
+  }
+
+  async #closeIdle(): Promise<void> {
+    const cutoff = Date.now() - this.#opts.exactlyOnce.idleProducerMs;
+    for (const [agentId, pending] of this.#writers) {
+      const writer = await pending.catch(() => undefined);
+      if (writer && writer.lastUsed < cutoff && this.#writers.get(agentId) === pending) {
+        this.#writers.delete(agentId);
+        await writer.queue.catch(() => undefined);
+        await writer.producer.disconnect().catch(() => undefined);
+      }
+    }
+  }
+}
+
+/** The consumer group whose committed offset is a stream's mark in this sink. */
+export function markGroup(sinkName: string, streamKey: string): string {
+  const digest = createHash('sha256').update(streamKey).digest('hex').slice(0, 32);
+  return `logrelay.mark.${sinkName}.${digest}`;
+}
