@@ -148,6 +148,7 @@ export class Agent extends Component {
         retryMaxMs: config.ship.retryMaxMs,
         maxMessageBytes: config.ship.maxMessageBytes,
         keepaliveMs: config.ship.keepaliveMs,
+        ackTimeoutMs: config.ship.ackTimeoutMs,
         tls: config.ship.tls,
         token: config.ship.token,
         configSource,

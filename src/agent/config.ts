@@ -195,6 +195,16 @@ export const agentConfigSchema = z
           .min(1000)
           .default(10_000)
           .describe('Keepalive ping interval, ms. Default: 10000.'),
+        /**
+         * Longest wait for a batch's answer, in ms; past it the connection is taken for broken
+         * and everything unanswered is resent to the next collector. Default: 60000.
+         */
+        ackTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(60_000)
+          .describe('Longest wait for an answer before failing over, ms. Default: 60000.'),
         /** TLS towards the collectors (and a client certificate for mTLS). Default: unset (plaintext). */
         tls: clientTlsConfigSchema.optional(),
         /** Token presented to collectors that require one: { value } or { file }. Default: unset. */

@@ -221,6 +221,7 @@ export class Collector extends Component {
             zookeeper: cluster.zookeeper,
             rebalanceIntervalMs: cluster.rebalanceIntervalMs,
             tolerance: cluster.tolerance,
+            moveCooldownMs: cluster.moveCooldownMs,
             configSource,
           },
           {

@@ -167,6 +167,15 @@ export const collectorConfigSchema = z
           .max(1)
           .default(0.2)
           .describe('Tolerated load imbalance (ratio). Default: 0.2.'),
+        /** An agent moved for balance stays put this long before it may move again, ms. Default: 15000. */
+        moveCooldownMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(15_000)
+          .describe(
+            'Cooldown before an agent moved for balance may move again, ms. Default: 15000.',
+          ),
       })
       .optional()
       .describe('Collector cluster on ZooKeeper. Default: unset (standalone).'),

@@ -30,6 +30,8 @@ export interface ShipperOptions {
   retryMaxMs: number;
   maxMessageBytes: number;
   keepaliveMs: number;
+  /** Longest wait for a batch's answer before the connection is taken for broken, ms. */
+  ackTimeoutMs: number;
   /** TLS towards collectors (`ship.tls`); undefined for plaintext. */
   tls?: ClientTlsConfig;
   /** Token sent in the hello (`ship.token`). */
@@ -88,6 +90,7 @@ export class Shipper extends Component {
   #credentials = grpc.credentials.createInsecure();
   #channelOptions: grpc.ChannelOptions = {};
   #token = '';
+  #ackTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: ShipperOptions, events: ShipperEvents, log: Logger, metrics: ShipperMetrics) {
     super('shipper');
@@ -140,6 +143,10 @@ export class Shipper extends Component {
     this.#token = this.#opts.token
       ? await loadSecret(this.#opts.token, 'ship.token', source, TOKEN_MIN_LENGTH)
       : '';
+    // A collector that accepted a batch and never answers (a hung sink, a half-dead
+    // connection keepalive does not catch) would otherwise hold the stream for ever.
+    this.#ackTimer = setInterval(() => this.#checkAcks(), 1000);
+    this.#ackTimer.unref();
     this.#connect();
   }
 
@@ -178,6 +185,21 @@ export class Shipper extends Component {
     if (this.#inFlight.size === 0) this.#finishMove();
   }
 
+  #checkAcks(): void {
+    if (!this.#connected) return;
+    const now = performance.now();
+    for (const entry of this.#inFlight.values()) {
+      if (now - entry.sentAt > this.#opts.ackTimeoutMs) {
+        this.#log.warn(
+          { collector: this.collector, waitedMs: Math.round(now - entry.sentAt) },
+          'no answer within ship.ackTimeoutMs; resending elsewhere',
+        );
+        this.#failover('no answer within ship.ackTimeoutMs');
+        return;
+      }
+    }
+  }
+
   #finishMove(): void {
     const moving = this.#moving;
     if (!moving) return;
@@ -191,6 +213,7 @@ export class Shipper extends Component {
 
   protected async doStop(): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#ackTimer);
     clearTimeout(this.#moving?.timer);
     this.#moving = undefined;
     clearTimeout(this.#reconnectTimer);

@@ -12,6 +12,12 @@ export interface AssignInput {
   previous: Readonly<Record<string, string>>;
   /** How far a collector may stray from the mean load before agents move. Default: 0.2 (±20 %). */
   tolerance?: number;
+  /**
+   * Agents that must not move for balance (moved recently: their measured rate is still
+   * settling, and moving them again would make them flap). A dead collector's agents move
+   * regardless. Default: none.
+   */
+  pinned?: ReadonlySet<string>;
 }
 
 /**
@@ -65,28 +71,34 @@ export function assign(input: AssignInput): Record<string, string> {
     const sorted = [...members].sort(
       (a, b) => (load.get(b) ?? 0) - (load.get(a) ?? 0) || a.localeCompare(b),
     );
-    const heavy = sorted[0]!;
     const light = sorted[sorted.length - 1]!;
-    const hi = load.get(heavy) ?? 0;
     const lo = load.get(light) ?? 0;
-    if (hi <= target * (1 + tolerance) && lo >= target * (1 - tolerance)) break;
-    // The agent whose move leaves the pair closest to even; it must narrow the gap.
-    let pick: string | undefined;
-    let bestGap = hi - lo;
-    for (const agent of owned.get(heavy) ?? []) {
-      const gap = Math.abs(hi - w(agent) - (lo + w(agent)));
-      if (gap < bestGap - 1e-9 || (gap === bestGap && pick !== undefined && agent < pick)) {
-        pick = agent;
-        bestGap = gap;
+    const hiAll = load.get(sorted[0]!) ?? 0;
+    if (hiAll <= target * (1 + tolerance) && lo >= target * (1 - tolerance)) break;
+    // From the heaviest collector that has a movable agent: the agent whose move leaves the
+    // pair closest to even; the move must narrow their gap.
+    let pick: { agent: string; from: string } | undefined;
+    for (const heavy of sorted.slice(0, -1)) {
+      const hi = load.get(heavy) ?? 0;
+      let bestGap = hi - lo;
+      for (const agent of owned.get(heavy) ?? []) {
+        if (input.pinned?.has(agent)) continue;
+        const gap = Math.abs(hi - w(agent) - (lo + w(agent)));
+        if (gap < bestGap - 1e-9 || (gap === bestGap && pick !== undefined && agent < pick.agent)) {
+          pick = { agent, from: heavy };
+          bestGap = gap;
+        }
       }
+      if (pick) break;
     }
-    if (pick === undefined) break;
+    if (!pick) break;
+    const { agent, from } = pick;
     owned.set(
-      heavy,
-      (owned.get(heavy) ?? []).filter((a) => a !== pick),
+      from,
+      (owned.get(from) ?? []).filter((a) => a !== agent),
     );
-    load.set(heavy, hi - w(pick));
-    place(pick, light);
+    load.set(from, (load.get(from) ?? 0) - w(agent));
+    place(agent, light);
   }
   return result;
 }

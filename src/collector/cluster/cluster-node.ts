@@ -28,6 +28,8 @@ export interface ClusterNodeOptions {
   rebalanceIntervalMs: number;
   /** Load imbalance tolerated before agents move (0.2 = ±20 % of the mean). */
   tolerance: number;
+  /** An agent moved for balance is not moved again for balance within this long, ms. */
+  moveCooldownMs: number;
   /** Where the config came from, for errors about the files it names. */
   configSource: string;
 }
@@ -82,6 +84,8 @@ export class ClusterNode extends Component {
   #bytesPerSec = 0;
   #startedAt = new Date().toISOString();
   #establishing: Promise<void> | undefined;
+  /** When the leader last moved each agent (for `moveCooldownMs`). */
+  readonly #movedAt = new Map<string, number>();
   /** Watches set and not fired yet, by `<generation>:<path>`. */
   readonly #armed = new Set<string>();
 
@@ -443,12 +447,23 @@ export class ClusterNode extends Component {
       return;
     }
     const members = Object.fromEntries(view.members.map((m) => [m.id, m.address]));
+    const now = Date.now();
+    for (const [agent, at] of this.#movedAt)
+      if (now - at > this.#opts.moveCooldownMs) this.#movedAt.delete(agent);
+    const previous = view.assignment?.agents ?? {};
     const agents = assign({
       members: Object.keys(members),
       agents: view.agents.map((a) => ({ id: a.id, bytesPerSec: a.bytesPerSec })),
-      previous: view.assignment?.agents ?? {},
+      previous,
       tolerance: this.#opts.tolerance,
+      pinned: new Set(this.#movedAt.keys()),
     });
+    // Only moves for balance start a cooldown; an agent whose collector died just moves.
+    for (const [agent, member] of Object.entries(agents)) {
+      const was = previous[agent];
+      if (was !== undefined && was !== member && members[was] !== undefined)
+        this.#movedAt.set(agent, now);
+    }
     const current = view.assignment;
     if (
       current &&

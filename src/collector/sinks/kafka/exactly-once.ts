@@ -98,18 +98,53 @@ export class ExactlyOnceWriter {
   /** Writes the batch's unseen lines in one transaction; resolves to the lines skipped as seen. */
   async write(batch: SinkBatch): Promise<number> {
     const writer = await this.#writer(batch.agentId);
-    const run = writer.queue.then(() => this.#transact(writer, batch));
+    const run = writer.queue.then(() => this.#bounded(writer, batch));
     writer.queue = run.catch(() => undefined);
     writer.lastUsed = Date.now();
     return run;
   }
 
-  async #transact(writer: AgentWriter, batch: SinkBatch): Promise<number> {
+  /**
+   * One transaction, bounded in time: a client call that never answers must not hold the
+   * agent's queue (and its stream) for ever. Past the limit the producer is dropped — its
+   * transaction, if it ever completes, is aborted by the next producer's fencing.
+   */
+  #bounded(writer: AgentWriter, batch: SinkBatch): Promise<number> {
+    const limitMs = this.#opts.requestTimeoutMs + this.#opts.exactlyOnce.transactionTimeoutMs;
+    const step = { name: 'queued' };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#log.warn(
+          { agent: batch.agentId, step: step.name, limitMs },
+          'transaction did not finish in time; dropping the producer',
+        );
+        this.#drop(batch.agentId, writer);
+        reject(
+          new RelayError(
+            'SINK_UNAVAILABLE',
+            `transaction stuck at ${step.name} for ${limitMs} ms`,
+            {
+              retriable: true,
+            },
+          ),
+        );
+      }, limitMs);
+      timer.unref();
+    });
+    return Promise.race([this.#transact(writer, batch, step), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
+  }
+
+  async #transact(writer: AgentWriter, batch: SinkBatch, step: { name: string }): Promise<number> {
     const { producer } = writer;
     let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
     try {
       // The first transaction of a producer initialises it: that fences the previous owner.
+      step.name = 'begin';
       txn = await producer.transaction();
+      step.name = 'read mark';
       const mark = await this.#mark(writer, batch.streamKey);
       const { batch: part, duplicates } = unseenPart(batch, mark);
       if (!part) {
@@ -124,6 +159,7 @@ export class ExactlyOnceWriter {
         this.#opts.maxBytesPerRequest,
         estimateRecordBytes,
       );
+      step.name = 'send';
       for (const chunk of chunks) {
         await txn.send({
           topic,
@@ -134,6 +170,7 @@ export class ExactlyOnceWriter {
           messages: chunk as Message[],
         });
       }
+      step.name = 'send offsets';
       await txn.sendOffsets({
         consumerGroupId: markGroup(this.#opts.sinkName, batch.streamKey),
         topics: [
@@ -143,14 +180,18 @@ export class ExactlyOnceWriter {
           },
         ],
       });
+      step.name = 'commit';
       await txn.commit();
       writer.marks.set(batch.streamKey, batch.endOffset);
       return duplicates;
     } catch (err) {
       // Whether the transaction committed is unknown (or the producer was fenced): start over
       // with a new producer, which aborts anything left open and reads the marks afresh.
-      await txn?.abort().catch(() => undefined);
+      step.name = 'abort';
       this.#drop(batch.agentId, writer);
+      // Not awaited: on a fenced producer kafkajs may retry the abort for long, and dropping
+      // the producer is what matters (the next one's fencing aborts the transaction anyway).
+      void txn?.abort().catch(() => undefined);
       const error = toRelayError(err, `transaction for ${batch.agentId}`);
       if (isFenced(err))
         this.#log.warn(

@@ -198,9 +198,10 @@ describe('BatchProcessor', () => {
   });
 
   it('turns batches beyond a sink’s rate away with the wait as retry-after, and the stream resends in order', async () => {
-    // 100 lines/s with a 100 ms burst: 10 lines at once, then one per 10 ms; hold at most 20 ms.
+    // 10 lines/s with a 1 s burst: 10 lines at once, then one per 100 ms; hold at most 200 ms.
+    // (Slow on purpose: a loaded machine taking tens of ms between calls changes little.)
     const flow = new SinkFlow({
-      rate: { recordsPerSecond: 100, burstMs: 100, maxHoldMs: 20 },
+      rate: { recordsPerSecond: 10, burstMs: 1000, maxHoldMs: 200 },
       concurrency: { initial: 4, min: 1, max: 8, decrease: 0.5, latencyTolerance: 0.5 },
     });
     const { processor, kafka, registry } = setup({ flow: { sinks: new Map([['kafka', flow]]) } });
@@ -216,9 +217,9 @@ describe('BatchProcessor', () => {
     const answer = await processor.process(next);
     expect(answer.$case).toBe('retryAfter');
     const delay = answer.$case === 'retryAfter' ? answer.value.delayMs : 0;
-    // 10 lines at 100/s is 100 ms of rate, of which 20 ms could be held: ~80 ms (+ ≤20 % jitter).
-    expect(delay).toBeGreaterThanOrEqual(70);
-    expect(delay).toBeLessThanOrEqual(100);
+    // 10 lines at 10/s is 1 s of rate, of which 200 ms could be held: ~800 ms (+ ≤20 % jitter).
+    expect(delay).toBeGreaterThanOrEqual(650);
+    expect(delay).toBeLessThanOrEqual(1000);
     expect(answer).toMatchObject({ value: { reason: expect.stringContaining('rate') } });
     await new Promise((r) => setTimeout(r, delay));
     expect((await processor.process(next)).$case).toBe('committed');
@@ -229,9 +230,10 @@ describe('BatchProcessor', () => {
 
   it('holds an agent over its rate for up to maxHoldMs, then refuses it; other agents are not slowed', async () => {
     const { processor, kafka, registry } = setup({
-      flow: { agents: new AgentRates({ bytesPerSecond: 1000, burstMs: 8, maxHoldMs: 50 }) },
+      flow: { agents: new AgentRates({ bytesPerSecond: 10, burstMs: 800, maxHoldMs: 1000 }) },
     });
-    // 8 bytes of burst; two 4-byte batches use it, the third waits 2 ms, a big one is refused.
+    // 8 bytes of burst at 10 B/s (refill negligible however slow the machine): two 4-byte
+    // batches use it, the third waits ~200 ms (held), a 200-byte one (20 s) is refused.
     expect((await processor.process(first)).$case).toBe('committed');
     expect((await processor.process(second)).$case).toBe('committed');
     expect((await processor.process(third)).$case).toBe('committed');
