@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
-import { consumeAll, createTestTopic, deleteTestTopics, testKafka } from '../helpers/kafka.js';
+import {
+  consumeAll,
+  createTestTopic,
+  deleteTestTopics,
+  duplicateRanges,
+  testKafka,
+} from '../helpers/kafka.js';
 import { killAll, spawnLogrelay, type LogrelayProcess } from '../helpers/processes.js';
 import { countLines } from '../helpers/relay.js';
 import { endpoint, requireService } from '../helpers/services.js';
@@ -198,6 +204,7 @@ describe('leader and member killed with SIGKILL', () => {
         moveMs,
         assignmentVersions: history.length,
         epochRegressions,
+        duplicateRanges: duplicateRanges(consumed.records.map((r) => r.value)),
         ...counts,
       })}`,
     );

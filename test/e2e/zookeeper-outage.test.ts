@@ -6,16 +6,14 @@
  * line arrives once.
  */
 import { execFile } from 'node:child_process';
-import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Agent } from '../../src/agent/agent.js';
-import type { Collector } from '../../src/collector/collector.js';
 import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
 import { repoRoot } from '../helpers/processes.js';
-import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
+import { startClusterAgents, startClusterCollectors, startLineWriter } from '../helpers/cluster.js';
+import { countLines, readAllLines } from '../helpers/relay.js';
 import { endpoint, requireService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -41,46 +39,14 @@ describe('ZooKeeper stopped for 20 s under load', () => {
     const out = join(dir, 'out');
     const root = `/${uniqueName('lr_zkstop')}`;
     const zookeeper = { connect: endpoint('zookeeper'), root, sessionTimeoutMs: SESSION_MS };
-    const collectors: Collector[] = [];
-    for (const id of ['q1', 'q2', 'q3']) {
-      const c = await startCollector({
-        id,
-        sinks: [{ type: 'file', name: 'files', directory: out }],
-        cluster: { zookeeper, rebalanceIntervalMs: 500 },
-      });
-      stops.push(() => c.stop());
-      collectors.push(c);
-    }
-    const files: string[] = [];
-    const agents: Agent[] = [];
-    for (let a = 0; a < 3; a++) {
-      const file = join(dir, `app-${a}.log`);
-      await writeFile(file, '');
-      files.push(file);
-      const agent = await startAgent({
-        id: `zkstop-agent-${a}`,
-        cluster: { zookeeper, reportIntervalMs: 500 },
-        tails: [{ paths: [file], topic: 'app' }],
-        checkpoint: { path: join(dir, `registry-${a}.json`) },
-        ship: { retryInitialMs: 100, retryMaxMs: 1000 },
-      });
-      stops.push(() => agent.stop());
-      agents.push(agent);
-    }
-    const written: string[] = [];
-    let writing = true;
-    const writer = (async () => {
-      for (let tick = 0; writing; tick++) {
-        await Promise.all(
-          files.map((file, a) => {
-            const lines = Array.from({ length: 20 }, (_, i) => `q${a}#${tick * 20 + i}`);
-            written.push(...lines);
-            return appendFile(file, lines.map((l) => `${l}\n`).join(''));
-          }),
-        );
-        await sleep(50);
-      }
-    })();
+    const collectors = await startClusterCollectors(['q1', 'q2', 'q3'], { zookeeper, out, stops });
+    const { agents, files } = await startClusterAgents(3, {
+      zookeeper,
+      dir,
+      idPrefix: 'zkstop-agent',
+      stops,
+    });
+    const writer = startLineWriter(files, 'q');
     const observer = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 10_000 });
     await observer.connect();
     const healthy = async () => {
@@ -126,8 +92,8 @@ describe('ZooKeeper stopped for 20 s under load', () => {
     );
     const rebuiltMs = Date.now() - upAt;
     await sleep(2000);
-    writing = false;
-    await writer;
+    await writer.stop();
+    const written = writer.written;
     await waitFor(async () => (await readAllLines(out)).length >= written.length, {
       timeoutMs: 60_000,
       what: 'every line delivered',

@@ -76,21 +76,30 @@ export function assign(input: AssignInput): Record<string, string> {
     const hiAll = load.get(sorted[0]!) ?? 0;
     if (hiAll <= target * (1 + tolerance) && lo >= target * (1 - tolerance)) break;
     // From the heaviest collector that has a movable agent: the agent whose move leaves the
-    // pair closest to even; the move must narrow their gap.
-    let pick: { agent: string; from: string } | undefined;
-    for (const heavy of sorted.slice(0, -1)) {
-      const hi = load.get(heavy) ?? 0;
-      let bestGap = hi - lo;
-      for (const agent of owned.get(heavy) ?? []) {
-        if (input.pinned?.has(agent)) continue;
-        const gap = Math.abs(hi - w(agent) - (lo + w(agent)));
-        if (gap < bestGap - 1e-9 || (gap === bestGap && pick !== undefined && agent < pick.agent)) {
-          pick = { agent, from: heavy };
-          bestGap = gap;
+    // pair closest to even; the move must narrow their gap. A starved collector (a new one:
+    // under half the mean) may take pinned agents too, or a join would wait out the cooldown.
+    const starved = lo < target * 0.5;
+    const choose = (allowPinned: boolean) => {
+      let pick: { agent: string; from: string } | undefined;
+      for (const heavy of sorted.slice(0, -1)) {
+        const hi = load.get(heavy) ?? 0;
+        let bestGap = hi - lo;
+        for (const agent of owned.get(heavy) ?? []) {
+          if (!allowPinned && input.pinned?.has(agent)) continue;
+          const gap = Math.abs(hi - w(agent) - (lo + w(agent)));
+          if (
+            gap < bestGap - 1e-9 ||
+            (gap === bestGap && pick !== undefined && agent < pick.agent)
+          ) {
+            pick = { agent, from: heavy };
+            bestGap = gap;
+          }
         }
+        if (pick) return pick;
       }
-      if (pick) break;
-    }
+      return undefined;
+    };
+    const pick = choose(false) ?? (starved ? choose(true) : undefined);
     if (!pick) break;
     const { agent, from } = pick;
     owned.set(

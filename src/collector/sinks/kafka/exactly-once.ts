@@ -24,8 +24,15 @@ interface AgentWriter {
   marks: Map<string, number>;
   /** Transactions of one producer run one at a time. */
   queue: Promise<unknown>;
+  /** When its initialisation (the fencing of the previous owner) completed; 0 before. */
+  initAt: number;
   lastUsed: number;
 }
+
+/** How long after a producer's initialisation its first mark read waits, ms (see `#mark`). */
+const MARK_SETTLE_MS = 200;
+/** Delay between the two reads of a mark, ms. */
+const MARK_REREAD_MS = 50;
 
 /** Errors after which a producer's state is unknown or taken over: it is replaced. */
 function isFenced(err: unknown): boolean {
@@ -143,7 +150,9 @@ export class ExactlyOnceWriter {
     try {
       // The first transaction of a producer initialises it: that fences the previous owner.
       step.name = 'begin';
+      const first = writer.initAt === 0;
       txn = await producer.transaction();
+      if (first) writer.initAt = Date.now();
       step.name = 'read mark';
       const mark = await this.#mark(writer, batch.streamKey);
       const { batch: part, duplicates } = unseenPart(batch, mark);
@@ -172,7 +181,7 @@ export class ExactlyOnceWriter {
       }
       step.name = 'send offsets';
       await txn.sendOffsets({
-        consumerGroupId: markGroup(this.#opts.sinkName, batch.streamKey),
+        consumerGroupId: markGroup(this.#opts.clientId, this.#opts.sinkName, batch.streamKey),
         topics: [
           {
             topic: this.#opts.exactlyOnce.marksTopic,
@@ -206,23 +215,41 @@ export class ExactlyOnceWriter {
     }
   }
 
-  /** The committed mark of a stream (consumer-group offset), read once per producer. */
+  /**
+   * The committed mark of a stream (consumer-group offset), read once per producer.
+   *
+   * The producer's initialisation returns only once the previous owner's last transaction is
+   * complete, but the group coordinator moves that transaction's offsets from pending to
+   * committed in a task of its own, a moment later; OffsetFetch with `require_stable`
+   * (KIP-447) would wait for it, and kafkajs does not send it. So the first read waits
+   * MARK_SETTLE_MS after the initialisation and takes the larger of two reads (marks only
+   * grow). Seen without it: 200 lines written twice in one takeover out of three runs.
+   */
   async #mark(writer: AgentWriter, streamKey: string): Promise<number | undefined> {
     const cached = writer.marks.get(streamKey);
     if (cached !== undefined) return cached;
+    const settle = writer.initAt + MARK_SETTLE_MS - Date.now();
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    const first = await this.#fetchMark(streamKey);
+    await new Promise((r) => setTimeout(r, MARK_REREAD_MS));
+    const second = await this.#fetchMark(streamKey);
+    const mark = Math.max(first, second);
+    if (mark < 0) return undefined;
+    writer.marks.set(streamKey, mark);
+    return mark;
+  }
+
+  async #fetchMark(streamKey: string): Promise<number> {
     const admin = this.#admin;
     if (!admin)
       throw new RelayError('SINK_NOT_RUNNING', 'exactly-once writer not started', {
         retriable: true,
       });
     const result = await admin.fetchOffsets({
-      groupId: markGroup(this.#opts.sinkName, streamKey),
+      groupId: markGroup(this.#opts.clientId, this.#opts.sinkName, streamKey),
       topics: [this.#opts.exactlyOnce.marksTopic],
     });
-    const offset = Number(result[0]?.partitions[0]?.offset ?? -1);
-    const mark = offset >= 0 ? offset : undefined;
-    if (mark !== undefined) writer.marks.set(streamKey, mark);
-    return mark;
+    return Number(result[0]?.partitions[0]?.offset ?? -1);
   }
 
   #writer(agentId: string): Promise<AgentWriter> {
@@ -238,6 +265,7 @@ export class ExactlyOnceWriter {
         producer,
         marks: new Map<string, number>(),
         queue: Promise.resolve(),
+        initAt: 0,
         lastUsed: Date.now(),
       }));
       const pending = writer;
@@ -271,8 +299,12 @@ export class ExactlyOnceWriter {
   }
 }
 
-/** The consumer group whose committed offset is a stream's mark in this sink. */
-export function markGroup(sinkName: string, streamKey: string): string {
+/**
+ * The consumer group whose committed offset is a stream's mark in this sink. Scoped like the
+ * transactional ids (client id + sink name): two relays writing the same stream to one Kafka
+ * under different client ids keep separate marks.
+ */
+export function markGroup(clientId: string, sinkName: string, streamKey: string): string {
   const digest = createHash('sha256').update(streamKey).digest('hex').slice(0, 32);
-  return `logrelay.mark.${sinkName}.${digest}`;
+  return `logrelay.mark.${clientId}.${sinkName}.${digest}`;
 }

@@ -82,23 +82,18 @@ describe('rendezvousPick', () => {
 
 describe('assign with pinned agents', () => {
   it('does not move pinned agents for balance, but does move them off a dead collector', () => {
-    const list = [
-      { id: 'a', bytesPerSec: 100 },
-      { id: 'b', bytesPerSec: 100 },
-      { id: 'c', bytesPerSec: 100 },
-      { id: 'd', bytesPerSec: 100 },
-    ];
-    const previous = { a: 'c1', b: 'c1', c: 'c1', d: 'c1' };
-    const pinned = new Set(['a', 'b', 'c', 'd']);
+    const list = ['a', 'b', 'c', 'd'].map((id) => ({ id, bytesPerSec: 100 }));
+    // c1 carries 300 of a mean of 200; c2 has 100: out of balance, but not starved.
+    const previous = { a: 'c1', b: 'c1', c: 'c1', d: 'c2' };
+    const pinned = new Set(['a', 'b', 'c']);
     expect(assign({ members: ['c1', 'c2'], agents: list, previous, pinned })).toEqual(previous);
     const unpinned = assign({
       members: ['c1', 'c2'],
       agents: list,
       previous,
-      pinned: new Set(['a']),
+      pinned: new Set(['a', 'b']),
     });
-    expect(unpinned['a']).toBe('c1');
-    expect(Object.values(unpinned).filter((m) => m === 'c2')).toHaveLength(2);
+    expect(unpinned).toEqual({ ...previous, c: 'c2' });
     const moved = assign({ members: ['c2'], agents: list, previous, pinned });
     expect(Object.values(moved)).toEqual(['c2', 'c2', 'c2', 'c2']);
   });
@@ -117,5 +112,19 @@ describe('assign when the heaviest collector’s agents are all pinned', () => {
     expect(Object.values(result).filter((m) => m === 'c4').length).toBeGreaterThanOrEqual(1);
     expect(result['a']).toBe('c1');
     expect(result['b']).toBe('c1');
+  });
+});
+
+describe('assign to a starved (new) collector', () => {
+  it('moves pinned agents to a collector under half the mean load', () => {
+    const list = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => ({ id, bytesPerSec: 100 }));
+    const previous = { a: 'c1', b: 'c1', c: 'c2', d: 'c2', e: 'c3', f: 'c3' };
+    const result = assign({
+      members: ['c1', 'c2', 'c3', 'c4'],
+      agents: list,
+      previous,
+      pinned: new Set(['a', 'b', 'c', 'd', 'e', 'f']),
+    });
+    expect(Object.values(result).filter((m) => m === 'c4')).toHaveLength(1);
   });
 });
