@@ -2,6 +2,7 @@ import {
   clusterPaths,
   readCluster,
   rendezvousPick,
+  RateMeter,
   type AgentInfo,
   type ClusterPaths,
 } from '../../common/cluster/index.js';
@@ -54,9 +55,7 @@ export class ClusterCollectors extends Component {
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #last: string[] = [];
-  #lastBytes = 0;
-  #lastAt = 0;
-  #bytesPerSec = 0;
+  readonly #rate = new RateMeter();
   #refreshing: Promise<void> | undefined;
   /** Sessions whose members / assignment watch is set and has not fired yet. */
   readonly #membersWatch = new WeakSet<ZkSession>();
@@ -142,17 +141,12 @@ export class ClusterCollectors extends Component {
   async #report(session: ZkSession): Promise<void> {
     const now = performance.now();
     const bytes = this.#hooks.committedBytes();
-    if (this.#lastAt > 0 && now > this.#lastAt) {
-      const rate = ((bytes - this.#lastBytes) * 1000) / (now - this.#lastAt);
-      this.#bytesPerSec = this.#bytesPerSec === 0 ? rate : this.#bytesPerSec * 0.5 + rate * 0.5;
-    }
-    this.#lastBytes = bytes;
-    this.#lastAt = now;
+    const bytesPerSec = this.#rate.sample(bytes, now);
     const streams = this.#hooks.streams();
     const info: AgentInfo = {
       id: this.#opts.agentId,
       host: this.#opts.host,
-      bytesPerSec: Math.round(this.#bytesPerSec),
+      bytesPerSec: Math.round(bytesPerSec),
       collector: this.#hooks.collector(),
       updatedAt: new Date().toISOString(),
       streams: streams.slice(0, MAX_LISTED_STREAMS),

@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   clusterPaths,
+  RateMeter,
   readCluster,
   sequenceOf,
   type Assignment,
@@ -79,9 +80,7 @@ export class ClusterNode extends Component {
   #rebalanceTimer: NodeJS.Timeout | undefined;
   #rebalancing: Promise<void> | undefined;
   #rebalanceAgain = false;
-  #lastBytes = 0;
-  #lastBytesAt = 0;
-  #bytesPerSec = 0;
+  readonly #rate = new RateMeter();
   #startedAt = new Date().toISOString();
   #establishing: Promise<void> | undefined;
   /** When the leader last moved each agent (for `moveCooldownMs`). */
@@ -296,19 +295,13 @@ export class ClusterNode extends Component {
   #memberData(): Buffer {
     const { bytes, ...rest } = this.#hooks.load();
     const now = performance.now();
-    if (this.#lastBytesAt > 0 && now > this.#lastBytesAt) {
-      const rate = ((bytes - this.#lastBytes) * 1000) / (now - this.#lastBytesAt);
-      // A short average: the leader balances on it every few seconds.
-      this.#bytesPerSec = this.#bytesPerSec === 0 ? rate : this.#bytesPerSec * 0.5 + rate * 0.5;
-    }
-    this.#lastBytes = bytes;
-    this.#lastBytesAt = now;
+    const bytesPerSec = this.#rate.sample(bytes, now);
     const info: MemberInfo = {
       id: this.#opts.id,
       address: this.#opts.address(),
       startedAt: this.#startedAt,
       updatedAt: new Date().toISOString(),
-      load: { ...rest, bytesPerSec: Math.round(this.#bytesPerSec) },
+      load: { ...rest, bytesPerSec: Math.round(bytesPerSec) },
     };
     return Buffer.from(JSON.stringify(info));
   }

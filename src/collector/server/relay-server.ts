@@ -180,10 +180,7 @@ export class RelayServer extends Component {
     const server = this.#server;
     if (!server) return;
     this.#draining = true;
-    const drained = await Promise.race([
-      this.#processor.drain().then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), this.#opts.drainTimeoutMs).unref()),
-    ]);
+    const drained = await this.#drainWithin(this.#opts.drainTimeoutMs);
     if (!drained)
       this.#log.warn('stop: in-flight batches did not finish in time; agents will resend them');
     for (const call of this.#calls) call.end();
@@ -211,10 +208,7 @@ export class RelayServer extends Component {
   fence(reason: string, drainMs: number): void {
     this.#fenced = reason;
     const epoch = ++this.#fenceEpoch;
-    void Promise.race([
-      this.#processor.drain(),
-      new Promise((r) => setTimeout(r, drainMs).unref()),
-    ]).then(() => {
+    void this.#drainWithin(drainMs).then(() => {
       if (this.#fenced === undefined || epoch !== this.#fenceEpoch) return;
       for (const call of [...this.#calls]) {
         call.emit('error', {
@@ -228,6 +222,14 @@ export class RelayServer extends Component {
   unfence(): void {
     this.#fenced = undefined;
     this.#fenceEpoch++;
+  }
+
+  /** Resolves true once every batch being written is answered, false after `ms`. */
+  #drainWithin(ms: number): Promise<boolean> {
+    return Promise.race([
+      this.#processor.drain().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+    ]);
   }
 
   /** Ends a stream with a gRPC error status (the agent logs it and fails over). */

@@ -10,3 +10,4 @@ export type { AgentInfo, Assignment, ClusterPaths, MemberInfo, MemberLoad } from
 export { rendezvousPick } from './rendezvous.js';
 export { readCluster } from './read-cluster.js';
 export type { ClusterView } from './read-cluster.js';
+export { RateMeter } from './rate-meter.js';

@@ -34,17 +34,41 @@ async function readFiles(
   return out;
 }
 
-/** Checks that a certificate, its key and CA parse and belong together, before any socket opens. */
-function checkPair(
+/** The PEM files of a TLS section, read and checked together. */
+interface PemSet {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/**
+ * Reads a TLS section's files (`caKey` names the CA's key: `ca`, or `clientCa` for a listener)
+ * and checks that certificate, key and CA parse and belong together, before any socket opens.
+ */
+async function readPemSet(
   source: string,
   keyPath: string,
-  options: { cert?: Buffer; key?: Buffer; ca?: Buffer },
-): void {
+  files: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined },
+  caKey = 'ca',
+): Promise<PemSet> {
+  const read = await readFiles(source, [
+    [`${keyPath}.${caKey}`, files.ca],
+    [`${keyPath}.cert`, files.cert],
+    [`${keyPath}.key`, files.key],
+  ]);
+  const pems: PemSet = {};
+  const ca = read.get(`${keyPath}.${caKey}`);
+  const cert = read.get(`${keyPath}.cert`);
+  const key = read.get(`${keyPath}.key`);
+  if (ca) pems.ca = ca;
+  if (cert) pems.cert = cert;
+  if (key) pems.key = key;
   try {
-    createSecureContext(options);
+    createSecureContext(pems);
   } catch (err) {
     throw new ConfigError(source, [{ path: keyPath, message: (err as Error).message }], err);
   }
+  return pems;
 }
 
 /**
@@ -78,15 +102,16 @@ export async function loadServerCredentials(
 ): Promise<LoadedServerCredentials> {
   if (!tls)
     return { credentials: grpc.ServerCredentials.createInsecure(), requireClientCert: false };
-  const files = await readFiles(source, [
-    [`${keyPath}.cert`, tls.cert],
-    [`${keyPath}.key`, tls.key],
-    [`${keyPath}.clientCa`, tls.clientCa],
-  ]);
-  const cert = files.get(`${keyPath}.cert`) as Buffer;
-  const key = files.get(`${keyPath}.key`) as Buffer;
-  const ca = files.get(`${keyPath}.clientCa`);
-  checkPair(source, keyPath, { cert, key, ca });
+  const pems = await readPemSet(
+    source,
+    keyPath,
+    { ca: tls.clientCa, cert: tls.cert, key: tls.key },
+    'clientCa',
+  );
+  // The schema requires cert and key: both were read.
+  const { ca } = pems;
+  const cert = pems.cert as Buffer;
+  const key = pems.key as Buffer;
   if (!ca) {
     return {
       credentials: grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]),
@@ -112,15 +137,7 @@ export async function loadChannelCredentials(
   source: string,
 ): Promise<LoadedChannelCredentials> {
   if (!tls) return { credentials: grpc.credentials.createInsecure(), options: {} };
-  const files = await readFiles(source, [
-    [`${keyPath}.ca`, tls.ca],
-    [`${keyPath}.cert`, tls.cert],
-    [`${keyPath}.key`, tls.key],
-  ]);
-  const ca = files.get(`${keyPath}.ca`);
-  const cert = files.get(`${keyPath}.cert`);
-  const key = files.get(`${keyPath}.key`);
-  checkPair(source, keyPath, { cert, key, ca });
+  const { ca, cert, key } = await readPemSet(source, keyPath, tls);
   return {
     credentials: grpc.credentials.createSsl(ca ?? null, key ?? null, cert ?? null),
     options: tls.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {},
@@ -141,20 +158,8 @@ export async function loadServiceTls(
   keyPath: string,
   source: string,
 ): Promise<LoadedServiceTls> {
-  const files = await readFiles(source, [
-    [`${keyPath}.ca`, tls.ca],
-    [`${keyPath}.cert`, tls.cert],
-    [`${keyPath}.key`, tls.key],
-  ]);
-  const loaded: LoadedServiceTls = { rejectUnauthorized: tls.rejectUnauthorized };
-  const ca = files.get(`${keyPath}.ca`);
-  const cert = files.get(`${keyPath}.cert`);
-  const key = files.get(`${keyPath}.key`);
-  checkPair(source, keyPath, { ca, cert, key });
-  if (ca) loaded.ca = ca;
-  if (cert) loaded.cert = cert;
-  if (key) loaded.key = key;
-  return loaded;
+  const pems = await readPemSet(source, keyPath, tls);
+  return { ...pems, rejectUnauthorized: tls.rejectUnauthorized };
 }
 
 /** The secret of a `{ value } | { file }` config entry, at least `minLength` characters. */

@@ -2,6 +2,16 @@ import { z } from 'zod';
 
 const pemFile = z.string().min(1);
 
+/** A client certificate is useless without its key, and the other way round. */
+function certAndKeyTogether(tls: { cert?: string; key?: string }, ctx: z.RefinementCtx): void {
+  if ((tls.cert === undefined) !== (tls.key === undefined))
+    ctx.addIssue({
+      code: 'custom',
+      path: [tls.cert === undefined ? 'cert' : 'key'],
+      message: 'cert and key go together',
+    });
+}
+
 /**
  * TLS of a gRPC listener (`listen.tls` of the collector). With `clientCa` set, every agent must
  * present a certificate signed by that CA (mutual TLS); without it, TLS only encrypts.
@@ -37,14 +47,7 @@ export const clientTlsConfigSchema = z
       .optional()
       .describe('Name to verify in the server certificate. Default: the dialled host.'),
   })
-  .superRefine((tls, ctx) => {
-    if ((tls.cert === undefined) !== (tls.key === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: [tls.cert === undefined ? 'cert' : 'key'],
-        message: 'cert and key go together',
-      });
-  })
+  .superRefine(certAndKeyTogether)
   .describe('TLS towards collectors.');
 
 export type ClientTlsConfig = z.output<typeof clientTlsConfigSchema>;
@@ -98,14 +101,7 @@ export const serviceTlsSchema = z
       .default(true)
       .describe('Verify the server certificate. Default: true.'),
   })
-  .superRefine((tls, ctx) => {
-    if ((tls.cert === undefined) !== (tls.key === undefined))
-      ctx.addIssue({
-        code: 'custom',
-        path: [tls.cert === undefined ? 'cert' : 'key'],
-        message: 'cert and key go together',
-      });
-  })
+  .superRefine(certAndKeyTogether)
   .describe('TLS towards the service.');
 
 export type ServiceTlsConfig = z.output<typeof serviceTlsSchema>;
