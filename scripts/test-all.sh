@@ -18,6 +18,9 @@ npm run --silent format:check
 step "services up"
 bash scripts/services.sh up
 
+step "browser for the dashboard test (Debian chromium)"
+bash scripts/install-browser.sh
+
 rm -rf .vitest-results
 status=0
 # Unit and integration tests first; then the end-to-end ones (whole processes, service

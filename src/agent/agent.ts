@@ -133,6 +133,35 @@ export class Agent extends Component {
         registers: reg,
       }),
     };
+    const streamLag = () => {
+      const now = Date.now();
+      return [...this.#harvesters.values()].map((h) => ({
+        labels: { path: h.path, topic: h.opts.topic },
+        bytes: Math.max(0, h.tailer.size - h.acked),
+        seconds: this.#lagSeconds(h, now),
+      }));
+    };
+    new Gauge({
+      name: 'logrelay_agent_stream_lag_bytes',
+      help: 'Bytes in a file not yet acknowledged end to end (file size minus acked offset), by file.',
+      labelNames: ['path', 'topic'],
+      registers: reg,
+      collect() {
+        // Reset first: a closed file's series must disappear, not stay at its last value.
+        this.reset();
+        for (const s of streamLag()) this.set(s.labels, s.bytes);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_agent_stream_lag_seconds',
+      help: 'Age of the oldest byte of a file not yet acknowledged end to end (0 when caught up), by file.',
+      labelNames: ['path', 'topic'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of streamLag()) this.set(s.labels, s.seconds);
+      },
+    });
     this.checkpoints = new CheckpointRegistry(
       { path: config.checkpoint.path, flushIntervalMs: config.checkpoint.flushIntervalMs },
       { logger: childLogger(this.#log, 'checkpoint'), metrics: this.registry },
@@ -233,6 +262,28 @@ export class Agent extends Component {
           childLogger(this.#log, 'discovery'),
         )
       : undefined;
+    const remoteTails = this.remote;
+    const discovery = this.discovery;
+    if (remoteTails) {
+      new Gauge({
+        name: 'logrelay_agent_etcd_connected',
+        help: '1 while the last etcd read or watch of remote.etcd.key succeeded.',
+        registers: reg,
+        collect() {
+          this.set(remoteTails.connected ? 1 : 0);
+        },
+      });
+    }
+    if (discovery) {
+      new Gauge({
+        name: 'logrelay_agent_zookeeper_connected',
+        help: '1 while the agent holds a ZooKeeper session for collector discovery.',
+        registers: reg,
+        collect() {
+          this.set(discovery.connected ? 1 : 0);
+        },
+      });
+    }
     this.ops = new OpsServer(config.http, this.registry, childLogger(this.#log, 'ops'));
     this.ops.addReadinessCheck('collector', () =>
       this.shipper.connected ? true : `not connected (next: ${this.shipper.collector})`,
@@ -240,14 +291,29 @@ export class Agent extends Component {
   }
 
   /** Streams being read: for status and tests. */
-  get streams(): { path: string; key: string; acked: number; inFlight: number; size: number }[] {
+  get streams(): {
+    path: string;
+    key: string;
+    acked: number;
+    inFlight: number;
+    size: number;
+    /** Age of the oldest unacknowledged byte, in seconds (0 when caught up). */
+    lagSeconds: number;
+  }[] {
+    const now = Date.now();
     return [...this.#harvesters.values()].map((h) => ({
       path: h.path,
       key: h.key,
       acked: h.acked,
       inFlight: h.inFlight.length,
       size: h.tailer.size,
+      lagSeconds: this.#lagSeconds(h, now),
     }));
+  }
+
+  #lagSeconds(h: Harvester, now: number): number {
+    h.lag.observe(h.tailer.size, now);
+    return Math.round(h.lag.secondsBehind(h.acked, now) * 1000) / 1000;
   }
 
   /** Line bytes committed by collectors since start (the weight the cluster balances on). */
@@ -344,6 +410,7 @@ export class Agent extends Component {
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) h.orphaned = true;
       if (!h.busy) await h.tailer.observeSize();
+      h.lag.observe(h.tailer.size, Date.now());
     }
     this.#firstScan = false;
     this.#m.files.set(this.#harvesters.size);
@@ -479,6 +546,7 @@ export class Agent extends Component {
           const generation = h.generation;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
+            h.lag.reset();
             this.#m.truncations.inc();
             this.#log.warn(
               { path: h.path, generation: h.generation },
@@ -495,6 +563,7 @@ export class Agent extends Component {
             this.#m.lostBytes.inc(h.lostBytes);
             h.lostBytes = 0;
           }
+          h.lag.observe(h.tailer.size, now);
           if (next) {
             const lines = next.batch.lineLengths.length;
             this.#m.linesRead.inc(lines);

@@ -206,9 +206,17 @@ export const agentConfigSchema = z
           .default(60_000)
           .describe('Longest wait for an answer before failing over, ms. Default: 60000.'),
         /** TLS towards the collectors (and a client certificate for mTLS). Default: unset (plaintext). */
-        tls: clientTlsConfigSchema.optional(),
+        tls: clientTlsConfigSchema
+          .optional()
+          .describe(
+            'TLS towards the collectors (client certificate for mTLS). Default: unset (plaintext).',
+          ),
         /** Token presented to collectors that require one: { value } or { file }. Default: unset. */
-        token: secretSchema.optional().describe('Token for collectors: { value } or { file }.'),
+        token: secretSchema
+          .optional()
+          .describe(
+            'Token for collectors that require one: { value } or { file }. Default: unset.',
+          ),
       })
       .prefault({})
       .describe('Shipping to collectors.'),
@@ -232,11 +240,13 @@ export const agentConfigSchema = z
       .describe('Where acknowledged offsets are kept.'),
     remote: z
       .strictObject({
-        etcd: z.strictObject({
-          ...etcdConnectionFields,
-          /** The key this node's tails are published at (`t_logagent_node.key_path`). */
-          key: z.string().min(1).describe('The etcd key holding this node’s tails.'),
-        }),
+        etcd: z
+          .strictObject({
+            ...etcdConnectionFields,
+            /** The key this node's tails are published at (`t_logagent_node.key_path`). */
+            key: z.string().min(1).describe('The etcd key holding this node’s tails.'),
+          })
+          .describe('The etcd to read this node’s tails from, and their key.'),
         /**
          * Absolute folders remote tails may read below. A remote tail outside them (or a symlink
          * leading outside) is refused and logged: the control plane cannot widen this list.
@@ -260,7 +270,7 @@ export const agentConfigSchema = z
           .describe('etcd re-read interval, ms. Default: 5000.'),
       })
       .optional()
-      .describe('Tails from the control plane (etcd), applied live.'),
+      .describe('Tails from the control plane (etcd), applied live. Default: unset (none).'),
     http: opsServerConfigSchema.prefault({}),
     log: logConfigSchema.prefault({}),
   })

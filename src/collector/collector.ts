@@ -120,6 +120,18 @@ export class Collector extends Component {
           labelNames: ['sink', 'code'],
           registers: reg,
         }),
+        sinkLines: new Counter({
+          name: 'logrelay_collector_sink_committed_lines_total',
+          help: 'Lines committed by a sink (duplicates skipped are not counted), by sink.',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
+        sinkBytes: new Counter({
+          name: 'logrelay_collector_sink_committed_bytes_total',
+          help: 'Line bytes committed by a sink, by sink.',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
         limitHits,
         throttled: new Counter({
           name: 'logrelay_collector_throttled_batches_total',

@@ -54,7 +54,9 @@ export const collectorConfigSchema = z
           .default(10_000)
           .describe('Graceful stop wait, ms. Default: 10000.'),
         /** TLS, and mTLS with `clientCa`. Default: unset (plaintext, for loopback and trusted networks). */
-        tls: serverTlsConfigSchema.optional(),
+        tls: serverTlsConfigSchema
+          .optional()
+          .describe('TLS, and mTLS with clientCa. Default: unset (plaintext).'),
       })
       .prefault({})
       .describe('gRPC listener for agents.'),
@@ -122,7 +124,9 @@ export const collectorConfigSchema = z
           .default(10_000)
           .describe('Active streams per agent. Default: 10000.'),
         /** Rate limit of each agent. Default: unset (unlimited). */
-        agentRate: rateLimitSchema.optional(),
+        agentRate: rateLimitSchema
+          .optional()
+          .describe('Rate limit of each agent. Default: unset (unlimited).'),
       })
       .prefault({})
       .describe('Limits enforced on every batch.'),
@@ -180,11 +184,19 @@ export const collectorConfigSchema = z
       .optional()
       .describe('Collector cluster on ZooKeeper. Default: unset (standalone).'),
     /** The destinations. */
-    sinks: z.array(sinkConfigSchema).min(1).describe('Destinations (file, kafka, hdfs, null).'),
+    sinks: z
+      .array(sinkConfigSchema)
+      .min(1)
+      .describe('Destinations, at least one; the type key of each selects its kind and keys.'),
     /** Topic patterns → sink names; the first matching rule wins. Default: none. */
     routes: z.array(routeConfigSchema).default([]).describe('Routing rules, first match wins.'),
     /** Sinks for topics no route matches. Default: every sink when there are no routes, else none. */
-    defaultSinks: z.array(z.string().min(1)).optional().describe('Sinks for unrouted topics.'),
+    defaultSinks: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'Sinks for unrouted topics. Default: every sink when there are no routes, else none.',
+      ),
     http: opsServerConfigSchema.prefault({}),
     log: logConfigSchema.prefault({}),
   })

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { loadDashboardAssets } from '../admin/dashboard/assets.js';
+import { ClusterMonitor } from '../admin/dashboard/cluster-monitor.js';
+import { ServiceProbe } from '../admin/dashboard/service-probe.js';
 import { AdminApiServer, defaultAdminApiPort } from '../admin/http/api-server.js';
 import { Reconciler } from '../admin/reconciler.js';
 import { AdminOperations } from '../admin/operations.js';
@@ -10,6 +13,7 @@ import { Store } from '../admin/store/store.js';
 import { AdminInputError, validateId } from '../admin/store/validate.js';
 import { RelayError } from '../common/errors/relay-error.js';
 import { createLogger } from '../common/logging/logger.js';
+import { createMetricsRegistry } from '../common/metrics/registry.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** The exit codes the admin subcommands use (cli.ts passes its own, so they cannot drift). */
@@ -129,6 +133,10 @@ export interface AdminServeOptions {
   token?: string;
   /** Republish interval in ms (repairs etcd drift). Default 30000. */
   reconcileMs: string;
+  /** ZooKeeper of the collector cluster, for the dashboard; falls back to LOGRELAY_ZOOKEEPER. */
+  zookeeper?: string;
+  /** The cluster's root znode. Default /logrelay. */
+  clusterRoot: string;
 }
 
 /**
@@ -305,7 +313,8 @@ export function configureAdminCommand(
   admin
     .command('serve')
     .description(
-      `Serve the HTTP API (JSON) until SIGINT/SIGTERM: reads are open, writes need a bearer token.`,
+      'Serve the web dashboard (/) and the HTTP API (JSON) until SIGINT/SIGTERM: reads are open, ' +
+        'writes need a bearer token; /healthz, /readyz and /metrics for monitoring.',
     )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'TCP port', String(defaultAdminApiPort))
@@ -315,6 +324,11 @@ export function configureAdminCommand(
       'republish every node this often, repairing etcd drift (wiped or restored etcd)',
       '30000',
     )
+    .option(
+      '--zookeeper <host:port>',
+      "the collector cluster's ZooKeeper, shown on the dashboard (or LOGRELAY_ZOOKEEPER)",
+    )
+    .option('--cluster-root <path>', "the cluster's root znode", '/logrelay')
     .action(
       action(async (ctx, opts: AdminServeOptions) => {
         const token = opts.token ?? process.env['LOGRELAY_ADMIN_TOKEN'] ?? '';
@@ -332,25 +346,41 @@ export function configureAdminCommand(
             'etcd is not configured: pass --etcd host:port[,host:port] or set LOGRELAY_ETCD_ENDPOINTS',
           );
         }
-        const log = createLogger({ name: 'logrelay-admin' });
-        const server = new AdminApiServer(
-          { host: opts.host, port: Number(opts.port), token },
-          ctx.ops,
-          log,
-        );
         const reconcileMs = Number(opts.reconcileMs);
         if (!Number.isInteger(reconcileMs) || reconcileMs < 1000) {
           throw new AdminInputError(
             `--reconcile-ms must be an integer >= 1000, got ${opts.reconcileMs}`,
           );
         }
+        const zookeeper = opts.zookeeper ?? process.env['LOGRELAY_ZOOKEEPER'];
+        if (!opts.clusterRoot.startsWith('/')) {
+          throw new AdminInputError(
+            `--cluster-root must be an absolute znode path, got ${opts.clusterRoot}`,
+          );
+        }
+        const log = createLogger({ name: 'logrelay-admin' });
+        const registry = createMetricsRegistry({ component: 'admin' });
+        const monitor = zookeeper
+          ? new ClusterMonitor({ zookeeper, root: opts.clusterRoot }, log, registry)
+          : undefined;
+        const probe = new ServiceProbe(ctx.store, ctx.publisher, log, registry);
+        const server = new AdminApiServer(
+          { host: opts.host, port: Number(opts.port), token },
+          ctx.ops,
+          log,
+          { monitor, probe, registry, assets: loadDashboardAssets() },
+        );
+        if (!monitor) {
+          log.warn('no --zookeeper given: the dashboard shows no collector cluster');
+        }
         const reconciler = new Reconciler(ctx.ops, reconcileMs, log);
-        await reconciler.start();
+        const helpers = [reconciler, probe, ...(monitor ? [monitor] : [])];
+        for (const helper of helpers) await helper.start();
         try {
           const code = await runUntilSignal(server, log);
           return code === 0 ? codes.ok : codes.failure;
         } finally {
-          await reconciler.stop();
+          for (const helper of helpers) await helper.stop();
         }
       }, 8),
     );

@@ -1,9 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { RelayError } from '../../common/errors/relay-error.js';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
+import type { DashboardAsset } from '../dashboard/assets.js';
+import type { ClusterMonitor } from '../dashboard/cluster-monitor.js';
+import type { ServiceProbe } from '../dashboard/service-probe.js';
 import type { AdminOperations } from '../operations.js';
 import { AdminInputError, validateId } from '../store/validate.js';
 import {
@@ -34,6 +38,21 @@ export interface AdminApiConfig {
   maxBodyBytes?: number;
 }
 
+/**
+ * What `admin serve` adds to the JSON API: the dashboard's page and data, readiness and metrics.
+ * Each is optional, so the API alone stays testable without ZooKeeper.
+ */
+export interface AdminApiExtras {
+  /** The collector cluster from ZooKeeper: `/api/cluster`, `/api/history`. */
+  monitor?: ClusterMonitor;
+  /** MySQL and etcd reachability: `/readyz`, `/api/services`. */
+  probe?: ServiceProbe;
+  /** Served at `/metrics` (Prometheus text format). */
+  registry?: Registry;
+  /** The dashboard's static files by URL path (`/`, `/dashboard/app.js`, ...). */
+  assets?: Map<string, DashboardAsset>;
+}
+
 // RelayError codes → HTTP status. Anything else is a server fault (500, message withheld).
 const statusByCode: Record<string, number> = {
   ADMIN_INVALID_INPUT: 400,
@@ -61,13 +80,20 @@ interface Request {
   body: () => Promise<Record<string, unknown>>;
 }
 
+/** A route's answer: JSON `body`, or `raw` bytes of a given type (page, metrics). */
+interface Reply {
+  status: number;
+  body?: unknown;
+  raw?: { type: string; data: string | Buffer };
+}
+
 interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   /** Segments; `:id` matches any one segment, checked by the handler. */
   pattern: readonly string[];
   /** True when the body must be a non-empty JSON object; otherwise it may be empty. */
   needsBody?: boolean;
-  handle: (req: Request) => Promise<{ status: number; body: unknown }>;
+  handle: (req: Request) => Promise<Reply>;
 }
 
 function digest(text: string): Buffer {
@@ -99,9 +125,15 @@ export class AdminApiServer extends Component {
   readonly #ops: AdminOperations;
   readonly #log: Logger;
   readonly #routes: Route[];
+  readonly #extras: AdminApiExtras;
   #server: Server | undefined;
 
-  constructor(config: AdminApiConfig, ops: AdminOperations, log: Logger) {
+  constructor(
+    config: AdminApiConfig,
+    ops: AdminOperations,
+    log: Logger,
+    extras: AdminApiExtras = {},
+  ) {
     super('admin-api');
     if (config.token.length === 0) {
       throw new AdminInputError('the admin API needs a non-empty bearer token');
@@ -113,7 +145,8 @@ export class AdminApiServer extends Component {
     this.#maxBodyBytes = config.maxBodyBytes ?? defaultMaxBodyBytes;
     this.#ops = ops;
     this.#log = log;
-    this.#routes = this.#buildRoutes();
+    this.#extras = extras;
+    this.#routes = [...this.#buildRoutes(), ...this.#operatorRoutes()];
   }
 
   /** The bound address, e.g. `http://127.0.0.1:8080`. Only valid while running. */
@@ -254,6 +287,68 @@ export class AdminApiServer extends Component {
     ];
   }
 
+  /** Readiness, metrics and the dashboard (page and data), when `admin serve` provides them. */
+  #operatorRoutes(): Route[] {
+    const { monitor, probe, registry, assets } = this.#extras;
+    const get = (pattern: string[], handle: () => Promise<Reply>): Route => ({
+      method: 'GET',
+      pattern,
+      handle: async (req) => {
+        parseQuery(req.query, []);
+        return handle();
+      },
+    });
+    const routes: Route[] = [
+      get(['readyz'], async () => {
+        const checks: Record<string, string> = {};
+        if (probe) {
+          for (const [name, s] of Object.entries(probe.services))
+            checks[name] = s.up ? 'ok' : (s.error ?? 'down');
+        }
+        if (monitor) {
+          const snap = monitor.snapshot;
+          checks['zookeeper'] = snap.connected ? 'ok' : (snap.error ?? 'not read yet');
+        }
+        const ready = Object.values(checks).every((c) => c === 'ok');
+        return {
+          status: ready ? 200 : 503,
+          body: { status: ready ? 'ready' : 'not ready', checks },
+        };
+      }),
+      get(['api', 'services'], async () => ({
+        status: 200,
+        body: {
+          mysql: probe?.services.mysql ?? null,
+          etcd: probe?.services.etcd ?? null,
+          zookeeper: monitor
+            ? { up: monitor.snapshot.connected, error: monitor.snapshot.error }
+            : null,
+        },
+      })),
+      get(['api', 'cluster'], async () => {
+        if (!monitor) throw noCluster();
+        return { status: 200, body: monitor.snapshot };
+      }),
+      get(['api', 'history'], async () => {
+        if (!monitor) throw noCluster();
+        return { status: 200, body: { points: monitor.history } };
+      }),
+    ];
+    if (registry) {
+      routes.push(
+        get(['metrics'], async () => ({
+          status: 200,
+          raw: { type: registry.contentType, data: await registry.metrics() },
+        })),
+      );
+    }
+    for (const [path, asset] of assets ?? []) {
+      const pattern = path === '/' ? [] : path.split('/').slice(1);
+      routes.push(get(pattern, async () => ({ status: 200, raw: asset })));
+    }
+    return routes;
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = req.url ?? '/';
     const queryAt = target.indexOf('?');
@@ -295,7 +390,8 @@ export class AdminApiServer extends Component {
       if (route.method !== 'GET') {
         this.#log.info({ method: req.method, path, status: result.status }, 'admin change');
       }
-      sendJson(res, result.status, result.body);
+      if (result.raw) sendRaw(res, result.status, result.raw.type, result.raw.data);
+      else sendJson(res, result.status, result.body);
     } catch (e) {
       const error = RelayError.from(e);
       const status = statusByCode[error.code] ?? 500;
@@ -363,6 +459,32 @@ function drain(req: IncomingMessage, cap: number): void {
   });
   req.on('error', () => undefined);
   req.resume();
+}
+
+function noCluster(): RelayError {
+  return new RelayError(
+    'ADMIN_NOT_FOUND',
+    'no cluster to show: start `admin serve` with --zookeeper host:port',
+  );
+}
+
+// The page runs only its own script and talks only to this server: a tail name or path holding
+// markup cannot run code, and no other site can frame the buttons.
+const pageHeaders = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function sendRaw(res: ServerResponse, status: number, type: string, data: string | Buffer): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(data),
+    'cache-control': 'no-store',
+    ...pageHeaders,
+  });
+  res.end(data);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -74,6 +74,11 @@ export class Publisher {
     return new Publisher(client, store, endpoints);
   }
 
+  /** One read from etcd: throws ADMIN_ETCD_UNREACHABLE when etcd does not answer. */
+  async ping(): Promise<void> {
+    await this.call(() => this.client.get('logrelay/admin/ping').string());
+  }
+
   /** Writes the node's current tails (possibly `[]`) at its key_path. */
   async publishNode(node: AdminNode): Promise<PublishResult> {
     const tails = await this.store.tails.list({ nodeId: node.id });

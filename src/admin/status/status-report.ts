@@ -33,7 +33,15 @@ export interface StatusReport {
     streamCount: number;
     /** Bytes in its files not yet acknowledged, over the listed streams. */
     lagBytes: number;
-    streams: Array<{ path: string; acked: number; size: number; lagBytes: number }>;
+    /** Age of the oldest unacknowledged byte over the listed streams, in seconds. */
+    lagSeconds: number;
+    streams: Array<{
+      path: string;
+      acked: number;
+      size: number;
+      lagBytes: number;
+      lagSeconds: number;
+    }>;
   }>;
 }
 
@@ -71,6 +79,7 @@ export function statusReport(view: ClusterView, zookeeper: string, root: string)
         bytesPerSec: a.bytesPerSec,
         streamCount: a.streamCount,
         lagBytes: streams.reduce((n, s) => n + s.lagBytes, 0),
+        lagSeconds: streams.reduce((n, s) => Math.max(n, s.lagSeconds), 0),
         streams,
       };
     }),
@@ -113,7 +122,7 @@ export function formatStatus(report: StatusReport): string {
   out.push('');
   out.push(
     table(
-      ['AGENT', 'HOST', 'ASSIGNED', 'CONNECTED TO', 'BYTES/S', 'STREAMS', 'LAG BYTES'],
+      ['AGENT', 'HOST', 'ASSIGNED', 'CONNECTED TO', 'BYTES/S', 'STREAMS', 'LAG BYTES', 'LAG S'],
       report.agents.map((a) => [
         a.id,
         a.host,
@@ -122,15 +131,23 @@ export function formatStatus(report: StatusReport): string {
         String(a.bytesPerSec),
         String(a.streamCount),
         String(a.lagBytes),
+        String(a.lagSeconds),
       ]),
     ),
   );
   const streams = report.agents.flatMap((a) =>
-    a.streams.map((s) => [a.id, s.path, String(s.acked), String(s.size), String(s.lagBytes)]),
+    a.streams.map((s) => [
+      a.id,
+      s.path,
+      String(s.acked),
+      String(s.size),
+      String(s.lagBytes),
+      String(s.lagSeconds),
+    ]),
   );
   if (streams.length > 0) {
     out.push('');
-    out.push(table(['AGENT', 'STREAM', 'ACKED', 'SIZE', 'LAG BYTES'], streams));
+    out.push(table(['AGENT', 'STREAM', 'ACKED', 'SIZE', 'LAG BYTES', 'LAG S'], streams));
   }
   return `${out.join('\n')}\n`;
 }

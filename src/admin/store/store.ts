@@ -163,6 +163,11 @@ export class Store {
     });
   }
 
+  /** One round trip (`SELECT 1`): throws ADMIN_DB_UNREACHABLE and the like when it fails. */
+  async ping(): Promise<void> {
+    await this.run(() => this.pool.query('SELECT 1'));
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

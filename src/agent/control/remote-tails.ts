@@ -101,6 +101,7 @@ export class RemoteTails extends Component {
   #refused = new Map<string, { logPath: string; reason: string }>();
   #reported: string | undefined;
   #applying: Promise<void> = Promise.resolve();
+  #connected = false;
 
   constructor(
     opts: RemoteTailsOptions,
@@ -111,6 +112,11 @@ export class RemoteTails extends Component {
     this.#opts = opts;
     this.#apply = apply;
     this.#log = log;
+  }
+
+  /** True while the last read of the key (or the watch) reached etcd. */
+  get connected(): boolean {
+    return this.running && this.#connected;
   }
 
   protected async doStart(): Promise<void> {
@@ -177,8 +183,15 @@ export class RemoteTails extends Component {
         ),
       );
       // After a reconnect the watch may have missed changes: read the key again.
-      watcher.on('connected', () => void this.#read());
-      watcher.on('error', (err) => this.#log.warn({ err }, 'etcd watch error'));
+      watcher.on('connected', () => {
+        this.#connected = true;
+        void this.#read();
+      });
+      watcher.on('disconnected', () => (this.#connected = false));
+      watcher.on('error', (err) => {
+        this.#connected = false;
+        this.#log.warn({ err }, 'etcd watch error');
+      });
     } catch (err) {
       this.#log.warn({ err, key: this.#opts.key }, 'cannot watch etcd; relying on periodic reads');
     }
@@ -187,6 +200,7 @@ export class RemoteTails extends Component {
   async #read(): Promise<void> {
     try {
       const value = await this.#client?.get(this.#opts.key).string();
+      if (this.#client) this.#connected = true;
       if (value === null) {
         if (this.#last !== undefined)
           this.#log.warn(
@@ -198,6 +212,7 @@ export class RemoteTails extends Component {
       if (value !== undefined) await this.#offer(value, 'read');
       if (this.#reported === undefined) await this.#report();
     } catch (err) {
+      this.#connected = false;
       this.#log.warn(
         { err: (err as Error).message, key: this.#opts.key },
         'etcd unreachable; keeping the last config',

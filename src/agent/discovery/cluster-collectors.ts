@@ -33,7 +33,7 @@ export interface ClusterCollectorsHooks {
   committedBytes(): number;
   /** The collector connected to now ('' when none). */
   collector(): string;
-  streams(): Array<{ path: string; acked: number; size: number }>;
+  streams(): Array<{ path: string; acked: number; size: number; lagSeconds: number }>;
   /** The collectors to use: the assigned (or hashed-to) one first, then fallbacks. */
   setCollectors(addresses: string[]): void;
 }
@@ -67,6 +67,11 @@ export class ClusterCollectors extends Component {
     this.#hooks = hooks;
     this.#log = log;
     this.#paths = clusterPaths(opts.zookeeper.root);
+  }
+
+  /** True while a ZooKeeper session is held (it is dropped on failure and on expiry). */
+  get connected(): boolean {
+    return this.running && this.#session !== undefined;
   }
 
   /** The collector list handed to the shipper last. */

@@ -2,6 +2,7 @@ import type { Batch } from '../../common/wire/index.js';
 import { streamKey, type FileIdentity } from '../tail/fingerprint.js';
 import type { FileTailer } from '../tail/file-reader.js';
 import { lineEnd, type Line } from '../tail/line-splitter.js';
+import { LagClock } from './lag-clock.js';
 
 /** A batch on its way, as the harvester remembers it (the bytes stay in the file). */
 export interface SentBatch {
@@ -79,6 +80,8 @@ export class Harvester {
   /** Bytes seen in the file and lost to a truncation before they could be read. */
   lostBytes = 0;
   busy = false;
+  /** When the bytes not yet acked were first seen: the stream's lag in seconds. */
+  readonly lag = new LagClock();
   closed = false;
   /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
   budgetBytes: number;

@@ -40,6 +40,10 @@ export interface BatchProcessorMetrics {
   duplicates: Counter<'sink'>;
   sinkSeconds: Histogram<'sink'>;
   sinkErrors: Counter<'sink' | 'code'>;
+  /** Lines a sink committed (duplicates it skipped are not counted), by sink. */
+  sinkLines: Counter<'sink'>;
+  /** Line bytes a sink committed, by sink. */
+  sinkBytes: Counter<'sink'>;
   /** Limits hit, by limit (its config key). */
   limitHits: Counter<'limit'>;
   /** Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused). */
@@ -308,6 +312,11 @@ export class BatchProcessor {
     try {
       await sink.write(part);
       ticket?.done({ overloaded: false });
+      this.#metrics.sinkLines.inc({ sink: name }, part.lines.length);
+      this.#metrics.sinkBytes.inc(
+        { sink: name },
+        part.lines.reduce((n, line) => n + line.length, 0),
+      );
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
       this.#resumeAt.delete(laneKey);
       return { sink: name, duplicates };

@@ -52,6 +52,8 @@ export const agentStreamSchema = z.object({
   path: z.string(),
   acked: z.number().nonnegative(),
   size: z.number().nonnegative(),
+  /** Age of the oldest unacknowledged byte, in seconds (agents before 0.1 did not report it). */
+  lagSeconds: z.number().nonnegative().default(0),
 });
 
 export const agentInfoSchema = z.object({

@@ -46,8 +46,8 @@ const view: ClusterView = {
       updatedAt: 't',
       streamCount: 2,
       streams: [
-        { path: '/var/log/a.log', acked: 100, size: 150 },
-        { path: '/var/log/b.log', acked: 70, size: 70 },
+        { path: '/var/log/a.log', acked: 100, size: 150, lagSeconds: 2.5 },
+        { path: '/var/log/b.log', acked: 70, size: 70, lagSeconds: 0 },
       ],
     },
   ],
@@ -58,7 +58,12 @@ describe('status report', () => {
     const report = statusReport(view, 'zk:2181', '/logrelay');
     expect(report.leader).toEqual({ id: 'c1', epoch: 0 });
     expect(report.members.map((m) => m.leader)).toEqual([true, false]);
-    expect(report.agents[0]).toMatchObject({ assigned: 'c2', lagBytes: 50, streamCount: 2 });
+    expect(report.agents[0]).toMatchObject({
+      assigned: 'c2',
+      lagBytes: 50,
+      lagSeconds: 2.5,
+      streamCount: 2,
+    });
     expect(report.agents[0]!.streams.map((s) => s.lagBytes)).toEqual([50, 0]);
   });
 
@@ -66,8 +71,8 @@ describe('status report', () => {
     const text = formatStatus(statusReport(view, 'zk:2181', '/logrelay'));
     expect(text).toContain('leader c1 (epoch 0)');
     expect(text).toMatch(/c1\s+10\.0\.0\.1:7070\s+yes/);
-    expect(text).toMatch(/web\s+web-1\s+c2\s+10\.0\.0\.2:7070\s+1200\s+2\s+50/);
-    expect(text).toMatch(/\/var\/log\/a\.log\s+100\s+150\s+50/);
+    expect(text).toMatch(/web\s+web-1\s+c2\s+10\.0\.0\.2:7070\s+1200\s+2\s+50\s+2\.5/);
+    expect(text).toMatch(/\/var\/log\/a\.log\s+100\s+150\s+50\s+2\.5/);
   });
 
   it('says so when there is no leader', () => {

@@ -4,7 +4,7 @@ import { sinkCommonFields } from '../sink-config.js';
 /** `sinks[]` entry of type `file`: newline-terminated lines in local files, rolled by size and age. */
 export const fileSinkConfigSchema = z
   .strictObject({
-    type: z.literal('file'),
+    type: z.literal('file').describe('Sink type: file.'),
     ...sinkCommonFields,
     /** Folder the path template is relative to. */
     directory: z.string().min(1).describe('Folder the path template is relative to.'),

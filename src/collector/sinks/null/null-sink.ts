@@ -9,7 +9,7 @@ import type { Sink, SinkBatch, SinkContext } from '../sink.js';
 /** `sinks[]` entry of type `null`: accepts and discards everything (benchmarks, dry runs). */
 export const nullSinkConfigSchema = z
   .strictObject({
-    type: z.literal('null'),
+    type: z.literal('null').describe('Sink type: null.'),
     ...sinkCommonFields,
   })
   .describe('Discards every line (for benchmarks and dry runs).');

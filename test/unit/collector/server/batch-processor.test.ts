@@ -74,6 +74,18 @@ function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = 
         labelNames: ['sink', 'code'],
         registers: [registry],
       }),
+      sinkLines: new Counter({
+        name: 'cl',
+        help: 'cl',
+        labelNames: ['sink'],
+        registers: [registry],
+      }),
+      sinkBytes: new Counter({
+        name: 'cb',
+        help: 'cb',
+        labelNames: ['sink'],
+        registers: [registry],
+      }),
       limitHits: new Counter({
         name: 'h',
         help: 'h',
@@ -100,7 +112,7 @@ const third = makeBatch(['c1'], 12);
 
 describe('BatchProcessor', () => {
   it('commits, and answers a retransmission without writing it again', async () => {
-    const { processor, kafka } = setup();
+    const { processor, kafka, registry } = setup();
     expect(await processor.process(first)).toEqual({
       $case: 'committed',
       value: { duplicateLines: 0 },
@@ -115,6 +127,13 @@ describe('BatchProcessor', () => {
       value: { duplicateLines: 1 },
     });
     expect(kafka.lines).toEqual(['a1', 'a2', 'b1']);
+    // Committed counts what the sink wrote: the 3 deduplicated lines are not in it.
+    const committed = await registry.getSingleMetric('cl')!.get();
+    expect(committed.values).toEqual([{ labels: { sink: 'kafka' }, value: 3 }]);
+    const bytes = await registry.getSingleMetric('cb')!.get();
+    expect(bytes.values).toEqual([{ labels: { sink: 'kafka' }, value: 6 }]);
+    const dups = await registry.getSingleMetric('d')!.get();
+    expect(dups.values).toEqual([{ labels: { sink: 'kafka' }, value: 3 }]);
   });
 
   it('answers retry-after on a sink outage and holds back later batches until the gap is resent', async () => {
