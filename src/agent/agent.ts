@@ -85,6 +85,11 @@ export class Agent extends Component {
         help: 'Lines sent to collectors (resends included).',
         registers: reg,
       }),
+      bytesShipped: new Counter({
+        name: 'logrelay_agent_bytes_shipped_total',
+        help: 'Line bytes sent to collectors (resends included).',
+        registers: reg,
+      }),
       linesAcked: new Counter({
         name: 'logrelay_agent_lines_acked_total',
         help: 'Lines committed by collectors.',
@@ -185,6 +190,7 @@ export class Agent extends Component {
       {
         committed: (batch) => this.#settled(batch, 'committed'),
         rejected: (batch, code, reason) => {
+          if (this.#stale(batch)) return;
           if ((code === 'BATCH_TOO_LARGE' || code === 'TOO_MANY_LINES') && this.#shrink(batch)) {
             this.#log.warn(
               { code, reason, path: batch.stream?.path },
@@ -570,6 +576,7 @@ export class Agent extends Component {
             this.#m.bytesRead.inc(next.batch.lines.length);
             this.#batches.set(next.batch, { harvester: h, sent: next.sent });
             this.#m.linesShipped.inc(lines);
+            this.#m.bytesShipped.inc(next.batch.lines.length);
             this.shipper.send(next.batch);
             sentAny = true;
           } else {
@@ -613,7 +620,19 @@ export class Agent extends Component {
     this.#log.info({ path: h.path, offset: h.acked }, 'finished file (rotated away or deleted)');
   }
 
+  /**
+   * True (and forgotten) for the answer to a batch sent before its stream was rewound: its lines
+   * are sent again, so it neither counts as acked or rejected nor moves the checkpoint.
+   */
+  #stale(batch: Batch): boolean {
+    const tracked = this.#batches.get(batch);
+    if (!tracked || tracked.harvester.isCurrent(tracked.sent)) return false;
+    this.#batches.delete(batch);
+    return true;
+  }
+
   #settled(batch: Batch, result: 'committed' | 'rejected'): void {
+    if (this.#stale(batch)) return;
     const tracked = this.#batches.get(batch);
     if (!tracked) return;
     this.#batches.delete(batch);
