@@ -23,6 +23,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Progress } from '../src/common/progress/progress.js';
 import { fileBytesFor, generateFile, LINE_BYTES } from './file.js';
 import { timeCat, timeNodeRead } from './reference.js';
 import { benchRelay, liveChildren, type RelayResult } from './relay.js';
@@ -63,7 +64,21 @@ if (only !== '' && only !== 'tailing' && only !== 'relay') {
 /** Extra runs (BENCH_REPEAT) are skipped past this, so the report comes before the hard cap. */
 const softDeadline = Date.now() + totalTimeoutMs * 0.8;
 
-const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
+// On a terminal a status line shows how long the current step has run; elsewhere only the
+// milestones are printed (stderr), and stdout ends with the JSON line.
+const progress = new Progress(process.stderr);
+const say = (msg: string) => progress.log(`bench: ${msg}`);
+
+/** `work`, with "<what>: N s" on the status line while it runs (terminal only). */
+async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  progress.tick(() => `bench: ${what}: ${Math.round((Date.now() - started) / 1000)} s`, 1000);
+  try {
+    return await work();
+  } finally {
+    progress.done();
+  }
+}
 const round = (n: number, digits = 3) => Number(n.toFixed(digits));
 
 let workDir: string | undefined;
@@ -96,7 +111,7 @@ async function fastest<T extends { seconds: number; complete: boolean }>(
       break;
     }
     say(repeat > 1 ? `${name} (run ${i + 1}/${repeat})` : name);
-    all.push(await run());
+    all.push(await timed(name, run));
   }
   const ranked = [...all].sort(
     (a, b) => Number(b.complete) - Number(a.complete) || a.seconds - b.seconds,
@@ -180,7 +195,7 @@ async function phaseTailing(dir: string) {
   const bytes = fileBytesFor(fileMb);
   const path = join(dir, 'tail.log');
   say(`generating ${fileMb} MiB of ${LINE_BYTES}-byte lines in ${path}`);
-  const lines = await generateFile(path, bytes);
+  const lines = await timed('generating', () => generateFile(path, bytes));
   try {
     const cat = await catReference(path, bytes);
     say('node FileHandle.read (diagnostic)');
@@ -226,7 +241,7 @@ async function phaseRelay(dir: string) {
   const bytes = Math.max(batchBytes, Math.floor(fileBytesFor(relayMb) / batchBytes) * batchBytes);
   const path = join(dir, 'relay.log');
   say(`generating ${relayMb} MiB of ${LINE_BYTES}-byte lines in ${path}`);
-  const lines = await generateFile(path, bytes);
+  const lines = await timed('generating', () => generateFile(path, bytes));
   try {
     const cat = await catReference(path, bytes);
     const relay = await fastest('agent → collector (child process) → null sink', () =>

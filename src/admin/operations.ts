@@ -90,7 +90,14 @@ export class AdminOperations {
   }
 
   /** Publishes one node again, or every node; ADMIN_INVALID_INPUT without etcd. */
-  async publish(nodeId?: number): Promise<PublishResult[]> {
+  /**
+   * Publishes one node, or every node; `onPublished` hears of each as it is done (the CLI shows
+   * progress with it).
+   */
+  async publish(
+    nodeId?: number,
+    onPublished?: (result: PublishResult, done: number, total: number) => void,
+  ): Promise<PublishResult[]> {
     const publisher = this.publisher;
     if (!publisher) {
       throw new AdminInputError(
@@ -101,7 +108,9 @@ export class AdminOperations {
       nodeId === undefined ? await this.store.nodes.list() : [await this.store.nodes.get(nodeId)];
     const results: PublishResult[] = [];
     for (const node of nodes) {
-      results.push(await this.#serialised(node.id, () => publisher.publishNode(node)));
+      const result = await this.#serialised(node.id, () => publisher.publishNode(node));
+      results.push(result);
+      onPublished?.(result, results.length, nodes.length);
     }
     return results;
   }

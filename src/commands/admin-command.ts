@@ -14,6 +14,7 @@ import { AdminInputError, validateId } from '../admin/store/validate.js';
 import { RelayError } from '../common/errors/relay-error.js';
 import { createLogger } from '../common/logging/logger.js';
 import { createMetricsRegistry } from '../common/metrics/registry.js';
+import { Progress } from '../common/progress/progress.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /** The exit codes the admin subcommands use (cli.ts passes its own, so they cannot drift). */
@@ -302,9 +303,14 @@ export function configureAdminCommand(
     .option('--node <id>', 'only this node')
     .action(
       action(async (ctx, opts: { node?: string }) => {
-        const results = await ctx.ops.publish(
-          opts.node === undefined ? undefined : validateId(opts.node, 'node id'),
-        );
+        // Thousands of nodes take a while: a status line on a terminal, nothing extra elsewhere.
+        const progress = new Progress(process.stderr);
+        const results = await ctx.ops
+          .publish(
+            opts.node === undefined ? undefined : validateId(opts.node, 'node id'),
+            (r, done, total) => progress.update(`published ${done}/${total} (node ${r.nodeId})`),
+          )
+          .finally(() => progress.done());
         for (const r of results) out(`published node ${r.nodeId} to ${r.key} (${r.tails} tails)\n`);
         if (results.length === 0) out('no nodes to publish\n');
       }),

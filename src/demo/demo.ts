@@ -19,6 +19,7 @@ import { agentConfigSchema } from '../agent/config.js';
 import { validateConfig } from '../common/config/load-config.js';
 import { createLogger } from '../common/logging/logger.js';
 import type { Batch } from '../common/wire/index.js';
+import { Progress } from '../common/progress/progress.js';
 
 /** What `logrelay demo` measured; printed as one JSON object with `--json`. */
 export interface DemoSummary {
@@ -123,8 +124,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const out = join(dir, 'out');
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
+  const progress = new Progress(process.stderr, options.progress && process.stderr.isTTY === true);
   const say = (msg: string) => {
-    if (options.progress) process.stderr.write(`${msg}\n`);
+    if (options.progress) progress.log(msg);
   };
 
   say(`logrelay demo in ${dir}`);
@@ -193,11 +195,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
-  const progress = setInterval(() => {
-    say(
-      `written ${written}/${total}${stoppedCollector ? ' (collector-1 stopped; agents failed over)' : ''}`,
-    );
-  }, 1000);
+  // Counted for the status line only: the summary reads the output again at the end.
+  let shown = 0;
+  progress.tick(
+    () =>
+      `written ${written}/${total}, delivered ${shown}` +
+      (stoppedCollector ? ' (collector-1 stopped; agents failed over)' : ''),
+  );
+  // Reading the output costs the run some CPU: only done while someone watches.
+  const counting = progress.live
+    ? setInterval(() => void outputLines(out).then((lines) => (shown = lines.length)), 1000)
+    : undefined;
   const writing = Promise.all(files.map(writer));
   // Midway, the first collector goes away; agents must move to the second without losing lines.
   while (written < total / 2) await new Promise((r) => setTimeout(r, 50));
@@ -214,7 +222,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     if (delivered.length >= written) break;
     await new Promise((r) => setTimeout(r, 250));
   }
-  clearInterval(progress);
+  clearInterval(counting);
+  progress.done();
   await new Promise((r) => setTimeout(r, 300));
   delivered = await outputLines(out);
   for (const agent of agents) await agent.stop();
