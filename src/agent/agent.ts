@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { RelayError } from '../common/errors/relay-error.js';
 import { OpsServer } from '../common/http/ops-server.js';
 import { Component } from '../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../common/logging/logger.js';
@@ -14,6 +15,7 @@ import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer } from './tail/file-reader.js';
+import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
 interface Tracked {
@@ -453,6 +455,9 @@ export class Agent extends Component {
   async #open(path: string, tailEntry: TailEntry, id: string): Promise<void> {
     const tail = tailEntry.config;
     const [device = '', inode = ''] = id.split(':');
+    // Opened by path, checked against the file the scan stat-ed: if the path was rotated in
+    // between, the new file must not inherit the old one's offset (nor be read twice).
+    const expect = { dev: Number(device), ino: Number(inode) };
     // The newest registry entry for this device + inode says where to resume and which generation.
     const entries = this.checkpoints
       .entries()
@@ -471,9 +476,11 @@ export class Agent extends Component {
     let generation = 0;
     let tailer: FileTailer;
     try {
-      tailer = await FileTailer.open(path, { ...lineOpts, start: 0 });
+      tailer = await FileTailer.open(path, { ...lineOpts, start: 0, expect });
     } catch (err) {
-      this.#log.warn({ path, err }, 'cannot open file');
+      if (RelayError.from(err).code === TailErrorCode.Replaced) {
+        this.#log.debug({ path }, 'file rotated while being opened; the next scan finds both');
+      } else this.#log.warn({ path, err }, 'cannot open file');
       return;
     }
     if (latest) {
@@ -499,7 +506,13 @@ export class Agent extends Component {
     }
     if (start !== 0 || generation !== 0) {
       await tailer.close();
-      tailer = await FileTailer.open(path, { ...lineOpts, start, generation });
+      try {
+        tailer = await FileTailer.open(path, { ...lineOpts, start, generation, expect });
+      } catch (err) {
+        if (RelayError.from(err).code !== TailErrorCode.Replaced)
+          this.#log.warn({ path, err }, 'cannot open file');
+        return;
+      }
     }
     const harvester = new Harvester(
       {

@@ -12,11 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import mysql from 'mysql2/promise';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { main } from '../../src/cli.js';
 import type { Collector } from '../../src/collector/collector.js';
 import { clusterPaths, readCluster, type ClusterView } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
@@ -24,27 +22,14 @@ import type { StatusReport } from '../../src/admin/status/status-report.js';
 import { startClusterCollectors } from '../helpers/cluster.js';
 import { metricSum, repoRoot, scrape } from '../helpers/processes.js';
 import { countLines, readAllLines, startAgent } from '../helpers/relay.js';
-import { endpoint, requireService, services } from '../helpers/services.js';
+import { endpoint, requireService } from '../helpers/services.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDatabase, type ScratchDatabase } from '../helpers/scratch-db.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 const token = 'dashboard-test-token-42';
-
-/** Runs the CLI in-process and returns what it printed on stdout. */
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 /** `logrelay admin serve` as a child process; resolves with its URL once it listens. */
 async function startAdmin(
@@ -122,14 +107,12 @@ function pageView(page: Page): Promise<PageView> {
 }
 
 describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd', () => {
-  const database = uniqueName('logrelay_dash');
-  const mysqlUrl = `mysql://root@${services.mysql.host}:${services.mysql.port}/${database}`;
   const root = `/${uniqueName('lr_dash')}`;
   const ip = '10.77.0.1';
   const key = `/${uniqueName('logagent')}/${ip}/tails`;
   const zookeeper = { connect: endpoint('zookeeper'), root, sessionTimeoutMs: 6000 };
   const stops: Array<() => Promise<unknown>> = [];
-  let conn: mysql.Connection;
+  let db: ScratchDatabase;
   let zk: ZkSession;
   let browser: Browser | undefined;
   let admin: ChildProcess | undefined;
@@ -138,12 +121,7 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
     await requireService('zookeeper');
     await requireService('mysql');
     await requireService('etcd');
-    conn = await mysql.createConnection({
-      host: services.mysql.host,
-      port: services.mysql.port,
-      user: 'root',
-    });
-    await conn.query(`CREATE DATABASE \`${database}\``);
+    db = await scratchDatabase('logrelay_dash');
     zk = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 10_000 });
     await zk.connect();
   });
@@ -153,8 +131,7 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
     if (admin && admin.exitCode === null) admin.kill('SIGKILL');
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
     zk?.close();
-    await conn?.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await conn?.end();
+    await db?.drop();
   });
 
   it('shows what ZooKeeper holds, as status and /metrics do, and stops a tail from a click', async () => {
@@ -167,11 +144,11 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
     await writeFile(file, '');
 
     // Control plane: the node and its running tail, published to etcd.
-    const adminArgs = ['admin', '--mysql', mysqlUrl, '--etcd', endpoint('etcd')];
-    expect((await cli(...adminArgs, 'migrate')).code).toBe(0);
-    expect((await cli(...adminArgs, 'node', 'add', '--ip', ip, '--key-path', key)).code).toBe(0);
+    const adminArgs = ['admin', '--mysql', db.url, '--etcd', endpoint('etcd')];
+    expect((await runCli(...adminArgs, 'migrate')).code).toBe(0);
+    expect((await runCli(...adminArgs, 'node', 'add', '--ip', ip, '--key-path', key)).code).toBe(0);
     expect(
-      (await cli(...adminArgs, 'tail', 'add', '--node', '1', '--path', file, '--topic', 'app'))
+      (await runCli(...adminArgs, 'tail', 'add', '--node', '1', '--path', file, '--topic', 'app'))
         .code,
     ).toBe(0);
 
@@ -272,7 +249,8 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
         const view = await settled();
         if (!view) return false;
         const status = JSON.parse(
-          (await cli('status', '--zookeeper', endpoint('zookeeper'), '--root', root, '--json')).out,
+          (await runCli('status', '--zookeeper', endpoint('zookeeper'), '--root', root, '--json'))
+            .stdout,
         ) as StatusReport;
         const metrics = await Promise.all(collectors.map((c) => scrape(c.ops.url)));
         const shown = await pageView(page);

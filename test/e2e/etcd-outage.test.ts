@@ -3,12 +3,12 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { main } from '../../src/cli.js';
 import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
-import { endpoint, requireService, services } from '../helpers/services.js';
+import { endpoint, requireService } from '../helpers/services.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDatabase, type ScratchDatabase } from '../helpers/scratch-db.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -21,30 +21,17 @@ const etcdService = (command: 'up' | 'down') =>
   promisify(execFile)('bash', ['scripts/services.sh', command, 'etcd'], { cwd: root });
 
 describe('agents ride out etcd restarts and a deleted key', () => {
-  const database = uniqueName('logrelay_etcd_outage');
-  const mysqlUrl = `mysql://root@${services.mysql.host}:${services.mysql.port}/${database}`;
   const key = `/${uniqueName('logagent')}/10.1.2.3/tails`;
   const stops: (() => Promise<void>)[] = [];
-  let conn: mysql.Connection;
+  let db: ScratchDatabase;
 
-  const admin = async (...args: string[]) => {
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      return await main(['admin', '--mysql', mysqlUrl, '--etcd', endpoint('etcd'), ...args]);
-    } finally {
-      out.mockRestore();
-    }
-  };
+  const admin = async (...args: string[]) =>
+    (await runCli('admin', '--mysql', db.url, '--etcd', endpoint('etcd'), ...args)).code;
 
   beforeAll(async () => {
     await requireService('mysql');
     await requireService('etcd');
-    conn = await mysql.createConnection({
-      host: services.mysql.host,
-      port: services.mysql.port,
-      user: 'root',
-    });
-    await conn.query(`CREATE DATABASE \`${database}\``);
+    db = await scratchDatabase('logrelay_etcd_outage');
   });
 
   afterAll(async () => {
@@ -56,8 +43,7 @@ describe('agents ride out etcd restarts and a deleted key', () => {
       .prefix(key)
       .catch(() => undefined);
     etcd.close();
-    await conn?.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await conn?.end();
+    await db?.drop();
   });
 
   it('keeps shipping through an etcd restart, an agent restart during the outage, and a deleted key', async () => {

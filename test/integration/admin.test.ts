@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { Publisher } from '../../src/admin/publish/publisher.js';
 import { Store } from '../../src/admin/store/store.js';
 import type { MysqlTarget } from '../../src/admin/store/mysql-url.js';
-import { exitCodes, main } from '../../src/cli.js';
+import { exitCodes } from '../../src/cli.js';
 import type { RelayError } from '../../src/common/errors/relay-error.js';
+import { runCli } from '../helpers/cli.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
 import { uniqueName } from '../helpers/unique.js';
 
@@ -38,24 +39,6 @@ async function rejection(promise: Promise<unknown>): Promise<RelayError> {
     return err as RelayError;
   }
   throw new Error('expected a rejection');
-}
-
-/** Runs the CLI in-process and captures what it prints. */
-async function runCli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation(
-    (chunk) => ((stdout += String(chunk)), true),
-  );
-  vi.spyOn(process.stderr, 'write').mockImplementation(
-    (chunk) => ((stderr += String(chunk)), true),
-  );
-  try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
 }
 
 describe('logrelay admin against real MariaDB and etcd', () => {

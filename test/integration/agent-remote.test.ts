@@ -1,8 +1,7 @@
 import { appendFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { AdminApiServer } from '../../src/admin/http/api-server.js';
 import { AdminOperations } from '../../src/admin/operations.js';
@@ -10,7 +9,6 @@ import { Reconciler } from '../../src/admin/reconciler.js';
 import { Publisher } from '../../src/admin/publish/publisher.js';
 import { parseMysqlUrl } from '../../src/admin/store/mysql-url.js';
 import { Store } from '../../src/admin/store/store.js';
-import { main } from '../../src/cli.js';
 import {
   countLines,
   quietLog,
@@ -18,7 +16,9 @@ import {
   startAgent,
   startCollector,
 } from '../helpers/relay.js';
-import { endpoint, requireService, services } from '../helpers/services.js';
+import { endpoint, requireService } from '../helpers/services.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDatabase, type ScratchDatabase } from '../helpers/scratch-db.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -27,38 +27,24 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
 // live — started, stopped and started again without loss or duplicates — and a tail outside
 // the agent's local allowlist is refused.
 describe('agent configured live from the control plane (MariaDB → etcd → agent)', () => {
-  const database = uniqueName('logrelay_remote');
-  const mysqlUrl = `mysql://root@${services.mysql.host}:${services.mysql.port}/${database}`;
   const ip = '10.9.8.7';
   const key = `/${uniqueName('logagent')}/${ip}/tails`;
   const etcd = new Etcd3({ hosts: `http://${endpoint('etcd')}` });
   const stops: (() => Promise<void>)[] = [];
-  let conn: mysql.Connection;
+  let db: ScratchDatabase;
 
   let printed = '';
   /** `logrelay admin ...` in-process; what it prints is kept in `printed`. */
   const admin = async (...args: string[]) => {
-    printed = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      printed += String(chunk);
-      return true;
-    });
-    try {
-      return await main(['admin', '--mysql', mysqlUrl, '--etcd', endpoint('etcd'), ...args]);
-    } finally {
-      out.mockRestore();
-    }
+    const run = await runCli('admin', '--mysql', db.url, '--etcd', endpoint('etcd'), ...args);
+    printed = run.stdout;
+    return run.code;
   };
 
   beforeAll(async () => {
     await requireService('mysql');
     await requireService('etcd');
-    conn = await mysql.createConnection({
-      host: services.mysql.host,
-      port: services.mysql.port,
-      user: 'root',
-    });
-    await conn.query(`CREATE DATABASE \`${database}\``);
+    db = await scratchDatabase('logrelay_remote');
   });
 
   afterAll(async () => {
@@ -68,8 +54,7 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
       .key(key)
       .catch(() => undefined);
     etcd.close();
-    await conn?.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await conn?.end();
+    await db?.drop();
   });
 
   it('ships the tails added through admin, stops one within a second, resumes it from its checkpoint', async () => {
@@ -174,7 +159,7 @@ describe('agent configured live from the control plane (MariaDB → etcd → age
     expect(listed.find((t) => t.id === 5)?.refused).toContain('symlink');
 
     // The HTTP API, as an operator's tooling would use it.
-    const store = Store.open(parseMysqlUrl(mysqlUrl));
+    const store = Store.open(parseMysqlUrl(db.url));
     const publisher = Publisher.connect([`http://${endpoint('etcd')}`], store);
     const api = new AdminApiServer(
       { host: '127.0.0.1', port: 0, token: 'secret' },

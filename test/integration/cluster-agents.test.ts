@@ -5,11 +5,11 @@
  * once. Collectors and agents run in-process, the collectors writing to file sinks.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/admin/status/status-report.js';
-import { main } from '../../src/cli.js';
 import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
+import { runCli } from '../helpers/cli.js';
 import { startClusterAgents, startClusterCollectors, startLineWriter } from '../helpers/cluster.js';
 import { countLines, readAllLines } from '../helpers/relay.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
@@ -22,25 +22,16 @@ const SESSION_MS = 4000;
 
 /** Runs `logrelay status --json` (the CLI's entry point, in-process) and parses its output. */
 async function statusJson(root: string): Promise<StatusReport> {
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main([
-      'status',
-      '--zookeeper',
-      endpoint('zookeeper'),
-      '--root',
-      root,
-      '--json',
-    ]);
-    expect(code).toBe(0);
-  } finally {
-    spy.mockRestore();
-  }
-  return JSON.parse(stdout) as StatusReport;
+  const run = await runCli(
+    'status',
+    '--zookeeper',
+    endpoint('zookeeper'),
+    '--root',
+    root,
+    '--json',
+  );
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as StatusReport;
 }
 const AGENTS = 6;
 

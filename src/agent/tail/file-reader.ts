@@ -48,6 +48,12 @@ export interface FileTailerOptions extends Omit<LineSplitterOptions, 'startOffse
   verifyPrefix?: boolean;
   /** Generation of the content being read (from the registry). Default 0. */
   generation?: number;
+  /**
+   * The file the caller found at `path` (by stat): when the path names another file by the
+   * time it is opened (rotated in between), `open` fails with TAIL_FILE_REPLACED instead of
+   * applying that file's offset to the new one.
+   */
+  expect?: { dev: number; ino: number };
 }
 
 /** A truncation seen by `readLines`: reading restarted at offset 0 as a new generation. */
@@ -164,6 +170,14 @@ export class FileTailer {
         throw new RelayError(TailErrorCode.OpenFailed, `${path} is not a regular file`, {
           details: { path },
         });
+      }
+      const expect = options.expect;
+      if (expect && (st.dev !== expect.dev || st.ino !== expect.ino)) {
+        throw new RelayError(
+          TailErrorCode.Replaced,
+          `${path} was replaced while being opened (expected ${expect.dev}:${expect.ino}, found ${st.dev}:${st.ino})`,
+          { details: { path }, retriable: true },
+        );
       }
       const probe = await probeFile(handle, options);
       const start =

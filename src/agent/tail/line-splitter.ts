@@ -14,6 +14,8 @@ export const TailErrorCode = {
   ReadFailed: 'TAIL_READ_FAILED',
   /** The tailer was used after `close()`. */
   Closed: 'TAIL_CLOSED',
+  /** The path names another file than expected (rotated between a stat and the open). */
+  Replaced: 'TAIL_FILE_REPLACED',
   /** Two reads were started at once on one tailer; callers must serialise them. */
   Busy: 'TAIL_BUSY',
 } as const;

@@ -70,6 +70,21 @@ describe('FileTailer', () => {
     await cleanup();
   });
 
+  it('refuses to open a path that was rotated after the caller stat-ed it', async () => {
+    const path = join(dir, 'app.log');
+    await writeFile(path, 'old-1\nold-2\n');
+    const seen = await stat(path);
+    // Rotation between the scan's stat and the open: the path now names a new, shorter file.
+    await rename(path, `${path}.1`);
+    await writeFile(path, 'new-1\n');
+    await expect(
+      FileTailer.open(path, { start: 12, expect: { dev: seen.dev, ino: seen.ino } }),
+    ).rejects.toMatchObject({ code: 'TAIL_FILE_REPLACED', retriable: true });
+    // The file it expected, under its new name, opens at its offset as usual.
+    const t = await tail(`${path}.1`, { start: 6, expect: { dev: seen.dev, ino: seen.ino } });
+    expect(text((await t.readLines()).lines)).toEqual(['old-2']);
+  });
+
   it('reads complete lines with exact offsets and holds back a partial last line', async () => {
     const path = join(dir, 'app.log');
     await writeFile(path, 'alpha\r\nbeta\n\ngam');
