@@ -47,7 +47,10 @@ export class AdminOperations {
     );
   }
 
-  /** Removes a node without tails and deletes its etcd key, so that its agent stops everything. */
+  /**
+   * Removes a node without tails and deletes its etcd key. Its agent keeps the last config it saw
+   * (a deleted key is not an order to stop: it may be an etcd wiped by accident).
+   */
   async removeNode(id: number): Promise<AdminChange<AdminNode>> {
     const node = await this.store.nodes.remove(id);
     const done = `node ${node.id} removed`;

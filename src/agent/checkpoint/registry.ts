@@ -32,7 +32,7 @@ export const CHECKPOINT_FORMAT_VERSION = 1;
 
 /** What the registry remembers about one stream. */
 export interface CheckpointEntry {
-  /** The stream key, e.g. `<agentId>:<device>:<inode>:<fingerprint>`. */
+  /** The stream key, e.g. `<agentId>:<device>:<inode>:<generation>`. */
   readonly key: string;
   /**
    * Acked offset, in bytes: just past the last line a collector acknowledged as committed, i.e.

@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logging/logger.js';
  * validated and deduplicated by the collector (every line here is new to this sink).
  */
 export interface SinkBatch {
-  /** Stable key of the stream: `<agentId>:<device>:<inode>:<fingerprint>`. */
+  /** Stable key of the stream: `<agentId>:<device>:<inode>:<generation>`. */
   readonly streamKey: string;
   readonly agentId: string;
   readonly host: string;
