@@ -1,5 +1,15 @@
 import zookeeper from 'node-zookeeper-client';
 import { RelayError } from '../errors/relay-error.js';
+import { createLogger } from '../logging/logger.js';
+import { connectionManagerPrototype, guardSocketData } from './socket-guard.js';
+
+// Once per process, before any client connects: an unparseable reply must not kill it.
+guardSocketData(connectionManagerPrototype(), (err) =>
+  createLogger({ name: 'zookeeper-client' }).warn(
+    { err },
+    'ZooKeeper sent a reply the client cannot parse; reconnecting',
+  ),
+);
 
 export const CreateMode = zookeeper.CreateMode;
 export type ZkEvent = zookeeper.Event;
