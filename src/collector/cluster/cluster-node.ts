@@ -328,14 +328,27 @@ export class ClusterNode extends Component {
   }
 
   #checkLease(): void {
-    if (this.#fenced || this.#stopping) return;
+    if (this.#stopping) return;
     const age = performance.now() - this.#lastConfirmed;
-    const limit = (this.#opts.zookeeper.sessionTimeoutMs * 2) / 3;
-    if (age > limit) {
-      this.#fence(`ZooKeeper session not confirmed for ${Math.round(age)} ms`);
-      this.#stepDown('session not confirmed');
-      // The session may still come back (the heartbeat then unfences); if the server expired
-      // it, the heartbeat sees our node gone, or the client reports it, and we register anew.
+    const timeout = this.#opts.zookeeper.sessionTimeoutMs;
+    if (!this.#fenced) {
+      if (age > (timeout * 2) / 3) {
+        this.#fence(`ZooKeeper session not confirmed for ${Math.round(age)} ms`);
+        this.#stepDown('session not confirmed');
+        // The session may still come back (the heartbeat then unfences); if the server expired
+        // it, the heartbeat sees our node gone, or the client reports it, and we register anew.
+      }
+      return;
+    }
+    // Neither came back nor reported expired after twice the session timeout: by now the server
+    // has expired it, or the client is stuck (node-zookeeper-client can hang on to a dead
+    // connection without ever reporting expiry, #13/#20; seen after a ZooKeeper restart, one
+    // collector of three never rejoined). A new session is the way back.
+    if (this.#session && this.#memberNode !== '' && age > timeout * 2) {
+      void this.#lost(
+        this.#generation,
+        `ZooKeeper session not confirmed for ${Math.round(age)} ms: replacing it`,
+      );
     }
   }
 
