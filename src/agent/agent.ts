@@ -14,7 +14,7 @@ import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './har
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { Shipper } from './ship/shipper.js';
-import { FileTailer } from './tail/file-reader.js';
+import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
@@ -140,13 +140,16 @@ export class Agent extends Component {
         registers: reg,
       }),
     };
-    const streamLag = () => {
+    const lagSeconds = (h: Harvester, now: number) => this.#lagSeconds(h, now);
+    /** Sets one series per open file (after a reset: a closed file's series must go). */
+    const perStream = (
+      gauge: Gauge<'path' | 'topic'>,
+      value: (h: Harvester, now: number) => number,
+    ) => {
+      gauge.reset();
       const now = Date.now();
-      return [...this.#harvesters.values()].map((h) => ({
-        labels: { path: h.path, topic: h.opts.topic },
-        bytes: Math.max(0, h.tailer.size - h.acked),
-        seconds: this.#lagSeconds(h, now),
-      }));
+      for (const h of this.#harvesters.values())
+        gauge.set({ path: h.path, topic: h.opts.topic }, value(h, now));
     };
     new Gauge({
       name: 'logrelay_agent_stream_lag_bytes',
@@ -154,9 +157,7 @@ export class Agent extends Component {
       labelNames: ['path', 'topic'],
       registers: reg,
       collect() {
-        // Reset first: a closed file's series must disappear, not stay at its last value.
-        this.reset();
-        for (const s of streamLag()) this.set(s.labels, s.bytes);
+        perStream(this, (h) => Math.max(0, h.tailer.size - h.acked));
       },
     });
     new Gauge({
@@ -165,8 +166,7 @@ export class Agent extends Component {
       labelNames: ['path', 'topic'],
       registers: reg,
       collect() {
-        this.reset();
-        for (const s of streamLag()) this.set(s.labels, s.seconds);
+        perStream(this, lagSeconds);
       },
     });
     this.checkpoints = new CheckpointRegistry(
@@ -474,15 +474,8 @@ export class Agent extends Component {
     } as const;
     let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
     let generation = 0;
-    let tailer: FileTailer;
-    try {
-      tailer = await FileTailer.open(path, { ...lineOpts, start: 0, expect });
-    } catch (err) {
-      if (RelayError.from(err).code === TailErrorCode.Replaced) {
-        this.#log.debug({ path }, 'file rotated while being opened; the next scan finds both');
-      } else this.#log.warn({ path, err }, 'cannot open file');
-      return;
-    }
+    let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
+    if (!tailer) return;
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -506,13 +499,8 @@ export class Agent extends Component {
     }
     if (start !== 0 || generation !== 0) {
       await tailer.close();
-      try {
-        tailer = await FileTailer.open(path, { ...lineOpts, start, generation, expect });
-      } catch (err) {
-        if (RelayError.from(err).code !== TailErrorCode.Replaced)
-          this.#log.warn({ path, err }, 'cannot open file');
-        return;
-      }
+      tailer = await this.#openTailer(path, { ...lineOpts, start, generation, expect });
+      if (!tailer) return;
     }
     const harvester = new Harvester(
       {
@@ -531,6 +519,18 @@ export class Agent extends Component {
     );
     this.#harvesters.set(id, harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /** The tailer, or undefined (logged) when the file cannot be opened or was rotated meanwhile. */
+  async #openTailer(path: string, options: FileTailerOptions): Promise<FileTailer | undefined> {
+    try {
+      return await FileTailer.open(path, options);
+    } catch (err) {
+      if (RelayError.from(err).code === TailErrorCode.Replaced) {
+        this.#log.debug({ path }, 'file rotated while being opened; the next scan finds both');
+      } else this.#log.warn({ path, err }, 'cannot open file');
+      return undefined;
+    }
   }
 
   /** Sends batches while the window has room, round-robin over files with data. */

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import { clusterPaths, readCluster } from '../../common/cluster/index.js';
-import { Component } from '../../common/lifecycle/component.js';
+import { PeriodicTask } from '../../common/lifecycle/periodic-task.js';
 import type { Logger } from '../../common/logging/logger.js';
 import { ZkSession } from '../../common/zk/zk-session.js';
 import { statusReport, type StatusReport } from '../status/status-report.js';
@@ -50,23 +50,23 @@ export interface ClusterSnapshot {
  * The session is opened lazily and replaced after any failure, so the admin outlives a ZooKeeper
  * outage and shows it instead of the last good picture as if it were current.
  */
-export class ClusterMonitor extends Component {
+export class ClusterMonitor extends PeriodicTask {
   readonly #zookeeper: string;
   readonly #root: string;
-  readonly #intervalMs: number;
   readonly #historyMs: number;
+  /** Two poll intervals (at least 1 s): a connect must not outlast the next poll by much. */
+  readonly #connectTimeoutMs: number;
   readonly #log: Logger;
   #session: ZkSession | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
   #snapshot: ClusterSnapshot = { connected: false, readAt: null, error: null, report: null };
   #history: HistoryPoint[] = [];
 
   constructor(config: ClusterMonitorConfig, log: Logger, registry?: Registry) {
-    super('cluster-monitor');
+    const intervalMs = config.intervalMs ?? 2000;
+    super('cluster-monitor', intervalMs, true);
+    this.#connectTimeoutMs = Math.max(1000, intervalMs * 2);
     this.#zookeeper = config.zookeeper;
     this.#root = config.root ?? '/logrelay';
-    this.#intervalMs = config.intervalMs ?? 2000;
     this.#historyMs = config.historyMs ?? 600_000;
     this.#log = log;
     if (registry) {
@@ -91,30 +91,18 @@ export class ClusterMonitor extends Component {
     return this.#history;
   }
 
-  /** Reads the cluster now (also what the timer does); concurrent calls share one read. */
-  poll(): Promise<void> {
-    this.#polling ??= this.#pollOnce().finally(() => (this.#polling = undefined));
-    return this.#polling;
-  }
-
-  protected async doStart(): Promise<void> {
-    await this.poll();
-    this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
-  }
-
-  protected async doStop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#polling;
+  protected override async doStop(): Promise<void> {
+    await super.doStop();
     this.#session?.close();
     this.#session = undefined;
   }
 
-  async #pollOnce(): Promise<void> {
+  protected async runOnce(): Promise<void> {
     try {
       if (!this.#session) {
         const session = new ZkSession(this.#zookeeper, {
           sessionTimeoutMs: 10_000,
-          connectTimeoutMs: Math.max(1000, this.#intervalMs * 2),
+          connectTimeoutMs: this.#connectTimeoutMs,
         });
         this.#session = session;
         await session.connect();

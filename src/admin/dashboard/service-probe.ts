@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { Component } from '../../common/lifecycle/component.js';
+import { PeriodicTask } from '../../common/lifecycle/periodic-task.js';
 import type { Logger } from '../../common/logging/logger.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { Store } from '../store/store.js';
@@ -14,13 +14,10 @@ export interface ServiceState {
  * Checks MySQL (`SELECT 1`) and etcd (a read) on a timer, so readiness and the dashboard answer
  * from the last result instead of blocking a request on a dead service.
  */
-export class ServiceProbe extends Component {
+export class ServiceProbe extends PeriodicTask {
   readonly #store: Store;
   readonly #publisher: Publisher;
-  readonly #intervalMs: number;
   readonly #log: Logger;
-  #timer: NodeJS.Timeout | undefined;
-  #probing: Promise<void> | undefined;
   #state: ServiceState = {
     mysql: { up: false, error: 'not checked yet' },
     etcd: { up: false, error: 'not checked yet' },
@@ -34,10 +31,9 @@ export class ServiceProbe extends Component {
     registry?: Registry,
     intervalMs = 5000,
   ) {
-    super('service-probe');
+    super('service-probe', intervalMs, true);
     this.#store = store;
     this.#publisher = publisher;
-    this.#intervalMs = intervalMs;
     this.#log = log;
     if (registry) {
       const up = (name: keyof ServiceState) => (this.#state[name].up ? 1 : 0);
@@ -64,23 +60,7 @@ export class ServiceProbe extends Component {
     return this.#state;
   }
 
-  /** Checks both now; concurrent calls share one check. */
-  probe(): Promise<void> {
-    this.#probing ??= this.#probeOnce().finally(() => (this.#probing = undefined));
-    return this.#probing;
-  }
-
-  protected async doStart(): Promise<void> {
-    await this.probe();
-    this.#timer = setInterval(() => void this.probe(), this.#intervalMs);
-  }
-
-  protected async doStop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#probing;
-  }
-
-  async #probeOnce(): Promise<void> {
+  protected async runOnce(): Promise<void> {
     const check = async (name: keyof ServiceState, fn: () => Promise<unknown>) => {
       try {
         await fn();

@@ -264,15 +264,15 @@ export class Harvester {
     };
   }
 
-  /**
-   * A batch was committed (or rejected: skipped for good). Returns the new acked offset when it
-   * moved, so the caller can checkpoint it.
-   */
   /** False for an answer from before a rewind (its lines are being read and sent again). */
   isCurrent(sent: SentBatch): boolean {
     return sent.epoch === this.epoch && !sent.done && this.inFlight.includes(sent);
   }
 
+  /**
+   * A batch was committed (or rejected: skipped for good). Returns the new acked offset when it
+   * moved, so the caller can checkpoint it.
+   */
   settle(sent: SentBatch): number | undefined {
     if (!this.isCurrent(sent)) return undefined;
     sent.done = true;

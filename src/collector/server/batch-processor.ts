@@ -277,13 +277,11 @@ export class BatchProcessor {
     const { batch: part, duplicates } = unseenPart(batch, this.#marks.get(name, batch.streamKey));
     if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
     if (!part) return { sink: name, duplicates };
+    const partBytes = part.lines.reduce((n, l) => n + l.length, 0);
     const flow = this.#flow.sinks?.get(name);
     let ticket: FlowTicket | undefined;
     if (flow) {
-      const entry = await flow.enter(
-        part.lines.reduce((n, l) => n + l.length, 0),
-        part.lines.length,
-      );
+      const entry = await flow.enter(partBytes, part.lines.length);
       if (!entry.ok) {
         this.#metrics.throttled.inc({ scope: 'sink', name, action: 'refused' });
         if (!this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
@@ -313,10 +311,7 @@ export class BatchProcessor {
       await sink.write(part);
       ticket?.done({ overloaded: false });
       this.#metrics.sinkLines.inc({ sink: name }, part.lines.length);
-      this.#metrics.sinkBytes.inc(
-        { sink: name },
-        part.lines.reduce((n, line) => n + line.length, 0),
-      );
+      this.#metrics.sinkBytes.inc({ sink: name }, partBytes);
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
       this.#resumeAt.delete(laneKey);
       return { sink: name, duplicates };

@@ -1,2 +1,3 @@
 export { Component } from './component.js';
 export type { ComponentState } from './component.js';
+export { PeriodicTask } from './periodic-task.js';

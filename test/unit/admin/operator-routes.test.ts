@@ -25,7 +25,7 @@ describe('admin serve: dashboard, readiness and metrics routes', () => {
   const bare = new AdminApiServer({ port: 0, token: 't' }, ops, log);
 
   beforeAll(async () => {
-    await monitor.poll();
+    await monitor.runNow();
     await full.start();
     await bare.start();
   });
