@@ -135,6 +135,9 @@ kafka_up() {
   local dir lib java pid
   dir=$(svc_dir kafka)
   lib=$(_kafka_lib) || die "kafka: could not resolve the Kafka jars"
+  # kcat (librdkafka) is the tests' independent read_committed reader and the benchmark's
+  # reference producer.
+  command -v kcat >/dev/null || apt_install kcat
 
   if pid=$(_kafka_pid); then
     if kafka_ready; then

@@ -516,6 +516,8 @@ export class Agent extends Component {
       tailer,
       path,
       tailer.position,
+      // Every generation of the file keeps the name it was first recorded under.
+      latest?.entry.keyPath ?? path,
     );
     this.#harvesters.set(id, harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
@@ -608,14 +610,26 @@ export class Agent extends Component {
   }
 
   /**
-   * After a rename rotation the new file has the same name as the old one (and so the same Kafka
-   * key): it is read only once the old file has been read to its end and acknowledged, so the
-   * lines of one name reach each partition in the order they were written.
+   * After a rename rotation the new file has the same key path as the old one (and so the same
+   * Kafka key): it is read only once the old file has been read to its end and acknowledged, so
+   * the lines of one name reach their partition in the order they were written.
+   *
+   * The older of two files with one key path is the one renamed away from it (its path is no
+   * longer the key path) while the other still has that name; otherwise, the one opened first.
+   * After an agent restart both are found by the same scan, the live name usually first.
    */
   #waitsForPredecessor(h: Harvester): boolean {
+    let openedBefore = true;
     for (const other of this.#harvesters.values()) {
-      if (other === h) break; // Map order is opening order: only older files count.
-      if (other.path === h.path && other.opts.topic === h.opts.topic && !other.drained) return true;
+      if (other === h) {
+        openedBefore = false;
+        continue;
+      }
+      if (other.keyPath !== h.keyPath || other.opts.topic !== h.opts.topic || other.drained)
+        continue;
+      const otherRenamed = other.path !== other.keyPath;
+      const hRenamed = h.path !== h.keyPath;
+      if (otherRenamed !== hRenamed ? otherRenamed : openedBefore) return true;
     }
     return false;
   }
@@ -663,6 +677,7 @@ export class Agent extends Component {
       this.checkpoints.set(h.key, {
         offset: acked,
         path: h.path,
+        keyPath: h.keyPath,
         device: identity.device,
         inode: identity.inode,
         fingerprint: encodeIdentity(identity),

@@ -77,6 +77,7 @@ export class Collector extends Component {
         ...config.limits,
         retryAfterMs: config.retryAfterMs,
         busyRetryAfterMs: config.busyRetryAfterMs,
+        stuckStreamMs: config.stuckStreamMs,
       },
       new Router(config.routes, defaultSinks),
       sinks,
@@ -171,6 +172,16 @@ export class Collector extends Component {
         }),
       },
     );
+    new Gauge({
+      name: 'logrelay_collector_stuck_streams',
+      help: 'Streams whose writes to a sink have failed for longer than stuckStreamMs, by sink.',
+      labelNames: ['sink'],
+      registers: reg,
+      collect() {
+        const stuck = processor.stuckStreams.countBySink();
+        for (const sink of sinks.keys()) this.set({ sink }, stuck.get(sink) ?? 0);
+      },
+    });
     new Gauge({
       name: 'logrelay_collector_sink_concurrency_limit',
       help: 'Current adaptive cap on concurrent writes, by sink.',
@@ -268,6 +279,7 @@ export class Collector extends Component {
     this.ops.addReadinessCheck('server', () =>
       this.server.running ? true : 'gRPC server not listening',
     );
+    this.ops.addReadinessCheck('streams', () => processor.stuckStreams.readiness());
     const node = this.cluster;
     if (node)
       this.ops.addReadinessCheck('cluster', () =>

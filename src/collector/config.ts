@@ -137,6 +137,19 @@ export const collectorConfigSchema = z
       .min(1)
       .default(1000)
       .describe('Retry-after on sink failure, ms. Default: 1000.'),
+    /**
+     * A stream whose writes to a sink keep failing (retried, never skipped) for this long is
+     * reported stuck: a warning, `logrelay_collector_stuck_streams` and a failing `/readyz`.
+     * Default: 60000.
+     */
+    stuckStreamMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(60_000)
+      .describe(
+        'No progress on a stream for this long is reported (warn log, logrelay_collector_stuck_streams, /readyz 503), ms. Default: 60000.',
+      ),
     /** Delay suggested to agents when the collector is busy, in ms. Default: 200. */
     busyRetryAfterMs: z
       .number()

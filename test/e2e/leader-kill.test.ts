@@ -15,6 +15,7 @@ import {
   createTestTopic,
   deleteTestTopics,
   duplicateRanges,
+  missingReport,
   testKafka,
 } from '../helpers/kafka.js';
 import { killAll, spawnLogrelay, type LogrelayProcess } from '../helpers/processes.js';
@@ -151,9 +152,18 @@ describe('leader and member killed with SIGKILL', () => {
     );
     await sleep(2000);
 
-    // A 4th collector under load gets agents within 10 s; killed, its agents move.
-    const joinedAt = Date.now();
+    // A 4th collector under load gets agents within 10 s of joining the cluster; killed, its
+    // agents move. Joining is measured from its registration: on this 2-core test bed under
+    // the test's own load, a Node.js process takes 1 s (idle) to 8 s to boot and start its
+    // sinks, which is not the cluster's doing (its own bound below is generous).
+    const spawnedAt = Date.now();
     collectors.set('l4', await spawnLogrelay('collector', 'l4', collectorConfig('l4'), { dir }));
+    await waitFor(async () => (await readCluster(zk, paths)).members.some((m) => m.id === 'l4'), {
+      timeoutMs: 30_000,
+      what: 'the 4th collector to register',
+    });
+    const joinedAt = Date.now();
+    const bootMs = joinedAt - spawnedAt;
     await waitFor(async () => (await assignedTo('l4')) > 0, {
       timeoutMs: 10_000,
       what: 'the 4th collector to get agents',
@@ -200,11 +210,17 @@ describe('leader and member killed with SIGKILL', () => {
         oldLeader: before,
         newLeader: after,
         newLeaderMs,
+        bootMs,
         joinMs,
         moveMs,
         assignmentVersions: history.length,
         epochRegressions,
         duplicateRanges: duplicateRanges(consumed.records.map((r) => r.value)),
+        missingRanges: await missingReport(
+          topic,
+          written,
+          consumed.records.map((r) => r.value),
+        ),
         ...counts,
       })}`,
     );

@@ -14,6 +14,7 @@ export function makeBatch(
     stream: {
       host: 'web-1',
       path: '/var/log/app.log',
+      keyPath: '',
       device: 1,
       inode: 42,
       fingerprint: 'f00d',

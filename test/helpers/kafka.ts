@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { endpoint } from './services.js';
 import { uniqueName } from './unique.js';
@@ -69,13 +70,17 @@ export interface ConsumeResult {
 }
 
 /**
- * Reads `topic` from the beginning with a read_committed consumer (a fresh group) until
- * `expectedDistinct` distinct values were seen or `timeoutMs` passed, then `settleMs` longer so
- * that late duplicates are counted too. Never throws on a timeout: the caller counts what is
- * missing.
+ * Reads `topic` from the beginning with a read_committed consumer until `expectedDistinct`
+ * distinct values were seen or `timeoutMs` passed, then `settleMs` longer so that late
+ * duplicates are counted too. Never throws on a timeout: the caller counts what is missing.
+ *
+ * The reader is kcat (librdkafka), not kafkajs: an independent client, and kafkajs's consumer
+ * lets records of aborted transactions through when an aborted transaction began before the
+ * fetched range (its filter marks one aborted producer per record), which a fault test would
+ * count as duplicates the product never committed.
  */
 export async function consumeAll(
-  kafka: Kafka,
+  _kafka: Kafka,
   topic: string,
   {
     expectedDistinct,
@@ -89,51 +94,122 @@ export async function consumeAll(
     onProgress?: (distinct: number, records: number) => void;
   },
 ): Promise<ConsumeResult> {
-  const consumer = kafka.consumer({
-    groupId: uniqueName('e2e'),
-    readUncommitted: false,
-    maxBytes: 16 * 1024 * 1024,
-  });
-  const records: ConsumedRecord[] = [];
-  const seen = new Set<string>();
   const started = Date.now();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const value = m.value?.toString('utf8') ?? '<null>';
-          records.push({
-            partition: batch.partition,
-            offset: Number(m.offset),
-            key: m.key?.toString('utf8') ?? '',
-            value,
-            timestamp: Number(m.timestamp),
-          });
-          seen.add(value);
-        }
-      },
-    });
-    const deadline = started + timeoutMs;
-    let lastReport = started;
-    while (seen.size < expectedDistinct && Date.now() < deadline) {
-      await sleep(100);
-      if (onProgress && Date.now() - lastReport >= 5000) {
-        lastReport = Date.now();
-        onProgress(seen.size, records.length);
-      }
+  const deadline = started + timeoutMs;
+  let lastReport = started;
+  let records: ConsumedRecord[] = [];
+  let distinct = 0;
+  for (;;) {
+    records = await kcatReadCommitted(topic);
+    distinct = new Set(records.map((r) => r.value)).size;
+    if (distinct >= expectedDistinct || Date.now() >= deadline) break;
+    if (onProgress && Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      onProgress(distinct, records.length);
     }
-    const ms = Date.now() - started;
-    await sleep(settleMs);
-    return { records, distinct: seen.size, timedOut: seen.size < expectedDistinct, ms };
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
+    await sleep(250);
   }
+  const ms = Date.now() - started;
+  await sleep(settleMs);
+  records = await kcatReadCommitted(topic);
+  distinct = new Set(records.map((r) => r.value)).size;
+  return { records, distinct, timedOut: distinct < expectedDistinct, ms };
 }
 
-/** The id of a test line `<file>#<n> ...`: its file and number. */
+/**
+ * Every committed record of `topic` (all partitions, from the beginning up to each partition's
+ * last stable offset) as kcat reads them with `isolation.level=read_committed`, in partition
+ * order. Keys and values are read by their lengths, so any bytes pass.
+ */
+export async function kcatReadCommitted(topic: string): Promise<ConsumedRecord[]> {
+  return kcatRead(topic, 'read_committed');
+}
+
+/**
+ * Where written lines are missing from what a read_committed consumer got: the missing ranges
+ * (like duplicateRanges), and how many of them are in the log all the same, visible to a
+ * read_uncommitted reader (written in a transaction that is still open or was aborted) — the
+ * first thing to know when a fault test misses lines.
+ */
+export async function missingReport(
+  topic: string,
+  written: readonly string[],
+  delivered: readonly string[],
+): Promise<{ ranges: string[]; inLogUncommitted: number } | undefined> {
+  const got = new Set(delivered);
+  const missing = written.filter((l) => !got.has(l));
+  if (missing.length === 0) return undefined;
+  const uncommitted = new Set((await kcatRead(topic, 'read_uncommitted')).map((r) => r.value));
+  return {
+    ranges: duplicateRanges([...missing, ...missing]).map((r) => r.replace(/ x2 /, ' ')),
+    inLogUncommitted: missing.filter((l) => uncommitted.has(l)).length,
+  };
+}
+
+async function kcatRead(
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted',
+): Promise<ConsumedRecord[]> {
+  const child = spawn(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      endpoint('kafka'),
+      '-t',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-X',
+      `isolation.level=${isolation}`,
+      '-f',
+      '%p\t%o\t%T\t%K\t%S\t%k%s\n',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0)
+    throw new Error(`kcat exited with ${code}: ${Buffer.concat(err).toString('utf8').trim()}`);
+  return parseKcat(Buffer.concat(out));
+}
+
+/** Parses kcat's `%p\t%o\t%T\t%K\t%S\t%k%s\n` records. */
+function parseKcat(buf: Buffer): ConsumedRecord[] {
+  const records: ConsumedRecord[] = [];
+  let at = 0;
+  const field = (): string => {
+    const tab = buf.indexOf(9, at);
+    if (tab < 0) throw new Error(`kcat output cut at byte ${at}`);
+    const text = buf.toString('latin1', at, tab);
+    at = tab + 1;
+    return text;
+  };
+  while (at < buf.length) {
+    const partition = Number(field());
+    const offset = Number(field());
+    const timestamp = Number(field());
+    const keyLength = Number(field());
+    const valueLength = Number(field());
+    const key = keyLength > 0 ? buf.toString('utf8', at, at + keyLength) : '';
+    at += Math.max(0, keyLength);
+    const value = valueLength >= 0 ? buf.toString('utf8', at, at + valueLength) : '<null>';
+    at += Math.max(0, valueLength);
+    if (buf[at] !== 10) throw new Error(`kcat output: no newline after record at byte ${at}`);
+    at++;
+    records.push({ partition, offset, key, value, timestamp });
+  }
+  return records.sort((x, y) => x.partition - y.partition || x.offset - y.offset);
+}
+
 export function parseLineId(value: string): { file: string; n: number } {
   const id = value.split(' ', 1)[0] ?? '';
   const hash = id.lastIndexOf('#');

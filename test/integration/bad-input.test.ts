@@ -444,6 +444,7 @@ describe('bad input through agent → gRPC → collector → file sink', () => {
       const streamA = {
         host: 'h',
         path: '/var/log/a.log',
+        keyPath: '',
         device: 1,
         inode: 101,
         fingerprint: 'a',

@@ -304,6 +304,23 @@ describe('Kafka sink (real broker)', () => {
     await expect(after).rejects.toMatchObject({ code: 'SINK_NOT_RUNNING', retriable: true });
   });
 
+  it('creates a missing topic with the configured partitions before the first write', async () => {
+    const topic = uniqueName('it_created');
+    topics.push(topic);
+    const sink = sinkWith({ createTopics: { partitions: 4 } });
+    await sink.start();
+    await sink.write(batchOf(topic, [Buffer.from('c1'), Buffer.from('c2')], 0));
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(meta.topics[0]?.partitions).toHaveLength(4);
+    const got = await consumeAll(topic, 2);
+    expect(got.map((r) => r.value.toString())).toEqual(['c1', 'c2']);
+    // An existing topic is left as it is.
+    const existing = await createTopic(1);
+    await sink.write(batchOf(existing, [Buffer.from('e1')], 0));
+    const again = await admin.fetchTopicMetadata({ topics: [existing] });
+    expect(again.topics[0]?.partitions).toHaveLength(1);
+  });
+
   it('stops before start and twice, and can be started again', async () => {
     const topic = await createTopic(1);
     const sink = sinkWith();

@@ -41,6 +41,11 @@ export interface CheckpointEntry {
   readonly offset: number;
   /** The file's path as last reported (it changes on rename rotation). */
   readonly path: string;
+  /**
+   * The path the stream is keyed by in records (the first one recorded; it does not change on
+   * rename rotation). Entries written before it existed report their `path`.
+   */
+  readonly keyPath: string;
   /** Device number, as a decimal string (64-bit values kept exact). */
   readonly device: string;
   /** Inode number, as a decimal string (64-bit values kept exact). */
@@ -61,6 +66,8 @@ export interface CheckpointUpdate {
   offset: number;
   /** Current path of the file. */
   path: string;
+  /** The path records are keyed by; kept from the first `set` of the stream. Default: `path`. */
+  keyPath?: string;
   /** Device number; pass a bigint from `stat(p, { bigint: true })` to keep 64-bit values exact. */
   device: string | number | bigint;
   /** Inode number; pass a bigint from `stat(p, { bigint: true })` to keep 64-bit values exact. */
@@ -159,6 +166,7 @@ const defaultFs: CheckpointFs = {
 interface StoredEntry {
   offset: number;
   path: string;
+  keyPath?: string;
   device: string;
   inode: string;
   fingerprint: string;
@@ -170,6 +178,7 @@ interface StoredEntry {
 const storedEntrySchema = z.object({
   offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   path: z.string(),
+  keyPath: z.string().optional(),
   device: z.string(),
   inode: z.string(),
   fingerprint: z.string(),
@@ -352,6 +361,7 @@ export class CheckpointRegistry extends Component {
     const entry: StoredEntry = {
       offset: accepted ? update.offset : previous.offset,
       path: update.path,
+      keyPath: previous?.keyPath ?? update.keyPath ?? update.path,
       device: String(update.device),
       inode: String(update.inode),
       fingerprint: update.fingerprint,
@@ -840,6 +850,7 @@ function parseRegistry(bytes: Buffer): ReadResult {
       topic: e.topic,
       updatedAt: e.updatedAt,
     };
+    if (e.keyPath !== undefined) entry.keyPath = e.keyPath;
     if (e.removedAt !== undefined) entry.removedAt = e.removedAt;
     entries.set(key, entry);
   }
@@ -847,7 +858,7 @@ function parseRegistry(bytes: Buffer): ReadResult {
 }
 
 function toEntry(key: string, entry: StoredEntry): CheckpointEntry {
-  return Object.freeze({ key, ...entry });
+  return Object.freeze({ key, ...entry, keyPath: entry.keyPath ?? entry.path });
 }
 
 function checkKey(key: string): void {

@@ -64,6 +64,8 @@ export class Harvester {
   readonly tailer: FileTailer;
   /** Path the file is known by (updated on rename). */
   path: string;
+  /** Path the stream is keyed by in records: the first one it was known by. */
+  readonly keyPath: string;
   /** Offset up to which every line was acknowledged. */
   acked: number;
   generation: number;
@@ -91,10 +93,17 @@ export class Harvester {
   #lingerSince: number | undefined;
   #reported = { truncated: 0, skipped: 0, discardedBytes: 0 };
 
-  constructor(opts: HarvesterOptions, tailer: FileTailer, path: string, acked: number) {
+  constructor(
+    opts: HarvesterOptions,
+    tailer: FileTailer,
+    path: string,
+    acked: number,
+    keyPath: string = path,
+  ) {
     this.opts = opts;
     this.tailer = tailer;
     this.path = path;
+    this.keyPath = keyPath;
     this.acked = acked;
     this.generation = tailer.generation;
     this.budgetBytes = opts.maxBatchBytes;
@@ -248,6 +257,7 @@ export class Harvester {
       stream: {
         host: this.opts.host,
         path: this.path,
+        keyPath: this.keyPath,
         device: identity.device,
         inode: identity.inode,
         fingerprint: identity.fingerprint,

@@ -76,9 +76,11 @@ export function assign(input: AssignInput): Record<string, string> {
     const hiAll = load.get(sorted[0]!) ?? 0;
     if (hiAll <= target * (1 + tolerance) && lo >= target * (1 - tolerance)) break;
     // From the heaviest collector that has a movable agent: the agent whose move leaves the
-    // pair closest to even; the move must narrow their gap. A starved collector (a new one:
-    // under half the mean) may take pinned agents too, or a join would wait out the cooldown.
-    const starved = lo < target * 0.5;
+    // pair closest to even; the move must narrow their gap. A starved collector (a new one,
+    // without any agent) may take one pinned agent, or a join would wait out the cooldown. Only
+    // an empty one: a collector that is merely light would take pinned agents back and forth
+    // with the next light one as measured rates settle (seen: an agent moved four times in 2 s).
+    const starved = (owned.get(light)?.length ?? 0) === 0;
     const choose = (allowPinned: boolean) => {
       let pick: { agent: string; from: string } | undefined;
       for (const heavy of sorted.slice(0, -1)) {

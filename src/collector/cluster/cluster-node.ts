@@ -498,7 +498,10 @@ export class ClusterNode extends Component {
     this.#fenceReason = reason;
     if (this.#fenced) return;
     this.#fenced = true;
-    this.#log.warn({ reason }, 'fenced: committing nothing and dropping agents');
+    // Every collector starts fenced until it is registered: that is no news for an operator.
+    if (reason === 'not registered yet')
+      this.#log.info({ reason }, 'fenced until registered in the cluster');
+    else this.#log.warn({ reason }, 'fenced: committing nothing and dropping agents');
     this.#hooks.fence(reason);
   }
 

@@ -10,6 +10,7 @@ import { PartialWriteError, type Sink, type SinkBatch } from '../sinks/sink.js';
 import type { AgentRates } from '../smoothing/agent-rates.js';
 import type { FlowTicket, SinkFlow } from '../smoothing/sink-flow.js';
 import type { StreamQuota } from '../smoothing/stream-quota.js';
+import { StuckStreams } from './stuck-streams.js';
 import { validateBatch, type BatchLimits } from './validate-batch.js';
 
 export type ShipResult = NonNullable<ShipResponse['result']>;
@@ -21,6 +22,8 @@ export interface BatchProcessorOptions extends BatchLimits {
   retryAfterMs: number;
   /** Delay suggested to agents when the collector is busy (in-flight bytes full), in ms. */
   busyRetryAfterMs: number;
+  /** A stream whose writes fail for this long is reported stuck, in ms. Default: 60000. */
+  stuckStreamMs?: number;
 }
 
 /** The smoothing parts; each one is optional (off when absent). */
@@ -67,14 +70,23 @@ export class BatchProcessor {
   readonly #log: Logger;
   readonly #metrics: BatchProcessorMetrics;
   readonly #lanes = new Map<string, Promise<unknown>>();
-  /** Per sink, per stream: the offset a failed write started at; later batches must not skip it. */
-  readonly #resumeAt = new Map<string, number>();
+  /**
+   * Per sink, per stream: the offset a failed write started at, and the Ship stream (connection)
+   * its batch came on. Later batches of that connection must not skip it: they were sent before
+   * the agent heard of the failure, and writing them would move the mark past lines never
+   * written. A later connection of the agent starts again from the agent's acked offset, so its
+   * batches are in order by construction; they clear the wait (the range may have been committed
+   * by another collector meanwhile, and would never be sent here again).
+   */
+  readonly #resumeAt = new Map<string, { offset: number; connection: number }>();
   readonly #flow: BatchProcessorFlow;
   #inFlightBytes = 0;
   #pending = new Set<Promise<unknown>>();
   #committedBytes = 0;
   /** Why the collector fenced itself (cluster mode), while it is fenced. */
   #fenced: string | undefined;
+  /** Streams that have made no progress for long (for the log, a gauge and `/readyz`). */
+  readonly stuckStreams: StuckStreams;
 
   constructor(
     opts: BatchProcessorOptions,
@@ -92,6 +104,7 @@ export class BatchProcessor {
     this.#marks = marks;
     this.#log = log;
     this.#metrics = metrics;
+    this.stuckStreams = new StuckStreams(opts.stuckStreamMs ?? 60_000, log);
   }
 
   get inFlightBytes(): number {
@@ -120,7 +133,12 @@ export class BatchProcessor {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
-  process(raw: Batch): Promise<ShipResult> {
+  /**
+   * @param connection the Ship stream the batch came on (increasing per collector); batches of
+   *   one stream on one connection are in order, and a newer connection restarts from the
+   *   agent's acked offset
+   */
+  process(raw: Batch, connection = 0): Promise<ShipResult> {
     const checked = validateBatch(raw, this.#opts);
     if (!checked.ok) {
       this.#count('rejected', raw);
@@ -200,7 +218,7 @@ export class BatchProcessor {
     this.#inFlightBytes += size;
     const previous = this.#lanes.get(batch.streamKey) ?? Promise.resolve();
     const ready = held > 0 ? Promise.all([previous, sleep(held)]) : previous;
-    const run = ready.then(() => this.#writeAll(batch, sinkNames));
+    const run = ready.then(() => this.#writeAll(batch, sinkNames, connection));
     const lane = run.finally(() => {
       this.#inFlightBytes -= size;
       if (this.#lanes.get(batch.streamKey) === lane) this.#lanes.delete(batch.streamKey);
@@ -225,8 +243,14 @@ export class BatchProcessor {
     });
   }
 
-  async #writeAll(batch: SinkBatch, sinkNames: readonly string[]): Promise<ShipResult> {
-    const outcomes = await Promise.all(sinkNames.map((name) => this.#writeOne(name, batch)));
+  async #writeAll(
+    batch: SinkBatch,
+    sinkNames: readonly string[],
+    connection: number,
+  ): Promise<ShipResult> {
+    const outcomes = await Promise.all(
+      sinkNames.map((name) => this.#writeOne(name, batch, connection)),
+    );
     let duplicates = Number.MAX_SAFE_INTEGER;
     for (const outcome of outcomes) {
       if (outcome.error) {
@@ -253,6 +277,7 @@ export class BatchProcessor {
   async #writeOne(
     name: string,
     batch: SinkBatch,
+    connection: number,
   ): Promise<{ sink: string; duplicates: number; error?: RelayError; retryInMs?: number }> {
     const sink = this.#sinks.get(name);
     if (!sink) {
@@ -263,15 +288,19 @@ export class BatchProcessor {
       };
     }
     const laneKey = `${name}\u0000${batch.streamKey}`;
-    const resumeAt = this.#resumeAt.get(laneKey);
     const first = batch.offsets[0] ?? batch.endOffset;
-    if (resumeAt !== undefined && first > resumeAt) {
+    let resumeAt = this.#resumeAt.get(laneKey);
+    if (resumeAt !== undefined && connection > resumeAt.connection) {
+      this.#resumeAt.delete(laneKey);
+      resumeAt = undefined;
+    }
+    if (resumeAt !== undefined && first > resumeAt.offset) {
+      const why = `waiting for offset ${resumeAt.offset} to be sent again`;
+      this.stuckStreams.failed(name, batch.streamKey, why);
       return {
         sink: name,
         duplicates: 0,
-        error: new RelayError('OUT_OF_ORDER', `waiting for offset ${resumeAt} to be sent again`, {
-          retriable: true,
-        }),
+        error: new RelayError('OUT_OF_ORDER', why, { retriable: true }),
       };
     }
     const { batch: part, duplicates } = unseenPart(batch, this.#marks.get(name, batch.streamKey));
@@ -284,7 +313,8 @@ export class BatchProcessor {
       const entry = await flow.enter(partBytes, part.lines.length);
       if (!entry.ok) {
         this.#metrics.throttled.inc({ scope: 'sink', name, action: 'refused' });
-        if (!this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+        if (!this.#resumeAt.has(laneKey))
+          this.#resumeAt.set(laneKey, { offset: part.offsets[0] ?? first, connection });
         return {
           sink: name,
           duplicates,
@@ -299,7 +329,8 @@ export class BatchProcessor {
     }
     if (this.#fenced !== undefined) {
       ticket?.done({ overloaded: false });
-      if (!this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, part.offsets[0] ?? first);
+      if (!this.#resumeAt.has(laneKey))
+        this.#resumeAt.set(laneKey, { offset: part.offsets[0] ?? first, connection });
       return {
         sink: name,
         duplicates,
@@ -314,9 +345,10 @@ export class BatchProcessor {
       this.#metrics.sinkBytes.inc({ sink: name }, partBytes);
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
       this.#resumeAt.delete(laneKey);
+      this.stuckStreams.progressed(name, batch.streamKey);
       return { sink: name, duplicates };
     } catch (thrown) {
-      const err = RelayError.from(thrown, 'SINK_WRITE_FAILED', true);
+      const err = onlyContentIsPermanent(RelayError.from(thrown, 'SINK_WRITE_FAILED', true));
       ticket?.done({ overloaded: err.retriable });
       this.#metrics.sinkErrors.inc({ sink: name, code: err.code });
       let failedAt = part.offsets[0] ?? first;
@@ -325,8 +357,30 @@ export class BatchProcessor {
         this.#marks.advance(name, batch.streamKey, err.committedEndOffset);
         failedAt = err.committedEndOffset;
       }
-      if (err.retriable && !this.#resumeAt.has(laneKey)) this.#resumeAt.set(laneKey, failedAt);
-      this.#log.warn({ sink: name, stream: batch.streamKey, err }, 'sink write failed');
+      if (err.retriable) {
+        if (!this.#resumeAt.has(laneKey))
+          this.#resumeAt.set(laneKey, { offset: failedAt, connection });
+        this.stuckStreams.failed(name, batch.streamKey, err.message);
+        this.#log.warn({ sink: name, stream: batch.streamKey, err }, 'sink write failed');
+      } else {
+        // The agent skips these lines for good: the next batch starts after them, so no resend
+        // of the range is awaited any more.
+        this.#resumeAt.delete(laneKey);
+        this.stuckStreams.progressed(name, batch.streamKey);
+        this.#log.error(
+          {
+            sink: name,
+            agent: batch.agentId,
+            stream: batch.streamKey,
+            path: batch.path,
+            fromOffset: failedAt,
+            toOffset: batch.endOffset,
+            lines: part.lines.length,
+            err,
+          },
+          'sink rejected the batch for its content: these lines are skipped',
+        );
+      }
       return { sink: name, duplicates, error: err };
     } finally {
       end();
@@ -338,6 +392,30 @@ export class BatchProcessor {
     this.#metrics.lines.inc({ result }, raw.lineLengths.length);
     this.#metrics.bytes.inc({ result }, raw.lines.length);
   }
+}
+
+/**
+ * Error codes that say the batch's own content can never be written (a line too large for the
+ * backend, an illegal destination name): the only sink failures that may make an agent skip
+ * lines.
+ */
+const CONTENT_REJECTIONS = new Set(['SINK_REJECTED']);
+
+/**
+ * A sink failure as the agent must see it. A backend that is down, slow, refusing connections or
+ * out of retries is retriable whatever the client library calls it, and so is a failure nobody
+ * classified (a bug): retrying costs a stuck stream that is reported (StuckStreams), skipping
+ * costs lines for good. Only a rejection of the content is permanent.
+ */
+export function onlyContentIsPermanent(err: RelayError): RelayError {
+  if (err.retriable || CONTENT_REJECTIONS.has(err.code)) return err;
+  if (err instanceof PartialWriteError && err.cause instanceof RelayError)
+    return new PartialWriteError(err.committedEndOffset, onlyContentIsPermanent(err.cause));
+  return new RelayError(err.code, err.message, {
+    retriable: true,
+    cause: err,
+    details: err.details,
+  });
 }
 
 /** The limit (config key) behind each rejection that is one. */

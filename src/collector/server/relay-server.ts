@@ -72,6 +72,8 @@ export class RelayServer extends Component {
   /** Why the collector is fenced (cluster mode): streams are refused while set. */
   #fenced: string | undefined;
   #fenceEpoch = 0;
+  /** Numbers the Ship streams, so the processor can tell a stream's batches from a later one's. */
+  #connectionSeq = 0;
 
   constructor(
     opts: RelayServerOptions,
@@ -242,6 +244,7 @@ export class RelayServer extends Component {
   #ship(call: ShipCall): void {
     this.#calls.add(call);
     let agent = '';
+    const connection = ++this.#connectionSeq;
     let admitted = false;
     let open = true;
     let outstanding = 0;
@@ -348,7 +351,7 @@ export class RelayServer extends Component {
       }
       outstanding++;
       this.#processor
-        .process(batch)
+        .process(batch, connection)
         .then(
           (result) => result,
           (err: unknown): NonNullable<ShipResponse['result']> => {

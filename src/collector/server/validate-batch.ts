@@ -124,6 +124,7 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
       agentId: raw.agentId,
       host: stream.host,
       path: stream.path,
+      keyPath: stream.keyPath || stream.path,
       topic: raw.topic,
       lines,
       offsets,

@@ -14,6 +14,11 @@ export interface SinkBatch {
   readonly host: string;
   /** Path of the file as the agent last saw it. */
   readonly path: string;
+  /**
+   * The path the stream is keyed by in records: the first one the agent recorded for it, the
+   * same across rename rotation. Absent: `path`.
+   */
+  readonly keyPath?: string;
   readonly topic: string;
   /** The lines' bytes, without terminators (zero-copy views into the received message). */
   readonly lines: readonly Buffer[];

@@ -20,6 +20,7 @@ const batch: Batch = {
   stream: {
     host: 'web-1',
     path: '/var/log/app.log',
+    keyPath: '/var/log/app-first.log',
     device: 2049,
     inode: 1234567,
     fingerprint: 'ab12',

@@ -181,6 +181,43 @@ export const kafkaSinkConfigSchema = z
       .regex(KAFKA_TOPIC_PATTERN, 'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic')
       .default('')
       .describe("Prefix prepended to every tail's topic. Default: '' (none)."),
+    /**
+     * Not a setting: a record's topic is its tail's `topic` (with `topicPrefix` in front). Present
+     * only to refuse it with that hint rather than as an unknown key.
+     */
+    topic: z
+      .unknown()
+      .optional()
+      .describe(
+        'Refused: topics come from tails[].topic (per file, set on the agent or in MySQL); use topicPrefix to put a prefix in front.',
+      ),
+    /**
+     * Create a missing topic before the first write to it, with this many partitions and this
+     * replication factor (a broker's auto-creation gives its own defaults, usually one
+     * partition). Default: unset (topics must exist or the broker creates them).
+     */
+    createTopics: z
+      .strictObject({
+        /** Partitions of a created topic. Default: 6. */
+        partitions: z
+          .number()
+          .int()
+          .min(1)
+          .default(6)
+          .describe('Partitions of a created topic. Default: 6.'),
+        /** Replication factor of a created topic; -1 takes the broker's default. Default: -1. */
+        replicationFactor: z
+          .number()
+          .int()
+          .min(-1)
+          .refine((n) => n !== 0, 'must be -1 (the broker default) or at least 1')
+          .default(-1)
+          .describe(
+            "Replication factor of a created topic; -1 = the broker's default. Default: -1.",
+          ),
+      })
+      .optional()
+      .describe('Create missing topics with these settings. Default: unset.'),
     /** TLS to the brokers: true (system roots) or { ca, cert, key, rejectUnauthorized }. Default: false. */
     ssl: z
       .union([z.boolean(), serviceTlsSchema])
@@ -201,31 +238,58 @@ export const kafkaSinkConfigSchema = z
      * at-least-once across a collector crash).
      */
     exactlyOnce: z
-      .strictObject({
-        /** Topic whose consumer-group offsets hold the marks (1 partition, created if missing). Default: logrelay.marks. */
-        marksTopic: z
-          .string()
-          .max(KAFKA_TOPIC_MAX_LENGTH)
-          .regex(KAFKA_TOPIC_PATTERN, 'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic')
-          .default('logrelay.marks')
-          .describe('Topic the marks are committed against. Default: logrelay.marks.'),
-        /** Broker-side transaction timeout, ms: how long a dead writer's transaction can linger. Default: 30000. */
-        transactionTimeoutMs: z
-          .number()
-          .int()
-          .min(1000)
-          .default(30_000)
-          .describe('Transaction timeout, ms. Default: 30000.'),
-        /** Close an agent's producer after this long without writes, ms. Default: 300000. */
-        idleProducerMs: z
-          .number()
-          .int()
-          .min(1000)
-          .default(300_000)
-          .describe('Idle producer close delay, ms. Default: 300000.'),
-      })
-      .optional()
-      .describe('Exactly-once via transactions. Default: unset (at-least-once).'),
+      .preprocess(
+        // `true` is shorthand for `{}` (every default), `false` for leaving it unset.
+        (value) => (value === true ? {} : value === false ? undefined : value),
+        z
+          .strictObject({
+            /**
+             * Topic whose consumer-group offsets hold the marks: one group per agent, the marks of
+             * its streams in the offsets' metadata, spread over the topic's partitions (no records
+             * are ever written to it). Created if missing. Default: logrelay.marks.
+             */
+            marksTopic: z
+              .string()
+              .max(KAFKA_TOPIC_MAX_LENGTH)
+              .regex(
+                KAFKA_TOPIC_PATTERN,
+                'only a-z, A-Z, 0-9, ".", "_" and "-" are legal in a topic',
+              )
+              .default('logrelay.marks')
+              .describe('Topic the marks are committed against. Default: logrelay.marks.'),
+            /**
+             * Partitions of the marks topic when it is created (an existing topic keeps its own).
+             * Each holds the marks of about 150 recently written streams per agent. Never change the
+             * partition count of an existing marks topic: marks would be looked for in the wrong
+             * place. Default: 16.
+             */
+            markPartitions: z
+              .number()
+              .int()
+              .min(1)
+              .max(1000)
+              .default(16)
+              .describe('Partitions of the marks topic when created. Default: 16.'),
+            /** Broker-side transaction timeout, ms: how long a dead writer's transaction can linger. Default: 30000. */
+            transactionTimeoutMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(30_000)
+              .describe('Transaction timeout, ms. Default: 30000.'),
+            /** Close an agent's producer after this long without writes, ms. Default: 300000. */
+            idleProducerMs: z
+              .number()
+              .int()
+              .min(1000)
+              .default(300_000)
+              .describe('Idle producer close delay, ms. Default: 300000.'),
+          })
+          .optional(),
+      )
+      .describe(
+        'Exactly-once via transactions: an object, or true for every default. Default: unset (at-least-once).',
+      ),
     /** kafkajs's own log level; its lines go to the sink's logger. Default: error. */
     logLevel: z
       .enum(['nothing', 'error', 'warn', 'info', 'debug'])
@@ -233,6 +297,16 @@ export const kafkaSinkConfigSchema = z
       .describe("Level of the Kafka client's own log lines. Default: error."),
   })
   .superRefine((config, ctx) => {
+    if (config.topic !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topic'],
+        message:
+          'a Kafka sink has no topic of its own: each record goes to its tail’s topic ' +
+          '(tails[].topic on the agent, or the topic column in MySQL); use topicPrefix to ' +
+          'put a prefix in front of it',
+      });
+    }
     if (config.idempotent && config.maxInFlightRequests > 1) {
       ctx.addIssue({
         code: 'custom',

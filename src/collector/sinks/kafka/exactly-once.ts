@@ -12,6 +12,8 @@ import {
   type KafkajsProducerOptions,
 } from './producer.js';
 import { buildRecords, kafkaTopic } from './records.js';
+import { AgentMarks } from './agent-marks.js';
+import { StableOffsetFetcher } from './stable-offset-fetch.js';
 
 export type ExactlyOnceOptions = Omit<KafkajsProducerOptions, 'ssl'> & {
   ssl: KafkajsProducerOptions['ssl'];
@@ -25,19 +27,15 @@ export type ExactlyOnceOptions = Omit<KafkajsProducerOptions, 'ssl'> & {
 
 interface AgentWriter {
   producer: Producer;
-  /** Marks read since this producer fenced its predecessors, by stream. */
-  marks: Map<string, number>;
+  /** The agent's marks, read once this producer has fenced its predecessors. */
+  marks: AgentMarks | undefined;
   /** Transactions of one producer run one at a time. */
   queue: Promise<unknown>;
-  /** When its initialisation (the fencing of the previous owner) completed; 0 before. */
-  initAt: number;
   lastUsed: number;
 }
 
-/** How long after a producer's initialisation its first mark read waits, ms (see `#mark`). */
-const MARK_SETTLE_MS = 200;
-/** Delay between the two reads of a mark, ms. */
-const MARK_REREAD_MS = 50;
+/** First retry delay of a transactional producer's requests, ms (see `#writer`). */
+const TXN_RETRY_INITIAL_MS = 20;
 
 /** Errors after which a producer's state is unknown or taken over: it is replaced. */
 function isFenced(err: unknown): boolean {
@@ -48,13 +46,15 @@ function isFenced(err: unknown): boolean {
 /**
  * Exactly-once into Kafka (the KIP-618 way): every agent's lines go through a transactional
  * producer of its own, and each transaction carries the records *and* the stream's new
- * high-water mark, committed as the offset of a consumer group named after the stream
- * (`TxnOffsetCommit`): both become visible together or not at all.
+ * high-water mark, committed as consumer-group offset metadata (`TxnOffsetCommit`, see
+ * AgentMarks): both become visible together or not at all.
  *
- * Taking an agent over starts a producer with the agent's transactional id: the broker aborts
- * whatever the previous collector had open and fences it (its later commits fail), and only
- * then are the marks read — the committed ones — so lines below them are skipped. A collector
- * killed mid-transaction therefore leaves nothing a `read_committed` consumer can see twice.
+ * Taking an agent over starts a producer with the agent's transactional id: the broker completes
+ * or aborts whatever the previous collector had open and fences it (its later commits fail).
+ * Only then are the marks read, with `require_stable` (StableOffsetFetcher): the read waits
+ * while any offset of the previous owner's last transaction is still pending, so it sees exactly
+ * what was committed, and lines below the marks are skipped. A collector killed
+ * mid-transaction therefore leaves nothing a `read_committed` consumer can see twice.
  */
 export class ExactlyOnceWriter {
   readonly #opts: ExactlyOnceOptions;
@@ -62,6 +62,9 @@ export class ExactlyOnceWriter {
   readonly #kafka: Kafka;
   readonly #writers = new Map<string, Promise<AgentWriter>>();
   #admin: Admin | undefined;
+  #offsets: StableOffsetFetcher | undefined;
+  /** Partitions of the marks topic, as the topic has them (the buckets of AgentMarks). */
+  #markPartitions = 0;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(opts: ExactlyOnceOptions, log: Logger) {
@@ -79,11 +82,22 @@ export class ExactlyOnceWriter {
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
       await admin
-        .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
+        .createTopics({
+          topics: [{ topic, numPartitions: this.#opts.exactlyOnce.markPartitions }],
+          waitForLeaders: true,
+        })
         .catch((err: unknown) => {
           if (!/already exists/i.test(String((err as Error).message))) throw err;
         });
     }
+    // The topic's own partition count decides the buckets, so every collector agrees.
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    this.#markPartitions = metadata.topics[0]?.partitions.length ?? 0;
+    if (this.#markPartitions < 1)
+      throw new RelayError('SINK_UNAVAILABLE', `marks topic ${topic} has no partitions yet`, {
+        retriable: true,
+      });
+    this.#offsets = new StableOffsetFetcher(this.#kafka);
     this.#sweeper = setInterval(() => void this.#closeIdle(), 30_000);
     this.#sweeper.unref();
   }
@@ -105,6 +119,8 @@ export class ExactlyOnceWriter {
     );
     await this.#admin?.disconnect().catch(() => undefined);
     this.#admin = undefined;
+    await this.#offsets?.disconnect();
+    this.#offsets = undefined;
   }
 
   /** Writes the batch's unseen lines in one transaction; resolves to the lines skipped as seen. */
@@ -155,12 +171,11 @@ export class ExactlyOnceWriter {
     try {
       // The first transaction of a producer initialises it: that fences the previous owner.
       step.name = 'begin';
-      const first = writer.initAt === 0;
       txn = await producer.transaction();
-      if (first) writer.initAt = Date.now();
-      step.name = 'read mark';
-      const mark = await this.#mark(writer, batch.streamKey);
-      const { batch: part, duplicates } = unseenPart(batch, mark);
+      step.name = 'read marks';
+      writer.marks ??= await this.#readMarks(batch.agentId);
+      const marks = writer.marks;
+      const { batch: part, duplicates } = unseenPart(batch, marks.get(batch.streamKey));
       if (!part) {
         await txn.commit();
         return duplicates;
@@ -170,18 +185,32 @@ export class ExactlyOnceWriter {
       step.name = 'send';
       for (const request of produceRequests(topic, records, this.#opts)) await txn.send(request);
       step.name = 'send offsets';
+      // Changes the cached marks before the commit: if the commit fails, the writer (and its
+      // cache) is dropped and the next one reads the marks from Kafka again.
+      const evictedBefore = marks.evicted;
+      const { partition, metadata } = marks.set(batch.streamKey, batch.endOffset);
+      if (marks.evicted > evictedBefore)
+        this.#log.debug(
+          { agent: batch.agentId, evicted: marks.evicted - evictedBefore },
+          'marks of streams not written for the longest dropped to keep the bucket in size',
+        );
       await txn.sendOffsets({
-        consumerGroupId: markGroup(this.#opts.clientId, this.#opts.sinkName, batch.streamKey),
+        consumerGroupId: markGroup(this.#opts.clientId, this.#opts.sinkName, batch.agentId),
         topics: [
           {
             topic: this.#opts.exactlyOnce.marksTopic,
-            partitions: [{ partition: 0, offset: String(batch.endOffset) }],
+            // kafkajs passes `metadata` through although its type does not list it.
+            partitions: [
+              { partition, offset: String(batch.endOffset), metadata } as {
+                partition: number;
+                offset: string;
+              },
+            ],
           },
         ],
       });
       step.name = 'commit';
       await txn.commit();
-      writer.marks.set(batch.streamKey, batch.endOffset);
       return duplicates;
     } catch (err) {
       // Whether the transaction committed is unknown (or the producer was fenced): start over
@@ -206,42 +235,27 @@ export class ExactlyOnceWriter {
   }
 
   /**
-   * The committed mark of a stream (consumer-group offset), read once per producer.
-   *
-   * The producer's initialisation returns only once the previous owner's last transaction is
-   * complete, but the group coordinator moves that transaction's offsets from pending to
-   * committed in a task of its own, a moment later; OffsetFetch with `require_stable`
-   * (KIP-447) would wait for it, and kafkajs does not send it. So the first read waits
-   * MARK_SETTLE_MS after the initialisation and, that close to it, takes the larger of two
-   * reads (marks only grow). Seen without it: 200 lines written twice in one takeover out of three runs.
+   * Every mark of the agent, read once per producer, after its initialisation fenced the
+   * previous owner: with `require_stable`, so offsets of a transaction still completing are
+   * waited for rather than missed.
    */
-  async #mark(writer: AgentWriter, streamKey: string): Promise<number | undefined> {
-    const cached = writer.marks.get(streamKey);
-    if (cached !== undefined) return cached;
-    const settle = writer.initAt + MARK_SETTLE_MS - Date.now();
-    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
-    let mark = await this.#fetchMark(streamKey);
-    // Streams first seen long after the takeover need no second look.
-    if (Date.now() - writer.initAt < MARK_SETTLE_MS * 5) {
-      await new Promise((r) => setTimeout(r, MARK_REREAD_MS));
-      mark = Math.max(mark, await this.#fetchMark(streamKey));
-    }
-    if (mark < 0) return undefined;
-    writer.marks.set(streamKey, mark);
-    return mark;
-  }
-
-  async #fetchMark(streamKey: string): Promise<number> {
-    const admin = this.#admin;
-    if (!admin)
+  async #readMarks(agentId: string): Promise<AgentMarks> {
+    const offsets = this.#offsets;
+    if (!offsets || this.#markPartitions < 1)
       throw new RelayError('SINK_NOT_RUNNING', 'exactly-once writer not started', {
         retriable: true,
       });
-    const result = await admin.fetchOffsets({
-      groupId: markGroup(this.#opts.clientId, this.#opts.sinkName, streamKey),
-      topics: [this.#opts.exactlyOnce.marksTopic],
-    });
-    return Number(result[0]?.partitions[0]?.offset ?? -1);
+    const marks = new AgentMarks(this.#markPartitions);
+    const partitions = Array.from({ length: this.#markPartitions }, (_, i) => i);
+    marks.load(
+      await offsets.fetch(
+        markGroup(this.#opts.clientId, this.#opts.sinkName, agentId),
+        this.#opts.exactlyOnce.marksTopic,
+        partitions,
+        this.#opts.requestTimeoutMs,
+      ),
+    );
+    return marks;
   }
 
   #writer(agentId: string): Promise<AgentWriter> {
@@ -252,12 +266,18 @@ export class ExactlyOnceWriter {
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: this.#opts.exactlyOnce.transactionTimeoutMs,
+        // The next transaction's first request meets CONCURRENT_TRANSACTIONS while the broker
+        // completes the previous commit (a few ms); kafkajs's default 300 ms first backoff
+        // would cost that much per batch. Retries double from 20 ms up to the same total.
+        retry: {
+          initialRetryTime: TXN_RETRY_INITIAL_MS,
+          retries: this.#opts.retries + 4,
+        },
       });
       writer = producer.connect().then(() => ({
         producer,
-        marks: new Map<string, number>(),
+        marks: undefined,
         queue: Promise.resolve(),
-        initAt: 0,
         lastUsed: Date.now(),
       }));
       const pending = writer;
@@ -292,11 +312,12 @@ export class ExactlyOnceWriter {
 }
 
 /**
- * The consumer group whose committed offset is a stream's mark in this sink. Scoped like the
- * transactional ids (client id + sink name): two relays writing the same stream to one Kafka
+ * The consumer group whose committed offsets hold an agent's marks in this sink (see
+ * AgentMarks): one per agent, so a fleet has as many mark groups as agents. Scoped like the
+ * transactional ids (client id + sink name): two relays writing the same agent to one Kafka
  * under different client ids keep separate marks.
  */
-export function markGroup(clientId: string, sinkName: string, streamKey: string): string {
-  const digest = createHash('sha256').update(streamKey).digest('hex').slice(0, 32);
-  return `logrelay.mark.${clientId}.${sinkName}.${digest}`;
+export function markGroup(clientId: string, sinkName: string, agentId: string): string {
+  const digest = createHash('sha256').update(agentId).digest('hex').slice(0, 32);
+  return `logrelay.marks.${clientId}.${sinkName}.${digest}`;
 }

@@ -1,5 +1,4 @@
 import type { Counter, Histogram } from 'prom-client';
-import { RelayError } from '../../../common/errors/relay-error.js';
 import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../../../common/logging/logger.js';
@@ -14,8 +13,14 @@ import {
   type SinkContext,
 } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
-import { KafkajsProducer, PartialSendError, type RecordProducer } from './producer.js';
+import {
+  KafkajsProducer,
+  PartialSendError,
+  toRelayError,
+  type RecordProducer,
+} from './producer.js';
 import { ExactlyOnceWriter } from './exactly-once.js';
+import { TopicCreator } from './topic-creator.js';
 import { buildRecords, kafkaTopic } from './records.js';
 
 /** Builds the client; replaced in tests, and the seam for swapping kafkajs. */
@@ -23,10 +28,11 @@ export type RecordProducerFactory = (
   config: KafkaSinkConfig,
   log: Logger,
   ssl: boolean | LoadedServiceTls,
+  onClientError?: (namespace: string) => void,
 ) => RecordProducer;
 
-export const createKafkajsProducer: RecordProducerFactory = (config, log, ssl) =>
-  new KafkajsProducer({ ...config, log, ssl });
+export const createKafkajsProducer: RecordProducerFactory = (config, log, ssl, onClientError) =>
+  new KafkajsProducer({ ...config, log, ssl, onClientError });
 
 /**
  * Writes each line of a batch as one Kafka record (DESIGN.md "Records in the sinks") and
@@ -48,12 +54,16 @@ export class KafkaSink extends Component implements Sink {
   #eosStarted: Promise<void> | undefined;
   readonly #createProducer: RecordProducerFactory;
   #producer: RecordProducer | undefined;
+  /** Creates missing topics first, when `createTopics` is configured. */
+  #topics: TopicCreator | undefined;
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
   readonly #inflight = new InFlightWrites();
 
   readonly #records: Counter.Internal;
   readonly #bytes: Counter.Internal;
   readonly #errors: Counter<'sink' | 'code'>;
+  /** Errors the Kafka client reported on its way (retried, logged at debug), by namespace. */
+  readonly #onClientError: (namespace: string) => void;
   readonly #writeSeconds: Histogram.Internal<'sink'>;
 
   constructor(
@@ -94,6 +104,13 @@ export class KafkaSink extends Component implements Sink {
       'Failed sink writes by RelayError code.',
       ['sink', 'code'],
     );
+    const clientErrors = sharedCounter(
+      ctx.registry,
+      'logrelay_sink_kafka_client_errors_total',
+      'Errors the Kafka client reported and retried (logged at debug), by sink and client namespace.',
+      ['sink', 'namespace'],
+    );
+    this.#onClientError = (namespace) => clientErrors.inc({ sink: config.name, namespace });
     this.#writeSeconds = sharedHistogram(
       ctx.registry,
       'logrelay_sink_write_seconds',
@@ -113,6 +130,16 @@ export class KafkaSink extends Component implements Sink {
             `${this.#configRef.path}.ssl`,
             this.#configRef.source,
           );
+    const createTopics = this.config.createTopics;
+    this.#topics = createTopics
+      ? new TopicCreator({
+          ...this.config,
+          createTopics,
+          ssl,
+          log: childLogger(this.#log, 'kafkajs'),
+          onClientError: this.#onClientError,
+        })
+      : undefined;
     const eos = this.config.exactlyOnce;
     if (eos) {
       this.#eos = new ExactlyOnceWriter(
@@ -122,6 +149,7 @@ export class KafkaSink extends Component implements Sink {
           sinkName: this.name,
           exactlyOnce: eos,
           log: childLogger(this.#log, 'kafkajs'),
+          onClientError: this.#onClientError,
         },
         this.#log,
       );
@@ -131,7 +159,12 @@ export class KafkaSink extends Component implements Sink {
         this.#log.warn({ err }, 'Kafka not reachable yet; writes will retry connecting'),
       );
     }
-    const producer = this.#createProducer(this.config, childLogger(this.#log, 'kafkajs'), ssl);
+    const producer = this.#createProducer(
+      this.config,
+      childLogger(this.#log, 'kafkajs'),
+      ssl,
+      this.#onClientError,
+    );
     this.#producer = producer;
     // Kafka being down is an outage like any other, not a reason to refuse to start: writes
     // fail retriable meanwhile, and the first one after it comes back connects.
@@ -150,6 +183,9 @@ export class KafkaSink extends Component implements Sink {
     const eos = this.#eos;
     this.#eos = undefined;
     await eos?.stop();
+    const topics = this.#topics;
+    this.#topics = undefined;
+    await topics?.stop();
   }
 
   /** Starts the exactly-once writer once; a failed start is tried again by the next write. */
@@ -180,6 +216,7 @@ export class KafkaSink extends Component implements Sink {
     const endTimer = this.#writeSeconds.startTimer();
     try {
       let written = batch.lines.length;
+      await this.#topics?.ensure(kafkaTopic(this.config.topicPrefix, batch.topic));
       if (this.#eos) {
         await this.#startEos();
         const skipped = await this.#eos.write(batch);
@@ -195,12 +232,9 @@ export class KafkaSink extends Component implements Sink {
       for (const line of batch.lines) bytes += line.length;
       this.#bytes.inc(bytes);
     } catch (err) {
-      let error =
-        err instanceof RelayError
-          ? err
-          : new RelayError('SINK_INTERNAL', `Kafka sink ${this.name}: ${String(err)}`, {
-              cause: err,
-            });
+      // kafkajs errors (a connection refused, retries exhausted) are outages, never the batch's
+      // fault: toRelayError keeps them retriable.
+      let error = toRelayError(err, `Kafka sink ${this.name}`);
       // One record per line, in order: the records acknowledged are the batch's first lines.
       if (err instanceof PartialSendError && err.sentRecords < batch.offsets.length) {
         error = new PartialWriteError(batch.offsets[err.sentRecords] as number, error);

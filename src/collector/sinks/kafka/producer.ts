@@ -53,6 +53,8 @@ export type KafkajsProducerOptions = Pick<
 > & {
   /** Where kafkajs's own log lines go. */
   readonly log: Logger;
+  /** Called for each error kafkajs reports (logged at debug), with its namespace. */
+  readonly onClientError?: (namespace: string) => void;
   /** TLS: off, on with the system's roots, or with the files of `ssl` read. */
   readonly ssl: boolean | LoadedServiceTls;
 };
@@ -241,17 +243,6 @@ function isKafkajsError(err: unknown): err is KafkajsErrorLike {
 }
 
 /**
- * Maps anything kafkajs throws to a RelayError.
- *
- * kafkajs's own `retriable` flag is not the answer the collector needs: once kafkajs gives up it
- * throws KafkaJSNumberOfRetriesExceeded (marked non-retriable) around a connection error, and its
- * timeouts, lock timeouts and authentication failures are non-retriable too. None of those is
- * the batch's fault; rejecting the batch would make the agent give up lines an operator could
- * still deliver. So only broker errors caused by the records (too large, illegal topic) are
- * permanent (`SINK_REJECTED`); every other Kafka failure is `SINK_UNAVAILABLE`, retriable.
- * Errors not from kafkajs are bugs: `SINK_INTERNAL`, permanent.
- */
-/**
  * The produce requests for `records`, in order: chunks within the sink's per-request limits,
  * acks=all, the sink's compression and timeout. Shared by the plain and the transactional path.
  */
@@ -294,6 +285,7 @@ export function kafkaClientConfig(
     | 'retryInitialMs'
     | 'logLevel'
     | 'log'
+    | 'onClientError'
   >,
 ): KafkaConfig {
   const config: KafkaConfig = {
@@ -306,12 +298,24 @@ export function kafkaClientConfig(
     requestTimeout: options.requestTimeoutMs + 5000,
     retry: { retries: options.retries, initialRetryTime: options.retryInitialMs },
     logLevel: kafkaLogLevel(options.logLevel),
-    logCreator: pinoLogCreator(options.log),
+    logCreator: pinoLogCreator(options.log, options.onClientError),
   };
   if (options.sasl) config.sasl = saslOptions(options.sasl);
   return config;
 }
 
+/**
+ * Maps anything kafkajs throws to a RelayError.
+ *
+ * kafkajs's own `retriable` flag is not the answer the collector needs: once kafkajs gives up it
+ * throws KafkaJSNumberOfRetriesExceeded (marked non-retriable) around a connection error, and its
+ * timeouts, lock timeouts and authentication failures are non-retriable too. None of those is
+ * the batch's fault; rejecting the batch would make the agent give up lines an operator could
+ * still deliver. So only broker errors caused by the records (too large, illegal topic) are
+ * permanent (`SINK_REJECTED`); every other Kafka failure is `SINK_UNAVAILABLE`, retriable.
+ * Errors not from kafkajs are bugs: `SINK_INTERNAL` (which the collector retries too, and
+ * reports as a stuck stream: see `onlyContentIsPermanent`).
+ */
 export function toRelayError(err: unknown, what: string): RelayError {
   if (err instanceof RelayError) return err;
   if (!isKafkajsError(err)) {
@@ -356,8 +360,17 @@ function kafkaLogLevel(level: KafkaSinkConfig['logLevel']): KafkaLogLevel {
   }
 }
 
-/** Routes kafkajs's log lines into pino, so they are JSON lines like every other log line. */
-export function pinoLogCreator(log: Logger): logCreator {
+/**
+ * Routes kafkajs's log lines into pino, so they are JSON lines like every other log line.
+ *
+ * kafkajs logs at error every failed response and every failed attempt, before anyone knows
+ * whether a retry recovers (a broker restart, CONCURRENT_TRANSACTIONS between transactions, a
+ * coordinator loading): more than a thousand such lines in a night of routine faults, none of
+ * which needs a person. Those go to debug and are counted (`onError`); what the sink cannot
+ * recover from reaches its own code as an exception and is logged there (warn per failed write,
+ * a stuck-stream warning when it lasts, error when lines are skipped).
+ */
+export function pinoLogCreator(log: Logger, onError?: (namespace: string) => void): logCreator {
   return () =>
     ({ namespace, level, log: entry }: LogEntry) => {
       // kafkajs's own timestamp and logger name would duplicate pino's fields.
@@ -365,7 +378,8 @@ export function pinoLogCreator(log: Logger): logCreator {
       const fields = { kafkajs: namespace, ...extra };
       switch (level) {
         case KafkaLogLevel.ERROR:
-          log.error(fields, message);
+          onError?.(namespace);
+          log.debug({ ...fields, kafkajsLevel: 'error' }, message);
           break;
         case KafkaLogLevel.WARN:
           log.warn(fields, message);

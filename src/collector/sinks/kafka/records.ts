@@ -51,11 +51,12 @@ export function kafkaTopic(prefix: string, topic: string): string {
 }
 
 /**
- * `<agent id>:<path>`: every generation of a rotated file hashes to one partition, so a stream's
- * lines stay in order there, and a consumer sees where a line came from.
+ * `<agent id>:<path>`, with the path the stream was first known by (`keyPath`): every
+ * generation of a rotated file hashes to one partition, so a file's lines stay in order there
+ * across rotations and agent restarts, and a consumer sees where a line came from.
  */
-export function recordKey(batch: Pick<SinkBatch, 'agentId' | 'path'>): string {
-  return `${batch.agentId}:${batch.path}`;
+export function recordKey(batch: Pick<SinkBatch, 'agentId' | 'path' | 'keyPath'>): string {
+  return `${batch.agentId}:${batch.keyPath ?? batch.path}`;
 }
 
 /**

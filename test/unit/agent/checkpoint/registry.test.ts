@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,6 +104,7 @@ describe('CheckpointRegistry', () => {
         key: 'agent-1:2049:131077:f00dfeed',
         offset: 4_096,
         path: '/var/log/app.log',
+        keyPath: '/var/log/app.log',
         device: '2049',
         inode: '131077',
         fingerprint: 'f00dfeed',
@@ -118,6 +119,33 @@ describe('CheckpointRegistry', () => {
         'agent-1:2049:99:beef',
       ]);
       expect(b.size).toBe(2);
+    });
+
+    it('keeps the key path of a stream from its first ack, across renames and restarts', async () => {
+      const a = registry();
+      await a.start();
+      a.set('k', ack(10, { path: '/var/log/app.log', keyPath: '/var/log/app.log' }));
+      // Rotated by rename: the path changes, the key path does not.
+      a.set('k', ack(20, { path: '/var/log/app.log.1', keyPath: '/var/log/app.log.1' }));
+      a.touch('k', { path: '/var/log/app.log.2' });
+      expect(a.get('k')).toMatchObject({ path: '/var/log/app.log.2', keyPath: '/var/log/app.log' });
+      await a.stop();
+      const b = registry();
+      await b.start();
+      expect(b.get('k')).toMatchObject({ path: '/var/log/app.log.2', keyPath: '/var/log/app.log' });
+      await b.stop();
+
+      // A registry written before key paths existed: the key path is the path.
+      const doc = await readDoc(file);
+      for (const entry of Object.values(doc.entries))
+        delete (entry as { keyPath?: string }).keyPath;
+      await writeFile(file, JSON.stringify(doc));
+      const c = registry();
+      await c.start();
+      expect(c.get('k')).toMatchObject({
+        path: '/var/log/app.log.2',
+        keyPath: '/var/log/app.log.2',
+      });
     });
 
     it('keeps the previous good copy beside the registry', async () => {

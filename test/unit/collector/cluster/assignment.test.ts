@@ -127,4 +127,19 @@ describe('assign to a starved (new) collector', () => {
     });
     expect(Object.values(result).filter((m) => m === 'c4')).toHaveLength(1);
   });
+
+  it('leaves pinned agents alone for a collector that is light but has agents (no flapping)', () => {
+    const list = [
+      { id: 'a', bytesPerSec: 300 },
+      { id: 'b', bytesPerSec: 300 },
+      { id: 'c', bytesPerSec: 300 },
+      { id: 'd', bytesPerSec: 300 },
+      { id: 'e', bytesPerSec: 10 },
+    ];
+    const previous = { a: 'c1', b: 'c1', c: 'c2', d: 'c2', e: 'c3' };
+    const pinned = new Set(['a', 'b', 'c', 'd', 'e']);
+    expect(assign({ members: ['c1', 'c2', 'c3'], agents: list, previous, pinned })).toEqual(
+      previous,
+    );
+  });
 });

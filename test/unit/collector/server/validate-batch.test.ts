@@ -14,6 +14,16 @@ describe('validateBatch', () => {
     expect(result.batch.offsets).toEqual([100, 103, 104]);
     expect(result.batch.endOffset).toBe(108);
     expect(result.batch.streamKey).toBe('agent-1:1:42:0');
+    // An agent that sends no key path (older) is keyed by the path.
+    expect(result.batch.keyPath).toBe('/var/log/app.log');
+    const rotated = makeBatch(['x'], 0);
+    rotated.stream = {
+      ...rotated.stream!,
+      path: '/var/log/app.log.1',
+      keyPath: '/var/log/app.log',
+    };
+    const checked = validateBatch(rotated, limits);
+    expect(checked.ok && checked.batch.keyPath).toBe('/var/log/app.log');
   });
 
   it('counts CRLF terminators, unterminated last lines and truncated bytes in the offsets', () => {

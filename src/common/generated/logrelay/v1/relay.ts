@@ -52,6 +52,12 @@ export interface StreamId {
    * offsets that restart at 0 are never mistaken for lines already delivered.
    */
   generation: number;
+  /**
+   * The name records are keyed by (the Kafka key): the path the agent first saw the file at,
+   * kept across rename rotation and restarts, so every generation of a rotated file has one key
+   * and one partition. Empty from agents that do not send it: `path` is used then.
+   */
+  keyPath: string;
 }
 
 /** A contiguous run of complete lines of one stream. */
@@ -140,7 +146,7 @@ export interface Rejected {
 }
 
 function createBaseStreamId(): StreamId {
-  return { host: '', path: '', device: 0, inode: 0, fingerprint: '', generation: 0 };
+  return { host: '', path: '', device: 0, inode: 0, fingerprint: '', generation: 0, keyPath: '' };
 }
 
 export const StreamId: MessageFns<StreamId> = {
@@ -162,6 +168,9 @@ export const StreamId: MessageFns<StreamId> = {
     }
     if (message.generation !== 0) {
       writer.uint32(48).uint32(message.generation);
+    }
+    if (message.keyPath !== '') {
+      writer.uint32(58).string(message.keyPath);
     }
     return writer;
   },
@@ -227,6 +236,14 @@ export const StreamId: MessageFns<StreamId> = {
             message.generation = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.keyPath = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -247,6 +264,11 @@ export const StreamId: MessageFns<StreamId> = {
       inode: isSet(object.inode) ? globalThis.Number(object.inode) : 0,
       fingerprint: isSet(object.fingerprint) ? globalThis.String(object.fingerprint) : '',
       generation: isSet(object.generation) ? globalThis.Number(object.generation) : 0,
+      keyPath: isSet(object.keyPath)
+        ? globalThis.String(object.keyPath)
+        : isSet(object.key_path)
+          ? globalThis.String(object.key_path)
+          : '',
     };
   },
 
@@ -270,6 +292,9 @@ export const StreamId: MessageFns<StreamId> = {
     if (message.generation !== 0) {
       obj.generation = Math.round(message.generation);
     }
+    if (message.keyPath !== '') {
+      obj.keyPath = message.keyPath;
+    }
     return obj;
   },
 
@@ -284,6 +309,7 @@ export const StreamId: MessageFns<StreamId> = {
     message.inode = object.inode ?? 0;
     message.fingerprint = object.fingerprint ?? '';
     message.generation = object.generation ?? 0;
+    message.keyPath = object.keyPath ?? '';
     return message;
   },
 };

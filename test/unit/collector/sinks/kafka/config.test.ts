@@ -100,6 +100,61 @@ describe('kafka sink config', () => {
     );
   });
 
+  it('takes exactlyOnce: true as every exactly-once default, and false as off', () => {
+    const on = validateConfig(kafkaSinkConfigSchema, {
+      type: 'kafka',
+      name: 'k',
+      exactlyOnce: true,
+    });
+    expect(on.exactlyOnce).toEqual({
+      marksTopic: 'logrelay.marks',
+      markPartitions: 16,
+      transactionTimeoutMs: 30_000,
+      idleProducerMs: 300_000,
+    });
+    expect(
+      validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k', exactlyOnce: {} })
+        .exactlyOnce,
+    ).toEqual(on.exactlyOnce);
+    const off = validateConfig(kafkaSinkConfigSchema, {
+      type: 'kafka',
+      name: 'k',
+      exactlyOnce: false,
+    });
+    expect(off.exactlyOnce).toBeUndefined();
+    expect(
+      issuesOf(() =>
+        validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k', exactlyOnce: 'yes' }),
+      ).map((i) => i.path),
+    ).toEqual(['exactlyOnce']);
+  });
+
+  it('refuses a topic key with the hint that topics come from the tails', () => {
+    const issues = issuesOf(() =>
+      validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k', topic: 'logs' }),
+    );
+    expect(issues).toEqual([{ path: 'topic', message: expect.stringContaining('tails[].topic') }]);
+    expect(issues[0]?.message).toContain('topicPrefix');
+  });
+
+  it('creates topics only when asked, with partitions and replication factor checked', () => {
+    expect(
+      validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k', createTopics: {} })
+        .createTopics,
+    ).toEqual({ partitions: 6, replicationFactor: -1 });
+    const issues = issuesOf(() =>
+      validateConfig(kafkaSinkConfigSchema, {
+        type: 'kafka',
+        name: 'k',
+        createTopics: { partitions: 0, replicationFactor: 0 },
+      }),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'createTopics.partitions',
+      'createTopics.replicationFactor',
+    ]);
+  });
+
   it('allows concurrent requests only without idempotence (kafkajs #598)', () => {
     const issues = issuesOf(() =>
       validateConfig(kafkaSinkConfigSchema, { type: 'kafka', name: 'k', maxInFlightRequests: 4 }),

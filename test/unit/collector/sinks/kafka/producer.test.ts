@@ -59,7 +59,7 @@ describe('toRelayError', () => {
 });
 
 describe('pinoLogCreator', () => {
-  it("routes kafkajs's lines to pino at the matching level, without its own timestamp", () => {
+  it("routes kafkajs's lines to pino without its own timestamp; its errors to debug, counted", () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -68,7 +68,8 @@ describe('pinoLogCreator', () => {
       },
     });
     const log = pino({ level: 'debug' }, sink);
-    const write = pinoLogCreator(log)(logLevel.DEBUG);
+    const errors: string[] = [];
+    const write = pinoLogCreator(log, (ns) => errors.push(ns))(logLevel.DEBUG);
     const entry = (message: string) => ({
       timestamp: 't',
       logger: 'kafkajs',
@@ -80,11 +81,13 @@ describe('pinoLogCreator', () => {
     write({ namespace: 'Cluster', level: logLevel.INFO, label: 'INFO', log: entry('i') });
     write({ namespace: 'Cluster', level: logLevel.DEBUG, label: 'DEBUG', log: entry('d') });
     expect(lines.map((l) => [l['level'], l['msg'], l['kafkajs'], l['broker']])).toEqual([
-      [50, 'e', 'Connection', 'b:1'],
+      [20, 'e', 'Connection', 'b:1'],
       [40, 'w', 'Producer', 'b:1'],
       [30, 'i', 'Cluster', 'b:1'],
       [20, 'd', 'Cluster', 'b:1'],
     ]);
     expect(lines.every((l) => !('timestamp' in l) && !('logger' in l))).toBe(true);
+    expect(lines[0]).toMatchObject({ kafkajsLevel: 'error' });
+    expect(errors).toEqual(['Connection']);
   });
 });

@@ -43,6 +43,10 @@ describe('kafka records', () => {
       'agent-1:/var/log/app.log',
       'agent-1:/var/log/app.log',
     ]);
+    // A rotated file keeps the name it was first known by: one key, one partition, in order.
+    expect(recordKey({ ...b, path: '/var/log/app.log.1', keyPath: '/var/log/app.log' })).toBe(
+      'agent-1:/var/log/app.log',
+    );
   });
 
   it('raw: one record per line, values byte-exact (invalid UTF-8 and empty lines too), no headers', () => {
