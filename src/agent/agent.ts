@@ -474,6 +474,9 @@ export class Agent extends Component {
     } as const;
     let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
     let generation = 0;
+    // The key path carries over to the same file (resumed, or truncated in place), never to
+    // another file that reuses a removed one's inode.
+    let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
     if (!tailer) return;
     if (latest) {
@@ -488,7 +491,10 @@ export class Agent extends Component {
       if (decision?.action === 'resume') {
         start = decision.offset;
         generation = latest.generation;
+        keyPath = latest.entry.keyPath;
       } else {
+        if (decision?.action === 'restart' && decision.reason === 'truncated')
+          keyPath = latest.entry.keyPath;
         start = 0;
         generation = maxGeneration + 1;
         this.#log.info(
@@ -517,9 +523,13 @@ export class Agent extends Component {
       path,
       tailer.position,
       // Every generation of the file keeps the name it was first recorded under.
-      latest?.entry.keyPath ?? path,
+      keyPath,
     );
     this.#harvesters.set(id, harvester);
+    // Recorded at once, not at the first ack: a new file after a rotation is not read until its
+    // predecessor is finished, and if it is renamed away before a restart, its entry is the only
+    // place its first name (its key path) survives.
+    if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
   }
 
@@ -672,18 +682,21 @@ export class Agent extends Component {
       this.#committedBytes += batch.lines.length;
     } else this.#m.linesRejected.inc(lines);
     const acked = h.settle(sent);
-    if (acked !== undefined && this.checkpoints.running) {
-      const identity = h.identity;
-      this.checkpoints.set(h.key, {
-        offset: acked,
-        path: h.path,
-        keyPath: h.keyPath,
-        device: identity.device,
-        inode: identity.inode,
-        fingerprint: encodeIdentity(identity),
-        topic: h.opts.topic,
-      });
-    }
+    if (acked !== undefined && this.checkpoints.running) this.#record(h);
+  }
+
+  /** Writes the harvester's acked offset and identity to the checkpoint registry. */
+  #record(h: Harvester): void {
+    const identity = h.identity;
+    this.checkpoints.set(h.key, {
+      offset: h.acked,
+      path: h.path,
+      keyPath: h.keyPath,
+      device: identity.device,
+      inode: identity.inode,
+      fingerprint: encodeIdentity(identity),
+      topic: h.opts.topic,
+    });
   }
 
   #shrink(batch: Batch): boolean {

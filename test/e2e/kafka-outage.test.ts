@@ -91,9 +91,32 @@ async function writeLogs(
 
 const exec = promisify(execFile);
 
-/** `bash scripts/services.sh <up|down> kafka`, timed. */
-async function kafkaService(command: 'up' | 'down'): Promise<number> {
+/**
+ * `bash scripts/services.sh <up|down> kafka`, timed; `down` with `SIGKILL` kills the broker
+ * instead (no controlled shutdown: leaders and the transaction coordinator vanish mid-request).
+ */
+async function kafkaService(
+  command: 'up' | 'down',
+  signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM',
+): Promise<number> {
   const t0 = Date.now();
+  if (command === 'down' && signal === 'SIGKILL') {
+    const { stdout } = await exec('bash', ['scripts/services.sh', 'status', 'kafka'], {
+      cwd: repoRoot,
+    }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const pid = Number(/running\s+pid (\d+)/.exec(stdout)?.[1]);
+    if (!pid) throw new Error(`no running Kafka broker to kill: ${stdout}`);
+    process.kill(pid, 'SIGKILL');
+    while (Date.now() - t0 < 10_000) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await sleep(50);
+    }
+    return Date.now() - t0;
+  }
   await exec('bash', ['scripts/services.sh', command, 'kafka'], {
     cwd: repoRoot,
     timeout: 180_000,
@@ -105,15 +128,16 @@ const mib = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 
 
 /** The sink modes under test, with what each promises about duplicates. */
 const MODES = [
-  { mode: 'exactly-once', sink: { exactlyOnce: {} }, maxDuplicated: 0 },
+  { mode: 'exactly-once', stop: 'SIGKILL', sink: { exactlyOnce: {} }, maxDuplicated: 0 },
+  { mode: 'exactly-once', stop: 'SIGTERM', sink: { exactlyOnce: {} }, maxDuplicated: 0 },
   // At-least-once across a failed write: at most the batches in flight when the broker went
   // away are written again, one per file (the agent's batches are at most 10,000 lines).
-  { mode: 'plain', sink: {}, maxDuplicated: FILES.length * 10_000 },
+  { mode: 'plain', stop: 'SIGTERM', sink: {}, maxDuplicated: FILES.length * 10_000 },
 ] as const;
 
 describe.each(MODES)(
-  'Kafka stopped for 60 s mid-run, then started again ($mode)',
-  ({ mode, sink, maxDuplicated }) => {
+  'Kafka stopped ($stop) for 60 s mid-run, then started again ($mode)',
+  ({ mode, stop, sink, maxDuplicated }) => {
     const kafka = testKafka('logrelay-e2e-kafka-outage');
     const topics: string[] = [];
     /** Set while this test has Kafka stopped: afterAll then starts it again, whatever happened. */
@@ -232,7 +256,7 @@ describe.each(MODES)(
         timeline['downAtSec'] = since() / 1000;
         phase = 'during';
         kafkaStopped = true;
-        timeline['downTookSec'] = (await kafkaService('down')) / 1000;
+        timeline['downTookSec'] = (await kafkaService('down', stop)) / 1000;
         await sleep(OUTAGE_MS);
         endOfOutage = await metrics();
         timeline['upAtSec'] = since() / 1000;
@@ -261,7 +285,7 @@ describe.each(MODES)(
         settleMs: 3000,
         onProgress: (distinct, records) =>
           console.log(
-            `[kafka-outage ${mode}] consumed ${distinct} distinct / ${records} records so far`,
+            `[kafka-outage ${mode} ${stop}] consumed ${distinct} distinct / ${records} records so far`,
           ),
       });
       timeline['allDeliveredSec'] = (consumeFrom + consumed.ms) / 1000;
@@ -303,7 +327,7 @@ describe.each(MODES)(
         dir,
         totalSec: +(since() / 1000).toFixed(1),
       };
-      console.log(`[kafka-outage ${mode}] ${JSON.stringify(summary, null, 1)}`);
+      console.log(`[kafka-outage ${mode} ${stop}] ${JSON.stringify(summary, null, 1)}`);
 
       expect(agent.alive, 'the agent survived the outage').toBe(true);
       expect(collector.alive, 'the collector survived the outage').toBe(true);

@@ -90,4 +90,32 @@ describe('Kafka sink, exactly-once', () => {
     const dedup = await b.registry.getSingleMetric('logrelay_sink_deduplicated_lines_total')!.get();
     expect(dedup.values[0]?.value).toBe(20);
   });
+
+  it('refuses a batch whose topic can never be valid for good, rather than retrying it for ever', async () => {
+    const c = await startCollector({
+      id: 'eos-refuse',
+      sinks: [
+        {
+          type: 'kafka',
+          name: 'kafka',
+          brokers: [endpoint('kafka')],
+          clientId: uniqueName('eos'),
+          exactlyOnce: true,
+          // With the tail's topic the name is longer than Kafka allows (249).
+          topicPrefix: 'p'.repeat(240),
+        },
+      ],
+    });
+    stops.push(() => c.stop());
+    const raw = new RawShip(c.address);
+    try {
+      raw.hello('eos-refuse-agent');
+      const answer = await raw.ship(
+        makeBatch(['x'], 0, { seq: 1, topic: 'topic_too_long', agentId: 'eos-refuse-agent' }),
+      );
+      expect(answer.result).toMatchObject({ $case: 'rejected', value: { code: 'SINK_REJECTED' } });
+    } finally {
+      raw.close();
+    }
+  });
 });

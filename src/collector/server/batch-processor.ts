@@ -79,6 +79,8 @@ export class BatchProcessor {
    * by another collector meanwhile, and would never be sent here again).
    */
   readonly #resumeAt = new Map<string, { offset: number; connection: number }>();
+  /** Per stream: the newest connection a batch of it came on. */
+  readonly #newestConnection = new Map<string, number>();
   readonly #flow: BatchProcessorFlow;
   #inFlightBytes = 0;
   #pending = new Set<Promise<unknown>>();
@@ -251,26 +253,27 @@ export class BatchProcessor {
     const outcomes = await Promise.all(
       sinkNames.map((name) => this.#writeOne(name, batch, connection)),
     );
-    let duplicates = Number.MAX_SAFE_INTEGER;
-    for (const outcome of outcomes) {
-      if (outcome.error) {
-        const err = outcome.error;
-        if (err.retriable) {
-          return {
-            $case: 'retryAfter',
-            value: {
-              delayMs: outcome.retryInMs ?? this.#opts.retryAfterMs,
-              reason: `${outcome.sink}: ${err.message}`,
-            },
-          };
-        }
-        return {
-          $case: 'rejected',
-          value: { code: err.code, reason: `${outcome.sink}: ${err.message}` },
-        };
-      }
-      duplicates = Math.min(duplicates, outcome.duplicates);
+    // A sink that failed retriably still needs the lines: the batch is resent even when another
+    // sink refused its content for good (that sink refuses the resend again, and only once no
+    // sink needs the lines any more is the batch rejected and skipped).
+    const retry = outcomes.find((o) => o.error?.retriable);
+    if (retry?.error) {
+      return {
+        $case: 'retryAfter',
+        value: {
+          delayMs: retry.retryInMs ?? this.#opts.retryAfterMs,
+          reason: `${retry.sink}: ${retry.error.message}`,
+        },
+      };
     }
+    const refused = outcomes.find((o) => o.error);
+    if (refused?.error) {
+      return {
+        $case: 'rejected',
+        value: { code: refused.error.code, reason: `${refused.sink}: ${refused.error.message}` },
+      };
+    }
+    const duplicates = Math.min(...outcomes.map((o) => o.duplicates));
     return { $case: 'committed', value: { duplicateLines: duplicates } };
   }
 
@@ -289,6 +292,20 @@ export class BatchProcessor {
     }
     const laneKey = `${name}\u0000${batch.streamKey}`;
     const first = batch.offsets[0] ?? batch.endOffset;
+    // A batch of an older connection than one already seen for the stream is a straggler (the
+    // agent has moved on and resends from its acked offset on the newer one): writing it could
+    // move the mark past lines not yet written.
+    const newest = this.#newestConnection.get(batch.streamKey) ?? 0;
+    if (connection < newest) {
+      return {
+        sink: name,
+        duplicates: 0,
+        error: new RelayError('STALE_CONNECTION', 'batch of a connection the agent left', {
+          retriable: true,
+        }),
+      };
+    }
+    this.#newestConnection.set(batch.streamKey, connection);
     let resumeAt = this.#resumeAt.get(laneKey);
     if (resumeAt !== undefined && connection > resumeAt.connection) {
       this.#resumeAt.delete(laneKey);

@@ -41,12 +41,24 @@ export class AgentMarks {
     return this.#partitions;
   }
 
-  /** Takes the committed offsets of the agent's group (what OffsetFetch answered). */
+  /**
+   * Takes the committed offsets of the agent's group (what OffsetFetch answered). Each mark is
+   * put in the bucket its stream id belongs to now, wherever it was read from: marks written
+   * when the topic had another partition count are still found.
+   */
   load(offsets: readonly CommittedOffset[]): void {
     this.#buckets.clear();
-    for (const { partition, metadata } of offsets) {
+    for (const { metadata } of offsets) {
       if (!metadata) continue;
-      this.#buckets.set(partition, decodeBucket(metadata));
+      for (const [id, mark] of decodeBucket(metadata)) {
+        const partition = bucketOfId(id, this.#partitions);
+        let bucket = this.#buckets.get(partition);
+        if (!bucket) {
+          bucket = new Map();
+          this.#buckets.set(partition, bucket);
+        }
+        bucket.set(id, Math.max(mark, bucket.get(id) ?? 0));
+      }
     }
   }
 
@@ -81,8 +93,14 @@ export class AgentMarks {
 
   /** The partition (bucket) of a stream: stable for a given number of partitions. */
   bucketOf(streamKey: string): number {
-    return createHash('sha256').update(streamKey).digest().readUInt32BE(0) % this.#partitions;
+    return bucketOfId(streamId(streamKey), this.#partitions);
   }
+}
+
+/** A stream id's bucket: the first 32 bits of the hash it is made of, modulo the partitions. */
+function bucketOfId(id: string, partitions: number): number {
+  const bytes = Buffer.from(id, 'base64url');
+  return bytes.length >= 4 ? bytes.readUInt32BE(0) % partitions : 0;
 }
 
 /** 96 bits of the stream key's hash: short, and no collision among one agent's streams. */

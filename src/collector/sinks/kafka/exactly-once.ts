@@ -31,8 +31,13 @@ interface AgentWriter {
   marks: AgentMarks | undefined;
   /** Transactions of one producer run one at a time. */
   queue: Promise<unknown>;
+  /** Replaced after a failure: batches still queued on it fail fast (retriable). */
+  dead: boolean;
   lastUsed: number;
 }
+
+/** Longest wait for a dropped producer's abort before it is disconnected anyway, ms. */
+const DROP_GRACE_MS = 10_000;
 
 /** First retry delay of a transactional producer's requests, ms (see `#writer`). */
 const TXN_RETRY_INITIAL_MS = 20;
@@ -76,8 +81,22 @@ export class ExactlyOnceWriter {
   /** Connects the admin client and makes sure the marks topic exists. */
   async start(): Promise<void> {
     const admin = this.#kafka.admin();
-    await admin.connect();
+    try {
+      await this.#prepare(admin);
+    } catch (err) {
+      // A failed start is tried again by the next write, with a new admin client.
+      await admin.disconnect().catch(() => undefined);
+      throw err;
+    }
     this.#admin = admin;
+    this.#offsets = new StableOffsetFetcher(this.#kafka);
+    this.#sweeper = setInterval(() => void this.#closeIdle(), 30_000);
+    this.#sweeper.unref();
+  }
+
+  /** Connects the admin client, creates the marks topic if missing and reads its partitions. */
+  async #prepare(admin: Admin): Promise<void> {
+    await admin.connect();
     const topic = this.#opts.exactlyOnce.marksTopic;
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
@@ -97,9 +116,6 @@ export class ExactlyOnceWriter {
       throw new RelayError('SINK_UNAVAILABLE', `marks topic ${topic} has no partitions yet`, {
         retriable: true,
       });
-    this.#offsets = new StableOffsetFetcher(this.#kafka);
-    this.#sweeper = setInterval(() => void this.#closeIdle(), 30_000);
-    this.#sweeper.unref();
   }
 
   async stop(): Promise<void> {
@@ -141,13 +157,14 @@ export class ExactlyOnceWriter {
     const limitMs = this.#opts.requestTimeoutMs + this.#opts.exactlyOnce.transactionTimeoutMs;
     const step = { name: 'queued' };
     let timer: NodeJS.Timeout | undefined;
+    const work = this.#transact(writer, batch, step);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.#log.warn(
           { agent: batch.agentId, step: step.name, limitMs },
           'transaction did not finish in time; dropping the producer',
         );
-        this.#drop(batch.agentId, writer);
+        this.#drop(batch.agentId, writer, work);
         reject(
           new RelayError(
             'SINK_UNAVAILABLE',
@@ -160,13 +177,15 @@ export class ExactlyOnceWriter {
       }, limitMs);
       timer.unref();
     });
-    return Promise.race([this.#transact(writer, batch, step), timeout]).finally(() =>
-      clearTimeout(timer),
-    );
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   async #transact(writer: AgentWriter, batch: SinkBatch, step: { name: string }): Promise<number> {
     const { producer } = writer;
+    if (writer.dead)
+      throw new RelayError('SINK_UNAVAILABLE', `producer for ${batch.agentId} was replaced`, {
+        retriable: true,
+      });
     let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
     try {
       // The first transaction of a producer initialises it: that fences the previous owner.
@@ -216,18 +235,21 @@ export class ExactlyOnceWriter {
       // Whether the transaction committed is unknown (or the producer was fenced): start over
       // with a new producer, which aborts anything left open and reads the marks afresh.
       step.name = 'abort';
-      this.#drop(batch.agentId, writer);
-      // Not awaited: on a fenced producer kafkajs may retry the abort for long, and dropping
-      // the producer is what matters (the next one's fencing aborts the transaction anyway).
-      void txn?.abort().catch(() => undefined);
+      // The abort is not awaited here: on a fenced producer kafkajs may retry it for long, and
+      // the next producer's fencing aborts the transaction anyway. The producer is disconnected
+      // once it settled (disconnecting first would let kafkajs reconnect it for the abort).
+      const abort = txn ? txn.abort().catch(() => undefined) : Promise.resolve();
+      this.#drop(batch.agentId, writer, abort);
       const error = toRelayError(err, `transaction for ${batch.agentId}`);
       if (isFenced(err))
         this.#log.warn(
           { agent: batch.agentId, err: error },
           'fenced by another collector; this agent moved (a new producer takes it back if it returns)',
         );
+      // Nothing of an aborted transaction is visible: a refused content (a record too large, an
+      // illegal topic) stays refused, everything else is tried again.
       throw new RelayError(error.code, error.message, {
-        retriable: true,
+        retriable: error.code === 'SINK_REJECTED' ? error.retriable : true,
         cause: err,
         details: error.details,
       });
@@ -278,6 +300,7 @@ export class ExactlyOnceWriter {
         producer,
         marks: undefined,
         queue: Promise.resolve(),
+        dead: false,
         lastUsed: Date.now(),
       }));
       const pending = writer;
@@ -290,12 +313,27 @@ export class ExactlyOnceWriter {
     return writer;
   }
 
-  #drop(agentId: string, writer: AgentWriter): void {
+  /**
+   * Replaces an agent's writer: the next batch gets a new producer (which fences this one and
+   * reads the marks again). This one is disconnected once `settled` (its abort, or the
+   * transaction that outlived its time limit) has finished, or after DROP_GRACE_MS.
+   */
+  #drop(agentId: string, writer: AgentWriter, settled: Promise<unknown>): void {
+    writer.dead = true;
+    writer.marks = undefined;
     const current = this.#writers.get(agentId);
     void current?.then((w) => {
       if (w === writer) this.#writers.delete(agentId);
     });
-    void writer.producer.disconnect().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise((resolve) => {
+      timer = setTimeout(resolve, DROP_GRACE_MS);
+      timer.unref();
+    });
+    void Promise.race([settled.catch(() => undefined), grace]).then(() => {
+      clearTimeout(timer);
+      return writer.producer.disconnect().catch(() => undefined);
+    });
   }
 
   async #closeIdle(): Promise<void> {

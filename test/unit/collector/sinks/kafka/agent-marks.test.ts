@@ -24,6 +24,18 @@ describe('AgentMarks', () => {
     expect(next.get('agent:1:3:0')).toBe(99);
   });
 
+  it('finds marks written when the marks topic had another number of partitions', () => {
+    const before = new AgentMarks(4);
+    const committed = new Map<number, string>();
+    for (let i = 0; i < 50; i++) {
+      const { partition, metadata } = before.set(`agent:1:${i}:0`, 1000 + i);
+      committed.set(partition, metadata);
+    }
+    const after = new AgentMarks(16);
+    after.load([...committed].map(([partition, metadata]) => ({ partition, offset: 0, metadata })));
+    for (let i = 0; i < 50; i++) expect(after.get(`agent:1:${i}:0`)).toBe(1000 + i);
+  });
+
   it('spreads streams over the partitions, the same way for every collector', () => {
     const marks = new AgentMarks(16);
     const used = new Set<number>();
