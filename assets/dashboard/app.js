@@ -69,6 +69,11 @@ function renderCluster(snapshot) {
       cell(String(m.agents), 'num'),
       cell(String(m.connections), 'num'),
       cell(number(m.inFlightBytes), 'num'),
+      cell(
+        m.sinks && m.sinks.length > 0
+          ? m.sinks.map((s) => `${s.name} (${s.type}, ${s.guarantee})`).join(', ')
+          : '-',
+      ),
     ],
   ]);
   const memberAddress = new Map(report.members.map((m) => [m.address, m.id]));

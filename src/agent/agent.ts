@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../common/errors/relay-error.js';
@@ -462,10 +463,14 @@ export class Agent extends Component {
     const entries = this.checkpoints
       .entries()
       .filter((e) => e.device === device && e.inode === inode);
-    const latest = entries
-      .map((e) => ({ entry: e, generation: Number(e.key.split(':').pop()) }))
-      .sort((a, b) => b.generation - a.generation)[0];
-    const maxGeneration = latest?.generation ?? -1;
+    const generations = entries.map((e) => ({
+      entry: e,
+      generation: Number(e.key.split(':').pop()),
+    }));
+    const latest = generations.sort(
+      (a, b) => b.entry.updatedAt - a.entry.updatedAt || b.generation - a.generation,
+    )[0];
+    const maxGeneration = Math.max(-1, ...generations.map((g) => g.generation));
     const lineOpts = {
       fingerprintBytes: this.config.fingerprintBytes,
       maxLineBytes: this.config.lines.maxBytes,
@@ -473,7 +478,10 @@ export class Agent extends Component {
       chunkBytes: 256 * 1024,
     } as const;
     let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
-    let generation = 0;
+    // A file the registry does not know starts a generation never used before, not 0: its inode
+    // may be a removed file's (whose entry was cleaned, or a lost registry's), and a sink's mark
+    // for that file's stream key would make this file's first lines look delivered already.
+    let generation = freshGeneration();
     // The key path carries over to the same file (resumed, or truncated in place), never to
     // another file that reuses a removed one's inode.
     let keyPath = path;
@@ -493,10 +501,12 @@ export class Agent extends Component {
         generation = latest.generation;
         keyPath = latest.entry.keyPath;
       } else {
-        if (decision?.action === 'restart' && decision.reason === 'truncated')
-          keyPath = latest.entry.keyPath;
+        const truncated = decision?.action === 'restart' && decision.reason === 'truncated';
+        if (truncated) keyPath = latest.entry.keyPath;
         start = 0;
-        generation = maxGeneration + 1;
+        // The same file truncated in place: the next generation of its line. Another file on
+        // the inode: one never used before.
+        generation = truncated ? maxGeneration + 1 : freshGeneration();
         this.#log.info(
           { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
           'file content restarted: reading from 0 as a new generation',
@@ -751,6 +761,15 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
 }
 
 /** True when the file, symlinks resolved, lies inside one of the roots. */
+/**
+ * A generation number for a file seen for the first time: random in [1, 2^31), so that a stream
+ * key (agent, device, inode, generation) is not one a removed file on the same inode had, and
+ * later truncations (+1 each) stay within the wire's uint32.
+ */
+function freshGeneration(): number {
+  return randomInt(1, 2 ** 31);
+}
+
 async function insideRoots(path: string, roots: readonly string[]): Promise<boolean> {
   const real = await realpath(path).catch(() => undefined);
   return (

@@ -9,7 +9,7 @@ import { HighWaterMarks } from './dedup/high-water-marks.js';
 import { Router } from './routing/router.js';
 import { BatchProcessor } from './server/batch-processor.js';
 import { RelayServer } from './server/relay-server.js';
-import { createSink } from './sinks/registry.js';
+import { createSink, sinkGuarantee } from './sinks/registry.js';
 import type { Sink } from './sinks/sink.js';
 import { AgentRates } from './smoothing/agent-rates.js';
 import { SinkFlow } from './smoothing/sink-flow.js';
@@ -241,6 +241,11 @@ export class Collector extends Component {
           {
             id: config.id,
             address: () => cluster.advertise ?? this.server.address,
+            sinks: config.sinks.map((s) => ({
+              name: s.name,
+              type: s.type,
+              guarantee: sinkGuarantee(s),
+            })),
             zookeeper: cluster.zookeeper,
             rebalanceIntervalMs: cluster.rebalanceIntervalMs,
             tolerance: cluster.tolerance,

@@ -4,14 +4,18 @@
  * before (whose later commit fails) and resumes from the committed marks, so a read_committed
  * consumer sees every line once, however the batches are resent.
  */
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
 import { makeBatch } from '../helpers/batches.js';
 import { consumeAll, createTestTopic, deleteTestTopics, testKafka } from '../helpers/kafka.js';
 import { RawShip } from '../helpers/raw-client.js';
-import { countLines, startCollector } from '../helpers/relay.js';
+import { countLines, startAgent, startCollector } from '../helpers/relay.js';
 import { endpoint, requireService } from '../helpers/services.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 describe('Kafka sink, exactly-once', () => {
   const kafka = testKafka('eos-it');
@@ -89,6 +93,64 @@ describe('Kafka sink, exactly-once', () => {
     expect(consumed.records.map((r) => r.value)).toEqual(written);
     const dedup = await b.registry.getSingleMetric('logrelay_sink_deduplicated_lines_total')!.get();
     expect(dedup.values[0]?.value).toBe(20);
+  });
+
+  it('does not take other content on a known inode for lines already delivered (registry lost)', async () => {
+    const { dir, cleanup } = await tempDir('logrelay-eos-inode-');
+    const file = join(dir, 'app.log');
+    const registry = join(dir, 'registry.json');
+    const own = await createTestTopic(kafka, 'eos_inode');
+    const c = await startCollector({
+      id: 'eos-inode',
+      sinks: [
+        {
+          type: 'kafka',
+          name: 'kafka',
+          brokers: [endpoint('kafka')],
+          clientId: uniqueName('eos'),
+          exactlyOnce: true,
+        },
+      ],
+    });
+    stops.push(() => c.stop());
+    const agentConfig = {
+      id: uniqueName('inode-agent'),
+      collectors: [c.address],
+      tails: [{ paths: [file], topic: own }],
+      checkpoint: { path: registry, flushIntervalMs: 50 },
+    };
+    const first = Array.from({ length: 100 }, (_, i) => `old-${String(i).padStart(4, '0')}`);
+    await writeFile(file, first.map((l) => `${l}\n`).join(''));
+    let agent = await startAgent(agentConfig);
+    await waitFor(
+      async () =>
+        (await consumeAll(kafka, own, { expectedDistinct: 100, timeoutMs: 1000, settleMs: 0 }))
+          .distinct === 100,
+      {
+        timeoutMs: 30_000,
+        what: 'the first file delivered',
+      },
+    );
+    await agent.stop();
+    // Same device and inode, other content, and the agent's registry gone (lost, or its entry
+    // cleaned long after the old file was removed): the marks in Kafka are the old file's.
+    const second = Array.from({ length: 50 }, (_, i) => `new-${String(i).padStart(4, '0')}`);
+    await writeFile(file, second.map((l) => `${l}\n`).join(''));
+    await rm(registry, { force: true });
+    await rm(`${registry}.prev`, { force: true });
+    agent = await startAgent(agentConfig);
+    try {
+      const consumed = await consumeAll(kafka, own, { expectedDistinct: 150, timeoutMs: 30_000 });
+      const counts = countLines(
+        [...first, ...second],
+        consumed.records.map((r) => r.value),
+      );
+      expect(counts).toMatchObject({ missing: 0, duplicated: 0, unexpected: 0 });
+    } finally {
+      await agent.stop();
+      await deleteTestTopics(kafka, [own]);
+      await cleanup();
+    }
   });
 
   it('refuses a batch whose topic can never be valid for good, rather than retrying it for ever', async () => {

@@ -15,6 +15,8 @@ export interface StatusReport {
     connections: number;
     inFlightBytes: number;
     updatedAt: string;
+    /** Its sinks with their guarantee (`exactly-once`, `at-least-once`, `none`). */
+    sinks: Array<{ name: string; type: string; guarantee: string }>;
   }>;
   assignment: {
     epoch: number;
@@ -60,6 +62,7 @@ export function statusReport(view: ClusterView, zookeeper: string, root: string)
       connections: m.load.connections,
       inFlightBytes: m.load.inFlightBytes,
       updatedAt: m.updatedAt,
+      sinks: m.sinks.map(({ name, type, guarantee }) => ({ name, type, guarantee })),
     })),
     assignment: view.assignment
       ? {
@@ -97,6 +100,12 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** `kafka (kafka, exactly-once), files (file, at-least-once)`; `-` when none is reported. */
+export function formatSinks(sinks: StatusReport['members'][number]['sinks']): string {
+  if (sinks.length === 0) return '-';
+  return sinks.map((s) => `${s.name} (${s.type}, ${s.guarantee})`).join(', ');
+}
+
 /** The report as text tables: members, agents, streams. */
 export function formatStatus(report: StatusReport): string {
   const out: string[] = [];
@@ -107,7 +116,7 @@ export function formatStatus(report: StatusReport): string {
   out.push('');
   out.push(
     table(
-      ['MEMBER', 'ADDRESS', 'LEADER', 'BYTES/S', 'AGENTS', 'CONNECTIONS', 'IN-FLIGHT'],
+      ['MEMBER', 'ADDRESS', 'LEADER', 'BYTES/S', 'AGENTS', 'CONNECTIONS', 'IN-FLIGHT', 'SINKS'],
       report.members.map((m) => [
         m.id,
         m.address,
@@ -116,6 +125,7 @@ export function formatStatus(report: StatusReport): string {
         String(m.agents),
         String(m.connections),
         String(m.inFlightBytes),
+        formatSinks(m.sinks),
       ]),
     ),
   );

@@ -7,6 +7,7 @@ import {
   type Assignment,
   type ClusterPaths,
   type MemberInfo,
+  type MemberSink,
   type MemberLoad,
 } from '../../common/cluster/index.js';
 import { Component } from '../../common/lifecycle/component.js';
@@ -24,6 +25,8 @@ export interface ClusterNodeOptions {
   id: string;
   /** Where agents dial this collector; asked once the gRPC server is listening. */
   address: () => string;
+  /** Its sinks and their guarantees, shown by `logrelay status` and the dashboard. */
+  sinks: readonly MemberSink[];
   zookeeper: ZookeeperConfig;
   /** How often the leader recomputes the assignment from measured load, ms. */
   rebalanceIntervalMs: number;
@@ -302,6 +305,7 @@ export class ClusterNode extends Component {
       startedAt: this.#startedAt,
       updatedAt: new Date().toISOString(),
       load: { ...rest, bytesPerSec: Math.round(bytesPerSec) },
+      sinks: [...this.#opts.sinks],
     };
     return Buffer.from(JSON.stringify(info));
   }

@@ -35,6 +35,18 @@ export const memberLoadSchema = z.object({
   maxInFlightBytes: z.number().positive(),
 });
 
+/** A sink of a collector, with what it promises about duplicates. */
+export const memberSinkSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  /**
+   * `exactly-once` (Kafka with `exactlyOnce`, Redis, MySQL: a retransmitted batch is stored once,
+   * across collectors), `at-least-once` (plain Kafka, HDFS, file: a batch can repeat across a
+   * failed write or a collector crash) or `none` (the null sink).
+   */
+  guarantee: z.string(),
+});
+
 export const memberInfoSchema = z.object({
   id: z.string(),
   /** Where agents dial this collector (host:port). */
@@ -42,7 +54,11 @@ export const memberInfoSchema = z.object({
   startedAt: z.string(),
   updatedAt: z.string(),
   load: memberLoadSchema,
+  /** Its sinks (collectors before 0.1 did not report them). */
+  sinks: z.array(memberSinkSchema).default([]),
 });
+
+export type MemberSink = z.output<typeof memberSinkSchema>;
 
 export type MemberInfo = z.output<typeof memberInfoSchema>;
 export type MemberLoad = z.output<typeof memberLoadSchema>;

@@ -18,6 +18,10 @@ const view: ClusterView = {
       startedAt: 't',
       updatedAt: 't',
       load,
+      sinks: [
+        { name: 'kafka', type: 'kafka', guarantee: 'exactly-once' },
+        { name: 'files', type: 'file', guarantee: 'at-least-once' },
+      ],
     },
     {
       id: 'c2',
@@ -26,6 +30,7 @@ const view: ClusterView = {
       startedAt: 't',
       updatedAt: 't',
       load,
+      sinks: [],
     },
   ],
   leader: { id: 'c1', node: 'e-0000000000', epoch: 0 },
@@ -71,6 +76,9 @@ describe('status report', () => {
     const text = formatStatus(statusReport(view, 'zk:2181', '/logrelay'));
     expect(text).toContain('leader c1 (epoch 0)');
     expect(text).toMatch(/c1\s+10\.0\.0\.1:7070\s+yes/);
+    // Which mode each sink runs, per collector; `-` for one that does not say (older).
+    expect(text).toContain('kafka (kafka, exactly-once), files (file, at-least-once)');
+    expect(text).toMatch(/c2\s+10\.0\.0\.2:7070\s+.*\s-\n/);
     expect(text).toMatch(/web\s+web-1\s+c2\s+10\.0\.0\.2:7070\s+1200\s+2\s+50\s+2\.5/);
     expect(text).toMatch(/\/var\/log\/a\.log\s+100\s+150\s+50\s+2\.5/);
   });
