@@ -279,6 +279,13 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
         expect(shown.members.map((r) => r[0])).toEqual(ids);
         expect(shown.members.map((r) => r[2] === 'leader')).toEqual(ids.map((id) => id === leader));
         expect(shown.members.map((r) => r[1])).toEqual(view.members.map((m) => m.address));
+        // Each collector's sinks with the guarantee they run with, as `status` shows them.
+        expect(shown.members.map((r) => r[7])).toEqual(
+          ids.map(() => 'files (file, at-least-once)'),
+        );
+        expect(status.members.map((m) => m.sinks)).toEqual(
+          ids.map(() => [{ name: 'files', type: 'file', guarantee: 'at-least-once' }]),
+        );
         expect(shown.leader).toBe(leader);
         expect(shown.summary).toContain(`epoch ${view.leader?.epoch}`);
         expect(shown.agents.map((r) => [r[0], r[1], r[2], r[3]])).toEqual([
