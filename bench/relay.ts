@@ -92,12 +92,26 @@ interface StartedCollector {
   stderr: () => string;
 }
 
+/** What the collector writes to, and which topic the agent's lines carry. */
+export interface RelayTarget {
+  /** The collector's one sink (a `sinks[]` entry). Default: a null sink. */
+  sink: Record<string, unknown>;
+  /** The tail's topic. Default: bench. */
+  topic: string;
+}
+
+const NULL_TARGET: RelayTarget = { sink: { type: 'null', name: 'discard' }, topic: 'bench' };
+
 /**
- * Starts `logrelay collector` with a null sink on a port of its choosing (0) and waits for its
- * "collector started" log line, which holds the address: no port is picked in advance, so no
- * other process can take it in between.
+ * Starts `logrelay collector` with the target's sink on a port of its choosing (0) and waits for
+ * its "collector started" log line, which holds the address: no port is picked in advance, so
+ * no other process can take it in between.
  */
-async function startCollector(dir: string, timeoutMs: number): Promise<StartedCollector> {
+async function startCollector(
+  dir: string,
+  timeoutMs: number,
+  target: RelayTarget,
+): Promise<StartedCollector> {
   const collectorYaml = join(dir, 'collector.yaml');
   // JSON is YAML.
   await writeFile(
@@ -105,7 +119,7 @@ async function startCollector(dir: string, timeoutMs: number): Promise<StartedCo
     JSON.stringify({
       id: 'bench-collector',
       listen: { host: '127.0.0.1', port: 0, drainTimeoutMs: 2000 },
-      sinks: [{ type: 'null', name: 'discard' }],
+      sinks: [target.sink],
       log: { level: 'info' },
     }),
   );
@@ -157,15 +171,16 @@ let runs = 0;
 /** Children to kill if the bench is interrupted. */
 export const liveChildren = new Set<ChildProcess>();
 
-/** Ships `path` (of `size` bytes) through a collector child process into a null sink. */
+/** Ships `path` (of `size` bytes) through a collector child process into its sink. */
 export async function benchRelay(
   path: string,
   size: number,
   dir: string,
   /** Cap on the run from the agent's start (the collector's start is not counted). */
   timeoutMs: number,
+  target: RelayTarget = NULL_TARGET,
 ): Promise<RelayResult> {
-  const { child, address, stderr } = await startCollector(dir, 15_000);
+  const { child, address, stderr } = await startCollector(dir, 30_000, target);
   let agent: Agent | undefined;
   let timer: NodeJS.Timeout | undefined;
   let observer: PerformanceObserver | undefined;
@@ -179,7 +194,7 @@ export async function benchRelay(
           id: 'bench-agent',
           host: 'bench-host',
           collectors: [address],
-          tails: [{ paths: [path], topic: 'bench' }],
+          tails: [{ paths: [path], topic: target.topic }],
           // A fresh registry each run, so the agent starts at the file's beginning.
           checkpoint: { path: join(dir, `agent-${++runs}.registry.json`) },
         },

@@ -4,12 +4,16 @@
  *
  *   1. tailing without network: FileTailer.readLines through a file of 100-byte lines
  *      (and the agent's batch assembly on top of it, as a diagnostic);
- *   2. agent → collector over gRPC into a null sink (collector in a child process).
+ *   2. agent → collector over gRPC into a null sink (collector in a child process);
+ *   3. file → agent → collector → Kafka (acks=all), plain and exactly-once, beside `kcat -P`
+ *      on the same file and broker (skipped, with a note, when no broker answers).
  *
  * Environment:
  *   BENCH_FILE_MB         tailing file, MiB (default 1024)
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
- *   BENCH_ONLY            tailing | relay (default both)
+ *   BENCH_ONLY            tailing | relay | kafka (default all three)
+ *   BENCH_KAFKA_LINES     lines of the Kafka phase's file (default 1000000)
+ *   LOGRELAY_KAFKA_BROKER broker of the Kafka phase (default 127.0.0.1:9092)
  *   BENCH_REPEAT          runs of each measurement; the fastest is shown (default 1)
  *   BENCH_CAT_RUNS        timed cat runs; the median is shown (default 3)
  *   BENCH_STEP_TIMEOUT_S  cap per measurement (default 300): a run cut short is INCOMPLETE
@@ -26,6 +30,16 @@ import { fileURLToPath } from 'node:url';
 import { Progress } from '../src/common/progress/progress.js';
 import { fileBytesFor, generateFile, LINE_BYTES } from './file.js';
 import { timeCat, timeNodeRead } from './reference.js';
+import {
+  benchKafkaRelay,
+  deleteBenchTopics,
+  kafkaReachable,
+  timeKcat,
+  benchTopic,
+  benchBroker,
+  type KafkaRelayResult,
+  type KcatResult,
+} from './kafka.js';
 import { benchRelay, liveChildren, type RelayResult } from './relay.js';
 import {
   AGENT_CHUNK_BYTES,
@@ -35,8 +49,14 @@ import {
   type TailingResult,
 } from './tailing.js';
 
-/** Targets from issue 3, for later tuning: printed, never asserted. */
-const TARGETS = { tailingLinesPerSec: 1_000_000, relayMbPerSec: 100 } as const;
+/** Targets from issues 3 and 11, for later tuning: printed, never asserted. */
+const TARGETS = {
+  tailingLinesPerSec: 1_000_000,
+  relayMbPerSec: 100,
+  kafkaLinesPerSec: 250_000,
+  kafkaRatioToKcat: 0.3,
+  exactlyOnceShareOfPlain: 0.8,
+} as const;
 const MB = 1e6;
 
 function envNumber(name: string, fallback: number, min: number): number {
@@ -56,9 +76,10 @@ const repeat = Math.round(envNumber('BENCH_REPEAT', 1, 1));
 const catRuns = Math.round(envNumber('BENCH_CAT_RUNS', 3, 1));
 const stepTimeoutMs = envNumber('BENCH_STEP_TIMEOUT_S', 300, 1) * 1000;
 const totalTimeoutMs = envNumber('BENCH_TIMEOUT_S', 1200, 10) * 1000;
+const kafkaLines = Math.round(envNumber('BENCH_KAFKA_LINES', 1_000_000, 1000));
 const only = process.env['BENCH_ONLY'] ?? '';
-if (only !== '' && only !== 'tailing' && only !== 'relay') {
-  process.stderr.write(`bench: BENCH_ONLY must be tailing or relay, got ${only}\n`);
+if (only !== '' && only !== 'tailing' && only !== 'relay' && only !== 'kafka') {
+  process.stderr.write(`bench: BENCH_ONLY must be tailing, relay or kafka, got ${only}\n`);
   process.exit(2);
 }
 /** Extra runs (BENCH_REPEAT) are skipped past this, so the report comes before the hard cap. */
@@ -253,6 +274,68 @@ async function phaseRelay(dir: string) {
   }
 }
 
+async function phaseKafka(dir: string) {
+  if (!(await kafkaReachable())) {
+    say(`Kafka phase skipped: no broker answers at ${benchBroker} (npm run services:up)`);
+    return undefined;
+  }
+  const bytes = kafkaLines * LINE_BYTES;
+  const path = join(dir, 'kafka.log');
+  say(`generating ${kafkaLines.toLocaleString('en-US')} lines of ${LINE_BYTES} B in ${path}`);
+  const lines = await timed('generating', () => generateFile(path, bytes));
+  const topics: string[] = [];
+  try {
+    say('kcat -P (reference; 1 warm-up into its own topic)');
+    const warm = await benchTopic('kcat-warm');
+    topics.push(warm);
+    await timeKcat(path, warm);
+    const kcatTopic = await benchTopic('kcat');
+    topics.push(kcatTopic);
+    const kcat = await timed('kcat -P', () => timeKcat(path, kcatTopic));
+    const plain = await fastest('agent → collector → Kafka (plain)', () =>
+      benchKafkaRelay(path, bytes, dir, stepTimeoutMs, false, topics),
+    );
+    const eos = await fastest('agent → collector → Kafka (exactly-once)', () =>
+      benchKafkaRelay(path, bytes, dir, stepTimeoutMs, true, topics),
+    );
+    return {
+      fileBytes: bytes,
+      lines,
+      kcat,
+      plain: kafkaFigures(plain, kcat),
+      eos: kafkaFigures(eos, kcat),
+    };
+  } finally {
+    await deleteBenchTopics(topics);
+    await rm(path, { force: true });
+  }
+}
+
+function kafkaFigures(
+  { best: r, all }: { best: KafkaRelayResult; all: KafkaRelayResult[] },
+  kcat: KcatResult,
+) {
+  const linesPerSec = r.lines / r.seconds;
+  const kcatLinesPerSec = kcat.records / kcat.seconds;
+  return {
+    lines: r.lines,
+    records: r.records,
+    seconds: round(r.seconds),
+    firstAckSeconds: round(r.firstAckSeconds),
+    linesPerSec: Math.round(linesPerSec),
+    ratioToKcat: round(linesPerSec / kcatLinesPerSec, 4),
+    agentCpuSeconds: round(r.agentCpuSeconds, 2),
+    collectorCpuSeconds:
+      r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
+    collectorPeakRssMb:
+      r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
+    batches: r.batches,
+    retries: r.retries,
+    runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
+    complete: r.complete,
+  };
+}
+
 // ---- output ------------------------------------------------------------------------------
 
 function fmtRate(n: number): string {
@@ -300,6 +383,7 @@ function catRow(c: Reference): Row {
 async function main(): Promise<number> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   if (!existsSync(join(root, 'dist', 'cli.js')) && only !== 'tailing') {
+    // The relay and Kafka phases run the collector from dist/.
     say('dist/ is missing: run `npm run build` first (npm run bench does)');
     return 2;
   }
@@ -308,9 +392,11 @@ async function main(): Promise<number> {
   workDir = await mkdtemp(join(process.env['BENCH_DIR'] || tmpdir(), 'logrelay-bench-'));
   let tailing: Awaited<ReturnType<typeof phaseTailing>> | undefined;
   let relay: Awaited<ReturnType<typeof phaseRelay>> | undefined;
+  let kafka: Awaited<ReturnType<typeof phaseKafka>> | undefined;
   try {
-    if (only !== 'relay') tailing = await phaseTailing(workDir);
-    if (only !== 'tailing') relay = await phaseRelay(workDir);
+    if (only === '' || only === 'tailing') tailing = await phaseTailing(workDir);
+    if (only === '' || only === 'relay') relay = await phaseRelay(workDir);
+    if (only === '' || only === 'kafka') kafka = await phaseKafka(workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });
     workDir = undefined;
@@ -386,6 +472,44 @@ async function main(): Promise<number> {
     );
   }
 
+  if (kafka) {
+    const k = kafka;
+    const kcatLinesPerSec = k.kcat.records / k.kcat.seconds;
+    rows.push(
+      `3. file → agent → collector → Kafka, acks=all, 1 partition — ${k.lines.toLocaleString('en-US')} lines of ${LINE_BYTES} B, broker ${benchBroker}`,
+      [
+        '   kcat -P -l FILE (reference)',
+        `${k.kcat.seconds.toFixed(2)} s`,
+        fmtRate(kcatLinesPerSec),
+        (k.fileBytes / MB / k.kcat.seconds).toFixed(1),
+        '',
+        k.kcat.cpuSeconds?.toFixed(2) ?? '',
+        `librdkafka, idempotent; ${k.kcat.records.toLocaleString('en-US')} records landed`,
+      ],
+    );
+    for (const [name, r] of [
+      ['   logrelay, plain (idempotent)', k.plain],
+      ['   logrelay, exactly-once', k.eos],
+    ] as const) {
+      rows.push([
+        name,
+        `${r.seconds.toFixed(2)} s`,
+        fmtRate(r.linesPerSec),
+        (k.fileBytes / MB / r.seconds).toFixed(1),
+        '',
+        `${r.agentCpuSeconds.toFixed(1)}+${r.collectorCpuSeconds?.toFixed(1) ?? '?'}`,
+        notes(
+          `${r.ratioToKcat.toFixed(3)} × kcat`,
+          `${r.records.toLocaleString('en-US')} records`,
+          `first ack after ${r.firstAckSeconds.toFixed(2)} s`,
+          `collector peak RSS ${r.collectorPeakRssMb ?? '?'} MB`,
+          runsNote(),
+          incomplete(r.complete),
+        ),
+      ]);
+    }
+  }
+
   const out: string[] = [
     '',
     `logrelay bench — ${startedAt.toISOString()}, node ${process.version}, ${availableParallelism()} CPUs, load average ${loadStart.join(' ')} at start, ${loadEnd.join(' ')} at end`,
@@ -414,12 +538,21 @@ async function main(): Promise<number> {
       `  agent → collector ≥ ${TARGETS.relayMbPerSec} MB/s       now ${v.toFixed(1)} MB/s (${(v / TARGETS.relayMbPerSec).toFixed(2)} of target)`,
     );
   }
+  if (kafka) {
+    const p = kafka.plain;
+    const share = kafka.eos.linesPerSec / p.linesPerSec;
+    out.push(
+      `  file → Kafka      ≥ ${fmtRate(TARGETS.kafkaLinesPerSec)} lines/s, ≥ ${TARGETS.kafkaRatioToKcat} × kcat   now ${fmtRate(p.linesPerSec)} lines/s, ${p.ratioToKcat.toFixed(3)} × kcat`,
+      `  exactly-once      ≥ ${TARGETS.exactlyOnceShareOfPlain * 100} % of plain   now ${(share * 100).toFixed(0)} %`,
+    );
+  }
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 
   const complete =
     (tailing === undefined || (tailing.tailer.complete && tailing.harvester.complete)) &&
-    (relay === undefined || relay.agentToCollector.complete);
+    (relay === undefined || relay.agentToCollector.complete) &&
+    (kafka === undefined || (kafka.plain.complete && kafka.eos.complete));
   const summary = {
     bench: 'logrelay',
     startedAt: startedAt.toISOString(),
@@ -431,6 +564,7 @@ async function main(): Promise<number> {
     targets: TARGETS,
     tailing: tailing ?? null,
     relay: relay ?? null,
+    kafka: kafka ?? null,
     complete,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
