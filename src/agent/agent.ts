@@ -478,15 +478,12 @@ export class Agent extends Component {
       chunkBytes: 256 * 1024,
     } as const;
     let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
-    // A file the registry does not know starts a generation never used before, not 0: its inode
-    // may be a removed file's (whose entry was cleaned, or a lost registry's), and a sink's mark
-    // for that file's stream key would make this file's first lines look delivered already.
-    let generation = freshGeneration();
     // The key path carries over to the same file (resumed, or truncated in place), never to
     // another file that reuses a removed one's inode.
     let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
     if (!tailer) return;
+    let generation = firstGeneration(tailer.identity.fingerprint);
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -506,7 +503,7 @@ export class Agent extends Component {
         start = 0;
         // The same file truncated in place: the next generation of its line. Another file on
         // the inode: one never used before.
-        generation = truncated ? maxGeneration + 1 : freshGeneration();
+        generation = truncated ? maxGeneration + 1 : firstGeneration(tailer.identity.fingerprint);
         this.#log.info(
           { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
           'file content restarted: reading from 0 as a new generation',
@@ -762,11 +759,16 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
 
 /** True when the file, symlinks resolved, lies inside one of the roots. */
 /**
- * A generation number for a file seen for the first time: random in [1, 2^31), so that a stream
- * key (agent, device, inode, generation) is not one a removed file on the same inode had, and
- * later truncations (+1 each) stay within the wire's uint32.
+ * The generation of a file the registry does not know, in [1, 2^31) (truncations add one each,
+ * within the wire's uint32). Not 0: its inode may be a removed file's whose entry is gone (cleaned,
+ * or the registry lost), and a sink's mark for that file's stream key would make this file's
+ * first lines look delivered already. Derived from the fingerprint of its first bytes when it
+ * is that long, so that the same file after a lost registry gets its old stream key back and the
+ * sinks' marks still drop what it resends; random for a shorter file (an empty new file looks
+ * like every other empty new file).
  */
-function freshGeneration(): number {
+function firstGeneration(fingerprint: string): number {
+  if (fingerprint.length >= 8) return (parseInt(fingerprint.slice(0, 8), 16) % (2 ** 31 - 1)) + 1;
   return randomInt(1, 2 ** 31);
 }
 

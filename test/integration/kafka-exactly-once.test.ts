@@ -119,7 +119,11 @@ describe('Kafka sink, exactly-once', () => {
       tails: [{ paths: [file], topic: own }],
       checkpoint: { path: registry, flushIntervalMs: 50 },
     };
-    const first = Array.from({ length: 100 }, (_, i) => `old-${String(i).padStart(4, '0')}`);
+    // Longer than the fingerprint (1 KiB) both times: the two files differ in their first bytes.
+    const first = Array.from(
+      { length: 100 },
+      (_, i) => `old-${String(i).padStart(4, '0')} ${'o'.repeat(32)}`,
+    );
     await writeFile(file, first.map((l) => `${l}\n`).join(''));
     let agent = await startAgent(agentConfig);
     await waitFor(
@@ -134,7 +138,10 @@ describe('Kafka sink, exactly-once', () => {
     await agent.stop();
     // Same device and inode, other content, and the agent's registry gone (lost, or its entry
     // cleaned long after the old file was removed): the marks in Kafka are the old file's.
-    const second = Array.from({ length: 50 }, (_, i) => `new-${String(i).padStart(4, '0')}`);
+    const second = Array.from(
+      { length: 50 },
+      (_, i) => `new-${String(i).padStart(4, '0')} ${'n'.repeat(32)}`,
+    );
     await writeFile(file, second.map((l) => `${l}\n`).join(''));
     await rm(registry, { force: true });
     await rm(`${registry}.prev`, { force: true });
