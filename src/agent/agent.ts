@@ -532,6 +532,13 @@ export class Agent extends Component {
       // Every generation of the file keeps the name it was first recorded under.
       keyPath,
     );
+    // The tail may have been stopped while the file was being opened (a scan that began before
+    // the control plane's change): opening it now would read a file nobody asked for any more.
+    const current = this.#tails.find((t) => t.name === tailEntry.name);
+    if (!current || current.config.topic !== tail.topic || this.#harvesters.has(id)) {
+      await tailer.close();
+      return;
+    }
     this.#harvesters.set(id, harvester);
     // Recorded at once, not at the first ack: a new file after a rotation is not read until its
     // predecessor is finished, and if it is renamed away before a restart, its entry is the only
