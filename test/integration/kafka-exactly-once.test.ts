@@ -22,6 +22,25 @@ describe('Kafka sink, exactly-once', () => {
   let topic = '';
   const stops: Array<() => Promise<unknown>> = [];
 
+  /** A collector with one exactly-once Kafka sink under a client id of its own, stopped after. */
+  const eosCollector = async (id: string, sink: Record<string, unknown> = {}) => {
+    const c = await startCollector({
+      id,
+      sinks: [
+        {
+          type: 'kafka',
+          name: 'kafka',
+          brokers: [endpoint('kafka')],
+          clientId: uniqueName('eos'),
+          exactlyOnce: true,
+          ...sink,
+        },
+      ],
+    });
+    stops.push(() => c.stop());
+    return c;
+  };
+
   beforeAll(async () => {
     await requireService('kafka');
     topic = await createTestTopic(kafka, 'eos');
@@ -100,19 +119,7 @@ describe('Kafka sink, exactly-once', () => {
     const file = join(dir, 'app.log');
     const registry = join(dir, 'registry.json');
     const own = await createTestTopic(kafka, 'eos_inode');
-    const c = await startCollector({
-      id: 'eos-inode',
-      sinks: [
-        {
-          type: 'kafka',
-          name: 'kafka',
-          brokers: [endpoint('kafka')],
-          clientId: uniqueName('eos'),
-          exactlyOnce: true,
-        },
-      ],
-    });
-    stops.push(() => c.stop());
+    const c = await eosCollector('eos-inode');
     const agentConfig = {
       id: uniqueName('inode-agent'),
       collectors: [c.address],
@@ -161,21 +168,8 @@ describe('Kafka sink, exactly-once', () => {
   });
 
   it('refuses a batch whose topic can never be valid for good, rather than retrying it for ever', async () => {
-    const c = await startCollector({
-      id: 'eos-refuse',
-      sinks: [
-        {
-          type: 'kafka',
-          name: 'kafka',
-          brokers: [endpoint('kafka')],
-          clientId: uniqueName('eos'),
-          exactlyOnce: true,
-          // With the tail's topic the name is longer than Kafka allows (249).
-          topicPrefix: 'p'.repeat(240),
-        },
-      ],
-    });
-    stops.push(() => c.stop());
+    // With the tail's topic the name is longer than Kafka allows (249).
+    const c = await eosCollector('eos-refuse', { topicPrefix: 'p'.repeat(240) });
     const raw = new RawShip(c.address);
     try {
       raw.hello('eos-refuse-agent');

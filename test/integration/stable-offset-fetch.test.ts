@@ -14,6 +14,16 @@ describe('StableOffsetFetcher (real broker)', () => {
   const kafka = testKafka('stable-fetch-it');
   const topics: string[] = [];
   let fetcher: StableOffsetFetcher;
+  /** A connected transactional producer with a transactional id of its own. */
+  const txnProducer = async () => {
+    const producer = kafka.producer({
+      transactionalId: uniqueName('stable_txn'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    return producer;
+  };
 
   beforeAll(async () => {
     await requireService('kafka');
@@ -34,12 +44,7 @@ describe('StableOffsetFetcher (real broker)', () => {
       { partition: 2, offset: -1, metadata: '' },
     ]);
 
-    const producer = kafka.producer({
-      transactionalId: uniqueName('stable_txn'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await txnProducer();
     try {
       // A committed value first, then a second transaction left open for a while.
       const commitOffsets = async (offset: string, metadata: string) => {
@@ -96,12 +101,7 @@ describe('StableOffsetFetcher (real broker)', () => {
   it('gives up retriably, naming the pending state, when a transaction stays open past the timeout', async () => {
     const topic = topics[0]!;
     const group = uniqueName('stable_group');
-    const producer = kafka.producer({
-      transactionalId: uniqueName('stable_txn'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await txnProducer();
     try {
       const txn = await producer.transaction();
       await txn.sendOffsets({

@@ -250,6 +250,16 @@ export class BatchProcessor {
     sinkNames: readonly string[],
     connection: number,
   ): Promise<ShipResult> {
+    // A batch of an older connection than one already seen for the stream is a straggler (the
+    // agent has moved on and resends from its acked offset on the newer one): writing it could
+    // move the mark past lines not yet written. Checked once per batch, before any sink.
+    if (connection < (this.#newestConnection.get(batch.streamKey) ?? 0)) {
+      return {
+        $case: 'retryAfter',
+        value: { delayMs: this.#opts.retryAfterMs, reason: 'batch of a connection the agent left' },
+      };
+    }
+    this.#newestConnection.set(batch.streamKey, connection);
     const outcomes = await Promise.all(
       sinkNames.map((name) => this.#writeOne(name, batch, connection)),
     );
@@ -292,20 +302,6 @@ export class BatchProcessor {
     }
     const laneKey = `${name}\u0000${batch.streamKey}`;
     const first = batch.offsets[0] ?? batch.endOffset;
-    // A batch of an older connection than one already seen for the stream is a straggler (the
-    // agent has moved on and resends from its acked offset on the newer one): writing it could
-    // move the mark past lines not yet written.
-    const newest = this.#newestConnection.get(batch.streamKey) ?? 0;
-    if (connection < newest) {
-      return {
-        sink: name,
-        duplicates: 0,
-        error: new RelayError('STALE_CONNECTION', 'batch of a connection the agent left', {
-          retriable: true,
-        }),
-      };
-    }
-    this.#newestConnection.set(batch.streamKey, connection);
     let resumeAt = this.#resumeAt.get(laneKey);
     if (resumeAt !== undefined && connection > resumeAt.connection) {
       this.#resumeAt.delete(laneKey);

@@ -48,8 +48,7 @@ export class TopicCreator {
   async #create(topic: string): Promise<void> {
     try {
       const admin = await this.#connected();
-      const existing = await admin.fetchTopicMetadata({ topics: [] });
-      if (existing.topics.some((t) => t.name === topic)) return;
+      // Resolves false, without an error, when the topic exists already.
       await admin.createTopics({
         topics: [
           {

@@ -202,6 +202,12 @@ describe('BatchProcessor', () => {
     // on a new connection: its next batch starts after them and must not wait for ever.
     expect(await processor.process(third, 2)).toMatchObject({ $case: 'committed' });
     expect(kafka.lines).toEqual(['c1']);
+    // A straggler of the older connection is not written past the newer one's lines.
+    expect(await processor.process(makeBatch(['d1'], 15), 1)).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: 'batch of a connection the agent left' },
+    });
+    expect(kafka.lines).toEqual(['c1']);
     expect(processor.stuckStreams.stuck()).toEqual([]);
   });
 
