@@ -17,6 +17,8 @@ const suites = {};
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+// Named again at the very end: CI keeps only the tail of a long log.
+const failures = [];
 for (const result of reports.flatMap((r) => r.testResults)) {
   const suite = /\/test\/([^/]+)\//.exec(result.name)?.[1] ?? 'other';
   suites[suite] ??= { passed: 0, failed: 0, skipped: 0, files: 0 };
@@ -25,13 +27,18 @@ for (const result of reports.flatMap((r) => r.testResults)) {
     // A file that failed before any test ran (e.g. an import error) counts as one failure.
     suites[suite].failed += 1;
     failed += 1;
+    failures.push(`${result.name}: ${firstLine(result.message)}`);
   }
   for (const t of result.assertionResults) {
     const kind = t.status === 'passed' ? 'passed' : t.status === 'failed' ? 'failed' : 'skipped';
     suites[suite][kind] += 1;
     if (kind === 'passed') passed += 1;
-    else if (kind === 'failed') failed += 1;
-    else skipped += 1;
+    else if (kind === 'failed') {
+      failed += 1;
+      failures.push(
+        `${result.name.replace(/^.*\/test\//, 'test/')} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`,
+      );
+    } else skipped += 1;
   }
 }
 for (const [name, s] of Object.entries(suites).sort()) {
@@ -39,5 +46,12 @@ for (const [name, s] of Object.entries(suites).sort()) {
     `${name}: ${s.files} files, ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
   );
 }
+for (const failure of failures) console.log(`failed: ${failure}`);
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 if (failed > 0 || skipped > 0 || passed === 0) process.exit(1);
+
+function firstLine(text) {
+  return String(text ?? '')
+    .split('\n')[0]
+    .slice(0, 300);
+}
