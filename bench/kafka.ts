@@ -147,7 +147,21 @@ export async function benchKafkaRelay(
       brokers: [benchBroker],
       clientId: 'logrelay-bench',
       ...(exactlyOnce ? { exactlyOnce: true } : {}),
+      ...sinkOverrides(),
     },
   });
   return { ...result, records: await topicRecords(topic) };
+}
+
+/**
+ * Extra Kafka sink settings for tuning runs (BENCH_KAFKA_SINK, a JSON object), e.g.
+ * `{"maxRecordsPerRequest":2000}`; the figures then say what the knob buys.
+ */
+function sinkOverrides(): Record<string, unknown> {
+  const raw = process.env['BENCH_KAFKA_SINK'];
+  if (!raw) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('BENCH_KAFKA_SINK must be a JSON object of Kafka sink settings');
+  return parsed as Record<string, unknown>;
 }

@@ -14,6 +14,7 @@
  *   BENCH_ONLY            tailing | relay | kafka (default all three)
  *   BENCH_KAFKA_LINES     lines of the Kafka phase's file (default 1000000)
  *   LOGRELAY_KAFKA_BROKER broker of the Kafka phase (default 127.0.0.1:9092)
+ *   BENCH_KAFKA_SINK      extra Kafka sink settings, JSON (e.g. {"maxRecordsPerRequest":2000})
  *   BENCH_REPEAT          runs of each measurement; the fastest is shown (default 1)
  *   BENCH_CAT_RUNS        timed cat runs; the median is shown (default 3)
  *   BENCH_STEP_TIMEOUT_S  cap per measurement (default 300): a run cut short is INCOMPLETE

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Kafka, type Admin, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
+import { Kafka } from './kafkajs.js';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { unseenPart } from '../../dedup/high-water-marks.js';
@@ -14,6 +15,7 @@ import {
 import { buildRecords, kafkaTopic } from './records.js';
 import { AgentMarks } from './agent-marks.js';
 import { StableOffsetFetcher } from './stable-offset-fetch.js';
+import { cachingDefaultPartitioner } from './partitioner.js';
 
 export type ExactlyOnceOptions = Omit<KafkajsProducerOptions, 'ssl'> & {
   ssl: KafkajsProducerOptions['ssl'];
@@ -285,6 +287,7 @@ export class ExactlyOnceWriter {
     if (!writer) {
       const producer = this.#kafka.producer({
         transactionalId: `${this.#opts.clientId}.${this.#opts.sinkName}.${agentId}`,
+        createPartitioner: cachingDefaultPartitioner,
         idempotent: true,
         maxInFlightRequests: 1,
         transactionTimeout: this.#opts.exactlyOnce.transactionTimeoutMs,

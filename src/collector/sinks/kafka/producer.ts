@@ -1,20 +1,18 @@
-import {
-  CompressionTypes,
-  Kafka,
-  Partitioners,
-  logLevel as KafkaLogLevel,
-  type KafkaConfig,
-  type LogEntry,
-  type Message,
-  type Producer,
-  type ProducerRecord,
-  type SASLOptions,
-  type logCreator,
+import type {
+  KafkaConfig,
+  LogEntry,
+  Message,
+  Producer,
+  ProducerRecord,
+  SASLOptions,
+  logCreator,
 } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel as KafkaLogLevel } from './kafkajs.js';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import type { KafkaSinkConfig } from './config.js';
 import { chunkRecords, estimateRecordBytes, type KafkaRecord } from './records.js';
+import { cachingDefaultPartitioner } from './partitioner.js';
 import type { LoadedServiceTls } from '../../../common/security/index.js';
 
 /**
@@ -188,7 +186,7 @@ export class KafkajsProducer implements RecordProducer {
     if (old) await old.disconnect().catch(() => undefined);
     const producer = this.#kafka.producer({
       // Java's murmur2 partitioner: a key lands on the partition other clients would pick.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachingDefaultPartitioner,
       idempotent: this.#options.idempotent,
       maxInFlightRequests: this.#options.idempotent ? 1 : this.#options.maxInFlightRequests,
       // Bounded on purpose (kafkajs warns that this "may invalidate EoS"): an outage must reach

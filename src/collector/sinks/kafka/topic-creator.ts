@@ -1,4 +1,5 @@
-import { Kafka, type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { Kafka } from './kafkajs.js';
 import type { KafkaSinkConfig } from './config.js';
 import { kafkaClientConfig, toRelayError } from './producer.js';
 

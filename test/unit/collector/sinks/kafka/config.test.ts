@@ -26,7 +26,7 @@ describe('kafka sink config', () => {
       format: 'raw',
       headers: false,
       compression: 'none',
-      maxRecordsPerRequest: 1000,
+      maxRecordsPerRequest: 5000,
       maxBytesPerRequest: 900_000,
       maxInFlightRequests: 1,
       idempotent: true,
