@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { serviceTlsSchema } from '../../../common/security/index.js';
 import { sinkCommonFields } from '../sink-config.js';
+import { COMPRESSIONS, compressionUnavailable } from './codecs.js';
 
 /**
  * Kafka's legal topic characters (kafka.common.Topic). Checked here so a bad prefix is a
@@ -69,11 +70,17 @@ export const kafkaSinkConfigSchema = z
         'Add the headers host, path, offset and agent to every record (costs about half the ' +
           'throughput). Default: false.',
       ),
-    /** Record batch compression; gzip is the codec kafkajs has built in. Default: none. */
+    /**
+     * Record batch compression: none, gzip, snappy, lz4 or zstd (zstd needs Node.js ≥ 22.15).
+     * Every Kafka consumer of 2.1 or newer reads all four. Default: none.
+     */
     compression: z
-      .enum(['none', 'gzip'])
+      .enum(COMPRESSIONS)
       .default('none')
-      .describe('Record batch compression: none or gzip. Default: none.'),
+      .describe(
+        'Record batch compression: none, gzip, snappy, lz4 or zstd (zstd needs Node.js ≥ ' +
+          '22.15). Default: none.',
+      ),
     /**
      * Records per produce request. A stream's requests go one at a time, so larger requests mean
      * fewer round trips: measured file → Kafka with 100-byte lines, 1,000 gave 205k lines/s,
@@ -299,6 +306,8 @@ export const kafkaSinkConfigSchema = z
       .describe("Level of the Kafka client's own log lines. Default: error."),
   })
   .superRefine((config, ctx) => {
+    const noCodec = compressionUnavailable(config.compression);
+    if (noCodec) ctx.addIssue({ code: 'custom', path: ['compression'], message: noCodec });
     if (config.topic !== undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -13,11 +13,8 @@
  * its module layout; a unit test compares both encodings byte for byte.
  */
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { CODEC_IDS, compressorFor } from './codecs.js';
 import { crc32c } from './crc32c.js';
-
-const gzipAsync = promisify(gzip);
 
 /** A record as kafkajs hands it to the Produce encoder (our KafkaRecord, or any kafkajs Message). */
 export interface EncodableMessage {
@@ -46,9 +43,6 @@ export interface ProduceArgs {
     partitions: { partition: number; firstSequence?: number; messages: EncodableMessage[] }[];
   }[];
 }
-
-/** kafkajs's compression type numbers (the codec bits of a batch's attributes). */
-export const Codec = { None: 0, GZIP: 1 } as const;
 
 const TRANSACTIONAL_FLAG = 0x10;
 const BATCH_HEADER_BYTES = 61;
@@ -206,9 +200,9 @@ export async function encodeRecordBatch(
   options: BatchOptions,
 ): Promise<Buffer> {
   let records = encodeRecords(messages);
-  if (options.compression === Codec.GZIP) records = await gzipAsync(records);
-  else if (options.compression !== Codec.None)
-    throw new Error(`compression type ${options.compression} is not encoded here`);
+  if (options.compression !== CODEC_IDS.none) {
+    records = await compressorFor(options.compression)(records);
+  }
   const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + records.length);
   batch.writeBigInt64BE(0n, 0); // base offset: the broker assigns it
   batch.writeInt32BE(batch.length - 12, 8); // length after the offset and this field
@@ -264,7 +258,7 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
     parts.push(topicHead);
     for (const p of topic.partitions) {
       const batch = await encodeRecordBatch(p.messages, {
-        compression: args.compression ?? Codec.None,
+        compression: args.compression ?? CODEC_IDS.none,
         transactional: transactionalId !== null,
         producerId,
         producerEpoch: args.producerEpoch ?? 0,
@@ -302,10 +296,8 @@ interface ProduceDefinition {
   protocol: (options: { version: number | string }) => RequestBuilder;
 }
 
-/** Whether kafkajs's own encoder must handle these arguments (codecs and timestamps we skip). */
+/** Whether kafkajs's own encoder must handle these arguments (records with timestamps). */
 function needsKafkajs(args: ProduceArgs): boolean {
-  const compression = args.compression ?? Codec.None;
-  if (compression !== Codec.None && compression !== Codec.GZIP) return true;
   for (const topic of args.topicData) {
     for (const p of topic.partitions) {
       for (const m of p.messages)

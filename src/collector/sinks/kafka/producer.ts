@@ -7,7 +7,9 @@ import type {
   SASLOptions,
   logCreator,
 } from 'kafkajs';
-import { CompressionTypes, Kafka, logLevel as KafkaLogLevel } from './kafkajs.js';
+import type { CompressionTypes } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel } from './kafkajs.js';
+import { CODEC_IDS } from './codecs.js';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import type { KafkaSinkConfig } from './config.js';
@@ -252,8 +254,8 @@ export function produceRequests(
     'maxRecordsPerRequest' | 'maxBytesPerRequest' | 'compression' | 'requestTimeoutMs'
   >,
 ): Array<ProducerRecord & { messages: Message[] }> {
-  const compression =
-    options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  // Our produce encoder compresses (codecs.ts); kafkajs only passes the number through.
+  const compression = CODEC_IDS[options.compression] as CompressionTypes;
   return chunkRecords(
     records,
     options.maxRecordsPerRequest,

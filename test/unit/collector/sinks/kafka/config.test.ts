@@ -81,7 +81,7 @@ describe('kafka sink config', () => {
         name: '',
         brokers: ['127.0.0.1:9092', 'no-port'],
         format: 'xml',
-        compression: 'snappy',
+        compression: 'brotli',
         maxRecordsPerRequest: 0,
         topicPrefix: 'logs/',
         sasl: { mechanism: 'gssapi', username: 'u', password: 'p' },

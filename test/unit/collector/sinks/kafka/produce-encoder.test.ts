@@ -150,6 +150,27 @@ describe('produce encoder', () => {
     expect(gunzipSync(batch.subarray(61)).equals(encodeRecords(msgs))).toBe(true);
   });
 
+  it('compresses with snappy (raw blocks) and lz4 (frames), the codec named in the attributes', async () => {
+    const snappy = require('snappy') as { uncompressSync(b: Buffer): Buffer };
+    const lz4 = require('lz4-napi') as { decompressFrameSync(b: Buffer): Buffer };
+    const msgs = messages(300);
+    for (const [compression, decode] of [
+      [2, (b: Buffer) => snappy.uncompressSync(b)],
+      [3, (b: Buffer) => lz4.decompressFrameSync(b)],
+    ] as const) {
+      const body = await encodeProduceBody({
+        acks: -1,
+        timeout: 30000,
+        compression,
+        topicData: [{ topic: 't', partitions: [{ partition: 0, messages: msgs }] }],
+      });
+      const batch = body.subarray(27);
+      expect(batch.readInt16BE(21) & 0x07).toBe(compression);
+      expect(batch.readUInt32BE(17)).toBe(crc32c(batch, 21));
+      expect(Buffer.from(decode(batch.subarray(61))).equals(encodeRecords(msgs))).toBe(true);
+    }
+  });
+
   it('replaces the Produce builder kafkajs looks up, keeping its response decoder', async () => {
     installProduceEncoder();
     installProduceEncoder(); // idempotent
