@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { realpath, stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../common/errors/relay-error.js';
@@ -9,6 +8,7 @@ import { createMetricsRegistry } from '../common/metrics/registry.js';
 import type { Batch } from '../common/wire/index.js';
 import { version } from '../version.js';
 import { CheckpointRegistry } from './checkpoint/registry.js';
+import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
@@ -483,7 +483,8 @@ export class Agent extends Component {
     let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
     if (!tailer) return;
-    let generation = firstGeneration(tailer.identity.fingerprint);
+    const born = await birthtimeOf(path, tailer.identity);
+    let generation = firstGeneration(tailer.identity.fingerprint, born);
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -503,7 +504,9 @@ export class Agent extends Component {
         start = 0;
         // The same file truncated in place: the next generation of its line. Another file on
         // the inode: one never used before.
-        generation = truncated ? maxGeneration + 1 : firstGeneration(tailer.identity.fingerprint);
+        generation = truncated
+          ? maxGeneration + 1
+          : firstGeneration(tailer.identity.fingerprint, born);
         this.#log.info(
           { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
           'file content restarted: reading from 0 as a new generation',
@@ -765,20 +768,6 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
 }
 
 /** True when the file, symlinks resolved, lies inside one of the roots. */
-/**
- * The generation of a file the registry does not know, in [1, 2^31) (truncations add one each,
- * within the wire's uint32). Not 0: its inode may be a removed file's whose entry is gone (cleaned,
- * or the registry lost), and a sink's mark for that file's stream key would make this file's
- * first lines look delivered already. Derived from the fingerprint of its first bytes when it
- * is that long, so that the same file after a lost registry gets its old stream key back and the
- * sinks' marks still drop what it resends; random for a shorter file (an empty new file looks
- * like every other empty new file).
- */
-function firstGeneration(fingerprint: string): number {
-  if (fingerprint.length >= 8) return (parseInt(fingerprint.slice(0, 8), 16) % (2 ** 31 - 1)) + 1;
-  return randomInt(1, 2 ** 31);
-}
-
 async function insideRoots(path: string, roots: readonly string[]): Promise<boolean> {
   const real = await realpath(path).catch(() => undefined);
   return (
