@@ -75,7 +75,7 @@ async function counterTotal(registry: Registry, name: string): Promise<number> {
   return values.reduce((n, v) => n + v.value, 0);
 }
 
-async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+export async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -84,7 +84,7 @@ async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> 
   clearTimeout(timer);
 }
 
-interface StartedCollector {
+export interface StartedCollector {
   child: ChildProcess;
   /** host:port the collector listens on, as it logged it. */
   address: string;
@@ -107,7 +107,7 @@ const NULL_TARGET: RelayTarget = { sink: { type: 'null', name: 'discard' }, topi
  * its "collector started" log line, which holds the address: no port is picked in advance, so
  * no other process can take it in between.
  */
-async function startCollector(
+export async function startCollector(
   dir: string,
   timeoutMs: number,
   target: RelayTarget,
@@ -191,7 +191,9 @@ export async function benchRelay(
       validateConfig(
         agentConfigSchema,
         {
-          id: 'bench-agent',
+          // An id of its own per run: exactly-once keeps marks per agent in Kafka, and a second
+          // run of the same file under the same id would rightly be skipped as delivered.
+          id: `bench-agent-${process.pid}-${runs + 1}`,
           host: 'bench-host',
           collectors: [address],
           tails: [{ paths: [path], topic: target.topic }],

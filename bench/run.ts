@@ -6,12 +6,19 @@
  *      (and the agent's batch assembly on top of it, as a diagnostic);
  *   2. agent → collector over gRPC into a null sink (collector in a child process);
  *   3. file → agent → collector → Kafka (acks=all), plain and exactly-once, beside `kcat -P`
- *      on the same file and broker (skipped, with a note, when no broker answers).
+ *      on the same file and broker (skipped, with a note, when no broker answers);
+ *   4. the Kafka client candidates alone (bench/kafka-clients.ts): kafkajs as released, kafkajs
+ *      with logrelay's produce encoder (what the sink runs), node-rdkafka, Confluent's client
+ *      and @platformatic/kafka, plain and transactional, beside kcat. The first run builds the
+ *      candidates into .bench/ (minutes); BENCH_CLIENTS_INSTALL=0 skips that step.
  *
  * Environment:
  *   BENCH_FILE_MB         tailing file, MiB (default 1024)
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
- *   BENCH_ONLY            tailing | relay | kafka (default all three)
+ *   BENCH_ONLY            tailing | relay | kafka | clients (default all four)
+ *   BENCH_CLIENT_RECORDS  records per client run (default 1000000)
+ *   BENCH_LATENCY_SECONDS how long the Kafka phase's latency runs write, at 10,000 lines/s
+ *                         (default 20)
  *   BENCH_KAFKA_LINES     lines of the Kafka phase's file (default 1000000)
  *   LOGRELAY_KAFKA_BROKER broker of the Kafka phase (default 127.0.0.1:9092)
  *   BENCH_KAFKA_SINK      extra Kafka sink settings, JSON (e.g. {"maxRecordsPerRequest":2000})
@@ -42,6 +49,14 @@ import {
   type KcatResult,
 } from './kafka.js';
 import { benchRelay, liveChildren, type RelayResult } from './relay.js';
+import { benchLatency } from './latency.js';
+import {
+  CANDIDATES,
+  installCandidates,
+  runCandidate,
+  type ClientFailure,
+  type ClientRun,
+} from './kafka-clients.js';
 import {
   AGENT_CHUNK_BYTES,
   agentDefaults,
@@ -57,6 +72,8 @@ const TARGETS = {
   kafkaLinesPerSec: 250_000,
   kafkaRatioToKcat: 0.3,
   exactlyOnceShareOfPlain: 0.8,
+  latencyP99Ms: 1000,
+  collectorRssMb: 300,
 } as const;
 const MB = 1e6;
 
@@ -78,9 +95,11 @@ const catRuns = Math.round(envNumber('BENCH_CAT_RUNS', 3, 1));
 const stepTimeoutMs = envNumber('BENCH_STEP_TIMEOUT_S', 300, 1) * 1000;
 const totalTimeoutMs = envNumber('BENCH_TIMEOUT_S', 1200, 10) * 1000;
 const kafkaLines = Math.round(envNumber('BENCH_KAFKA_LINES', 1_000_000, 1000));
+const clientRecords = Math.round(envNumber('BENCH_CLIENT_RECORDS', 1_000_000, 1000));
+const latencySeconds = Math.round(envNumber('BENCH_LATENCY_SECONDS', 20, 1));
 const only = process.env['BENCH_ONLY'] ?? '';
-if (only !== '' && only !== 'tailing' && only !== 'relay' && only !== 'kafka') {
-  process.stderr.write(`bench: BENCH_ONLY must be tailing, relay or kafka, got ${only}\n`);
+if (!['', 'tailing', 'relay', 'kafka', 'clients'].includes(only)) {
+  process.stderr.write(`bench: BENCH_ONLY must be tailing, relay, kafka or clients, got ${only}\n`);
   process.exit(2);
 }
 /** Extra runs (BENCH_REPEAT) are skipped past this, so the report comes before the hard cap. */
@@ -299,13 +318,56 @@ async function phaseKafka(dir: string) {
     const eos = await fastest('agent → collector → Kafka (exactly-once)', () =>
       benchKafkaRelay(path, bytes, dir, stepTimeoutMs, true, topics),
     );
+    const latency = {
+      plain: await timed('latency at 10,000 lines/s (plain)', () =>
+        benchLatency(dir, false, topics, { seconds: latencySeconds }),
+      ),
+      eos: await timed('latency at 10,000 lines/s (exactly-once)', () =>
+        benchLatency(dir, true, topics, { seconds: latencySeconds }),
+      ),
+    };
     return {
+      latency,
       fileBytes: bytes,
       lines,
       kcat,
       plain: kafkaFigures(plain, kcat),
       eos: kafkaFigures(eos, kcat),
     };
+  } finally {
+    await deleteBenchTopics(topics);
+    await rm(path, { force: true });
+  }
+}
+
+async function phaseClients(dir: string) {
+  if (!(await kafkaReachable())) {
+    say(`client phase skipped: no broker answers at ${benchBroker} (npm run services:up)`);
+    return undefined;
+  }
+  if (process.env['BENCH_CLIENTS_INSTALL'] !== '0') {
+    await timed('building the candidate clients into .bench/ (first run: minutes)', () =>
+      installCandidates(say),
+    );
+  }
+  const path = join(dir, 'clients.log');
+  await generateFile(path, clientRecords * LINE_BYTES);
+  const topics: string[] = [];
+  try {
+    const kcatTopic = await benchTopic('clients-kcat');
+    topics.push(kcatTopic);
+    const kcat = await timed('kcat -P', () => timeKcat(path, kcatTopic));
+    const runs: (ClientRun | ClientFailure)[] = [];
+    for (const candidate of CANDIDATES) {
+      for (const mode of ['plain', 'txn'] as const) {
+        const run = await timed(`${candidate.name} ${mode}`, () =>
+          runCandidate(candidate, mode, clientRecords, topics, stepTimeoutMs),
+        );
+        if ('error' in run) say(`${candidate.name} ${mode} failed: ${run.error}`);
+        runs.push(run);
+      }
+    }
+    return { records: clientRecords, kcat, runs };
   } finally {
     await deleteBenchTopics(topics);
     await rm(path, { force: true });
@@ -394,10 +456,12 @@ async function main(): Promise<number> {
   let tailing: Awaited<ReturnType<typeof phaseTailing>> | undefined;
   let relay: Awaited<ReturnType<typeof phaseRelay>> | undefined;
   let kafka: Awaited<ReturnType<typeof phaseKafka>> | undefined;
+  let clients: Awaited<ReturnType<typeof phaseClients>> | undefined;
   try {
     if (only === '' || only === 'tailing') tailing = await phaseTailing(workDir);
     if (only === '' || only === 'relay') relay = await phaseRelay(workDir);
     if (only === '' || only === 'kafka') kafka = await phaseKafka(workDir);
+    if (only === '' || only === 'clients') clients = await phaseClients(workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });
     workDir = undefined;
@@ -511,6 +575,66 @@ async function main(): Promise<number> {
         ),
       ]);
     }
+    for (const [name, l] of [
+      ['   latency, plain', k.latency.plain],
+      ['   latency, exactly-once', k.latency.eos],
+    ] as const) {
+      rows.push([
+        name,
+        `${l.seconds.toFixed(1)} s`,
+        fmtRate(l.linesPerSec),
+        '',
+        '',
+        '',
+        notes(
+          `write → visible to read_committed: p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms`,
+          l.received === l.written
+            ? `all ${l.written.toLocaleString('en-US')} lines read back`
+            : `ONLY ${l.received.toLocaleString('en-US')} of ${l.written.toLocaleString('en-US')} READ BACK`,
+        ),
+      ]);
+    }
+  }
+
+  if (clients) {
+    const c = clients;
+    const kcatRate = c.kcat.records / c.kcat.seconds;
+    rows.push(
+      `4. Kafka clients alone — ${c.records.toLocaleString('en-US')} records of ${LINE_BYTES} B, one key, 1 partition, acks=all; plain = idempotent; txn = 10,000 records + an offset commit per transaction`,
+      [
+        '   kcat -P -l FILE (reference)',
+        `${c.kcat.seconds.toFixed(2)} s`,
+        fmtRate(kcatRate),
+        '',
+        '',
+        c.kcat.cpuSeconds?.toFixed(2) ?? '',
+        `${c.kcat.records.toLocaleString('en-US')} records landed`,
+      ],
+    );
+    for (const r of c.runs) {
+      if ('error' in r) {
+        rows.push([`   ${r.client}, ${r.mode}`, '', '', '', '', '', `FAILED: ${r.error}`]);
+        continue;
+      }
+      const rate = r.records / r.seconds;
+      rows.push([
+        `   ${r.client}, ${r.mode}`,
+        `${r.seconds.toFixed(2)} s`,
+        fmtRate(rate),
+        '',
+        '',
+        r.cpuSeconds.toFixed(2),
+        notes(
+          `${(rate / kcatRate).toFixed(3)} × kcat`,
+          `${((r.cpuSeconds * 1e6) / r.records).toFixed(1)} µs CPU per record`,
+          `RSS ${r.maxRssMb} MB`,
+          r.landed === r.records
+            ? 'all landed'
+            : `ONLY ${r.landed.toLocaleString('en-US')} READ BACK`,
+          r.version ? `v${r.version}` : '',
+        ),
+      ]);
+    }
   }
 
   const out: string[] = [
@@ -551,6 +675,8 @@ async function main(): Promise<number> {
     out.push(
       `  file → Kafka      ≥ ${fmtRate(TARGETS.kafkaLinesPerSec)} lines/s, ≥ ${TARGETS.kafkaRatioToKcat} × kcat   now ${fmtRate(p.linesPerSec)} lines/s, ${p.ratioToKcat.toFixed(3)} × kcat`,
       `  exactly-once      ≥ ${TARGETS.exactlyOnceShareOfPlain * 100} % of plain   now ${(share * 100).toFixed(0)} %`,
+      `  latency p99       ≤ ${TARGETS.latencyP99Ms} ms at 10,000 lines/s   now ${kafka.latency.plain.p99Ms} ms plain, ${kafka.latency.eos.p99Ms} ms exactly-once`,
+      `  memory            collector ≤ ${TARGETS.collectorRssMb} MB   now ${kafka.plain.collectorPeakRssMb ?? '?'} MB plain, ${kafka.eos.collectorPeakRssMb ?? '?'} MB exactly-once`,
     );
   }
   out.push('');
@@ -559,7 +685,12 @@ async function main(): Promise<number> {
   const complete =
     (tailing === undefined || (tailing.tailer.complete && tailing.harvester.complete)) &&
     (relay === undefined || relay.agentToCollector.complete) &&
-    (kafka === undefined || (kafka.plain.complete && kafka.eos.complete));
+    (kafka === undefined ||
+      (kafka.plain.complete &&
+        kafka.eos.complete &&
+        kafka.latency.plain.received === kafka.latency.plain.written &&
+        kafka.latency.eos.received === kafka.latency.eos.written)) &&
+    (clients === undefined || clients.runs.every((r) => !('error' in r) && r.landed === r.records));
   const summary = {
     bench: 'logrelay',
     startedAt: startedAt.toISOString(),
@@ -572,6 +703,7 @@ async function main(): Promise<number> {
     tailing: tailing ?? null,
     relay: relay ?? null,
     kafka: kafka ?? null,
+    clients: clients ?? null,
     complete,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
