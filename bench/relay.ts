@@ -40,6 +40,11 @@ export interface RelayResult {
   agentGcSeconds: number;
   /** Peak resident memory of the collector process, in bytes (Linux). */
   collectorPeakRssBytes: number | undefined;
+  /**
+   * Peak resident memory of this process during the run (the agent, with the bench's small
+   * harness), sampled every 100 ms, in bytes.
+   */
+  agentPeakRssBytes: number;
   complete: boolean;
 }
 
@@ -236,8 +241,12 @@ export async function benchRelay(
     const collectorCpu0 = await procCpuSeconds(child.pid as number);
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
+    let agentPeakRss = process.memoryUsage.rss();
+    const sampler = setInterval(() => {
+      agentPeakRss = Math.max(agentPeakRss, process.memoryUsage.rss());
+    }, 100);
     await a.start();
-    const complete = await done;
+    const complete = await done.finally(() => clearInterval(sampler));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);
     const collectorCpu1 = await procCpuSeconds(child.pid as number);
@@ -265,6 +274,7 @@ export async function benchRelay(
           : undefined,
       agentGcSeconds: gcMs / 1e3,
       collectorPeakRssBytes: await procPeakRss(child.pid as number),
+      agentPeakRssBytes: agentPeakRss,
       complete,
     };
   } finally {

@@ -74,6 +74,7 @@ const TARGETS = {
   exactlyOnceShareOfPlain: 0.8,
   latencyP99Ms: 1000,
   collectorRssMb: 300,
+  agentRssMb: 150,
 } as const;
 const MB = 1e6;
 
@@ -392,6 +393,7 @@ function kafkaFigures(
       r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
     collectorPeakRssMb:
       r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
+    agentPeakRssMb: round(r.agentPeakRssBytes / MB, 1),
     batches: r.batches,
     retries: r.retries,
     runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
@@ -569,7 +571,7 @@ async function main(): Promise<number> {
             ? `${r.records.toLocaleString('en-US')} offsets (records and one commit marker per transaction)`
             : `${r.records.toLocaleString('en-US')} records`,
           `first ack after ${r.firstAckSeconds.toFixed(2)} s`,
-          `collector peak RSS ${r.collectorPeakRssMb ?? '?'} MB`,
+          `peak RSS collector ${r.collectorPeakRssMb ?? '?'} MB, agent ${r.agentPeakRssMb} MB`,
           runsNote(),
           incomplete(r.complete),
         ),
@@ -676,7 +678,7 @@ async function main(): Promise<number> {
       `  file → Kafka      ≥ ${fmtRate(TARGETS.kafkaLinesPerSec)} lines/s, ≥ ${TARGETS.kafkaRatioToKcat} × kcat   now ${fmtRate(p.linesPerSec)} lines/s, ${p.ratioToKcat.toFixed(3)} × kcat`,
       `  exactly-once      ≥ ${TARGETS.exactlyOnceShareOfPlain * 100} % of plain   now ${(share * 100).toFixed(0)} %`,
       `  latency p99       ≤ ${TARGETS.latencyP99Ms} ms at 10,000 lines/s   now ${kafka.latency.plain.p99Ms} ms plain, ${kafka.latency.eos.p99Ms} ms exactly-once`,
-      `  memory            collector ≤ ${TARGETS.collectorRssMb} MB   now ${kafka.plain.collectorPeakRssMb ?? '?'} MB plain, ${kafka.eos.collectorPeakRssMb ?? '?'} MB exactly-once`,
+      `  memory            collector ≤ ${TARGETS.collectorRssMb} MB, agent ≤ ${TARGETS.agentRssMb} MB   now collector ${kafka.plain.collectorPeakRssMb ?? '?'} / ${kafka.eos.collectorPeakRssMb ?? '?'} MB, agent ${kafka.plain.agentPeakRssMb} / ${kafka.eos.agentPeakRssMb} MB (plain / exactly-once)`,
     );
   }
   out.push('');

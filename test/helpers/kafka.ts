@@ -220,14 +220,24 @@ export function parseLineId(value: string): { file: string; n: number } {
  * Per-stream order: the test lines of one physical file (file name and rotation segment,
  * `segmentOf(n)`) must appear in each partition with increasing numbers. Returns how many records
  * follow a record of their stream with a higher or equal number (a duplicate is such a step back).
+ *
+ * `firstDeliveries`: only each line's first record counts, for an at-least-once sink whose
+ * duplicates are counted and bounded on their own: a failed request's stored part written again
+ * necessarily comes after later lines of its stream, and it is a duplicate, not a reordering.
  */
 export function orderViolations(
   records: readonly ConsumedRecord[],
   segmentOf: (n: number) => number,
+  { firstDeliveries = false }: { firstDeliveries?: boolean } = {},
 ): number {
   const last = new Map<string, number>();
+  const seen = new Set<string>();
   let violations = 0;
   for (const r of [...records].sort((x, y) => x.partition - y.partition || x.offset - y.offset)) {
+    if (firstDeliveries) {
+      if (seen.has(r.value)) continue;
+      seen.add(r.value);
+    }
     const { file, n } = parseLineId(r.value);
     const stream = `${r.partition}|${file}|${segmentOf(n)}`;
     const previous = last.get(stream);
