@@ -58,8 +58,8 @@ function node24(): string | undefined {
 export const CANDIDATES: readonly Candidate[] = [
   { name: 'kafkajs', runner: 'kafkajs.mjs', env: { BENCH_ENCODER: 'kafkajs' } },
   { name: 'kafkajs+encoder', runner: 'kafkajs.mjs', env: { BENCH_ENCODER: 'logrelay' } },
-  { name: 'node-rdkafka', runner: 'node-rdkafka.mjs' },
-  { name: 'confluent', runner: 'confluent.mjs' },
+  { name: 'node-rdkafka', runner: 'librdkafka.mjs', env: { BENCH_CLIENT: 'node-rdkafka' } },
+  { name: 'confluent', runner: 'librdkafka.mjs', env: { BENCH_CLIENT: 'confluent' } },
   { name: 'platformatic', runner: 'platformatic.mjs', node: node24 },
 ];
 

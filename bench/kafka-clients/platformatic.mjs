@@ -1,55 +1,34 @@
-// Kafka client benchmark runner: @platformatic/kafka (pure JavaScript). It needs Node >= 22.22 or
-// >= 24.6: run it with the Node 24 binary that bench/kafka-clients/install.sh installs, e.g.
-//   .bench/node24/node_modules/node/bin/node bench/kafka-clients/platformatic.mjs
-// The client is resolved from its own install prefix, never from the project's node_modules.
-// Env: BENCH_BROKER (127.0.0.1:9092), BENCH_TOPIC (required: an existing 1-partition topic),
-//   BENCH_RECORDS (1000000), BENCH_MODE (plain | txn), BENCH_GROUP (group id for the txn offset
-//   commits), BENCH_PREFIX (install dir override), BENCH_WINDOW (max records sent but not yet
-//   acknowledged, 50000), BENCH_TIMEOUT_S (watchdog, 600), BENCH_TXN_RETRY_DELAY_MS (retry delay
-//   of the transaction-coordinator requests, 20; the client's default for every retry is 1000).
+// Client runner of the Kafka client bench: @platformatic/kafka (pure JavaScript). It needs Node
+// >= 22.22 or >= 24.6: run it with the Node 24 binary that bench/kafka-clients/install.sh
+// installs, e.g. .bench/node24/node_modules/node/bin/node bench/kafka-clients/platformatic.mjs.
+// Env: those of common.mjs, and BENCH_TXN_RETRY_DELAY_MS (retry delay of the transaction
+//   coordinator's requests, 20; the client's default for every retry is 1000).
 // Prints exactly one JSON line on stdout; diagnostics go to stderr; exits non-zero on failure.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import {
+  KEY,
+  closeWithin,
+  SEND_SIZE,
+  TXN_SIZE,
+  here,
+  prefixRequire,
+  report,
+  reporter,
+  settings,
+  valueFor,
+} from './common.mjs';
 
 const CLIENT = 'platformatic';
 const PKG = '@platformatic/kafka';
-const SEND_SIZE = 1000; // records per send (the relay's batch)
-const TXN_SIZE = 10_000; // records per transaction in txn mode
-const KEY = Buffer.from('bench-agent:/var/log/app.log'); // one stream's key, like the relay
-const VALUE_SIZE = 100;
-
-const log = (msg) => process.stderr.write(`[${CLIENT}] ${msg}\n`);
-function fail(msg, err) {
-  log(`FAILED: ${msg}${err ? `: ${err.stack || err.message || err}` : ''}`);
-  if (err?.errors) for (const e of err.errors) log(`  caused by: ${e.stack || e.message || e}`);
-  process.exit(1);
-}
-process.on('unhandledRejection', (err) => fail('unhandled rejection', err));
-process.on('uncaughtException', (err) => fail('uncaught exception', err));
-
-function intEnv(name, def) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) fail(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const broker = process.env.BENCH_BROKER || '127.0.0.1:9092';
-const topic =
-  process.env.BENCH_TOPIC || fail('BENCH_TOPIC is required (an existing 1-partition topic)');
-const records = intEnv('BENCH_RECORDS', 1_000_000);
-const mode = process.env.BENCH_MODE || 'plain';
-if (mode !== 'plain' && mode !== 'txn') fail(`BENCH_MODE must be plain or txn, got '${mode}'`);
-const group = process.env.BENCH_GROUP || `bench-clients-${CLIENT}`;
-const prefix = path.resolve(
-  process.env.BENCH_PREFIX || path.join(here, '../../.bench/kafka-clients', CLIENT),
+const { log, fail } = reporter(CLIENT);
+const { intEnv, broker, topic, records, mode, group, prefix, window, timeoutS } = settings(
+  CLIENT,
+  fail,
 );
-const maxSends = Math.max(1, Math.ceil(intEnv('BENCH_WINDOW', 50_000) / SEND_SIZE));
-const timeoutS = intEnv('BENCH_TIMEOUT_S', 600);
+const maxSends = Math.max(1, Math.ceil(window / SEND_SIZE));
 const txnRetryDelayMs = intEnv('BENCH_TXN_RETRY_DELAY_MS', 20);
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -62,26 +41,13 @@ const watchdog = setTimeout(() => fail(`timed out after ${timeoutS}s`), timeoutS
 
 let Producer, Consumer, ProduceAcks, version;
 try {
-  const require = createRequire(path.join(prefix, 'package.json'));
+  const require = prefixRequire(prefix);
   ({ Producer, Consumer, ProduceAcks } = await import(pathToFileURL(require.resolve(PKG)).href));
   version = JSON.parse(
     readFileSync(path.join(prefix, 'node_modules', PKG, 'package.json'), 'utf8'),
   ).version;
 } catch (err) {
   fail(`cannot load ${PKG} from ${prefix} (run bash bench/kafka-clients/install.sh)`, err);
-}
-
-// 100-byte ASCII values: a fixed pattern with the record index written into its first 10 bytes.
-const TEMPLATE = Buffer.from(
-  '0000000000 logrelay bench record '.padEnd(VALUE_SIZE, 'abcdefghijklmnopqrstuvwxyz0123456789'),
-  'latin1',
-);
-if (TEMPLATE.length !== VALUE_SIZE) fail('bad value template');
-function valueFor(i) {
-  const b = Buffer.allocUnsafe(VALUE_SIZE);
-  TEMPLATE.copy(b);
-  b.write(String(i).padStart(10, '0'), 0, 10, 'latin1');
-  return b;
 }
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -199,32 +165,8 @@ log(
 );
 
 // --- close and report ---------------------------------------------------------------------------
-const closeWithin = (client, name) =>
-  Promise.race([
-    client.close(),
-    new Promise((resolve) =>
-      setTimeout(() => (log(`${name} close timed out`), resolve()), 10_000).unref(),
-    ),
-  ]).catch((err) => log(`${name} close: ${err.message || err}`));
-await closeWithin(producer, 'producer');
-if (consumer) await closeWithin(consumer, 'consumer');
+await closeWithin(producer.close(), 'producer', log);
+if (consumer) await closeWithin(consumer.close(), 'consumer', log);
 
-const cpu = process.cpuUsage();
-const result = {
-  client: CLIENT,
-  mode,
-  records,
-  seconds: +seconds.toFixed(3),
-  connectSeconds: +connectSeconds.toFixed(3),
-  cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(2),
-  maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-  version,
-  librdkafka: null,
-};
-process.stdout.write(`${JSON.stringify(result)}\n`);
 clearTimeout(watchdog);
-process.exitCode = 0;
-setTimeout(() => {
-  log('event loop still alive 3s after the report; exiting');
-  process.exit(0);
-}, 3000).unref();
+report({ client: CLIENT, mode, records, seconds, connectSeconds, version, librdkafka: null });

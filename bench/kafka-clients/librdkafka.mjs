@@ -1,76 +1,49 @@
-// Kafka client benchmark runner: node-rdkafka (librdkafka bundled and built from source).
-// Standalone: `node bench/kafka-clients/node-rdkafka.mjs`; the client is resolved from its own
-// install prefix (bench/kafka-clients/install.sh), never from the project's node_modules.
-// Env: BENCH_BROKER (127.0.0.1:9092), BENCH_TOPIC (required: an existing 1-partition topic),
-//   BENCH_RECORDS (1000000), BENCH_MODE (plain | txn), BENCH_GROUP (group id for the txn offset
-//   commits), BENCH_PREFIX (install dir override), BENCH_WINDOW (max records produced but not yet
-//   acknowledged, 50000), BENCH_TIMEOUT_S (watchdog, 600).
+// Client runner of the Kafka client bench for the two librdkafka bindings, which share one API
+// (Producer.produce per record with delivery reports; sendOffsetsToTransaction with a
+// KafkaConsumer as the source of the group metadata):
+//   BENCH_CLIENT=node-rdkafka  node-rdkafka (its bundled librdkafka, built from source)
+//   BENCH_CLIENT=confluent     @confluentinc/kafka-javascript through its native API (its
+//                              KafkaJS-compatible API was slower here, an extra promise layer per
+//                              send, and its sendOffsets / commit / abort have fixed 5 s timeouts)
+// Each from its own install prefix (bench/kafka-clients/install.sh); never both in one process.
+// Env: those of common.mjs, and BENCH_POLL (background | interval: how delivery reports are
+//   served; librdkafka's background thread, Confluent's default, or a 1 ms poll timer,
+//   node-rdkafka's).
 // Prints exactly one JSON line on stdout; diagnostics go to stderr; exits non-zero on failure.
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import {
+  KEY,
+  closeWithin,
+  SEND_SIZE,
+  TXN_SIZE,
+  prefixRequire,
+  report,
+  reporter,
+  settings,
+  valueFor,
+} from './common.mjs';
 
-const CLIENT = 'node-rdkafka';
-const PKG = 'node-rdkafka';
-const SEND_SIZE = 1000; // records per send (the relay's batch)
-const TXN_SIZE = 10_000; // records per transaction in txn mode
-const KEY = Buffer.from('bench-agent:/var/log/app.log'); // one stream's key, like the relay
-const VALUE_SIZE = 100;
-
-const log = (msg) => process.stderr.write(`[${CLIENT}] ${msg}\n`);
-function fail(msg, err) {
-  log(`FAILED: ${msg}${err ? `: ${err.stack || err.message || err}` : ''}`);
-  process.exit(1);
-}
-process.on('unhandledRejection', (err) => fail('unhandled rejection', err));
-process.on('uncaughtException', (err) => fail('uncaught exception', err));
-
-function intEnv(name, def) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) fail(`${name} must be a positive integer, got '${raw}'`);
-  return n;
-}
-const here = path.dirname(fileURLToPath(import.meta.url));
-const broker = process.env.BENCH_BROKER || '127.0.0.1:9092';
-const topic =
-  process.env.BENCH_TOPIC || fail('BENCH_TOPIC is required (an existing 1-partition topic)');
-const records = intEnv('BENCH_RECORDS', 1_000_000);
-const mode = process.env.BENCH_MODE || 'plain';
-if (mode !== 'plain' && mode !== 'txn') fail(`BENCH_MODE must be plain or txn, got '${mode}'`);
-const group = process.env.BENCH_GROUP || `bench-clients-${CLIENT}`;
-const prefix = path.resolve(
-  process.env.BENCH_PREFIX || path.join(here, '../../.bench/kafka-clients', CLIENT),
-);
-const window = intEnv('BENCH_WINDOW', 50_000);
-const timeoutS = intEnv('BENCH_TIMEOUT_S', 600);
+const PACKAGES = { 'node-rdkafka': 'node-rdkafka', confluent: '@confluentinc/kafka-javascript' };
+const CLIENT = process.env.BENCH_CLIENT || 'node-rdkafka';
+const { log, fail } = reporter(CLIENT);
+const PKG =
+  PACKAGES[CLIENT] ?? fail(`BENCH_CLIENT must be node-rdkafka or confluent, got '${CLIENT}'`);
+const { broker, topic, records, mode, group, prefix, window, timeoutS } = settings(CLIENT, fail);
+const pollMode = process.env.BENCH_POLL || (CLIENT === 'confluent' ? 'background' : 'interval');
+if (pollMode !== 'background' && pollMode !== 'interval')
+  fail(`BENCH_POLL must be background or interval`);
 
 // A hung broker or client must not hang the benchmark. This ref'd timer also keeps the event loop
-// alive while we wait for delivery reports (node-rdkafka's poll timer is unref'd).
+// alive while we wait for delivery reports (the client's poll timer is unref'd).
 const watchdog = setTimeout(() => fail(`timed out after ${timeoutS}s`), timeoutS * 1000);
 
-const require = createRequire(path.join(prefix, 'package.json'));
+const require = prefixRequire(prefix);
 let Kafka, version;
 try {
   Kafka = require(PKG);
   version = String(require(`${PKG}/package.json`).version).replace(/^v/, '');
 } catch (err) {
   fail(`cannot load ${PKG} from ${prefix} (run bash bench/kafka-clients/install.sh)`, err);
-}
-
-// 100-byte ASCII values: a fixed pattern with the record index written into its first 10 bytes.
-const TEMPLATE = Buffer.from(
-  '0000000000 logrelay bench record '.padEnd(VALUE_SIZE, 'abcdefghijklmnopqrstuvwxyz0123456789'),
-  'latin1',
-);
-if (TEMPLATE.length !== VALUE_SIZE) fail('bad value template');
-function valueFor(i) {
-  const b = Buffer.allocUnsafe(VALUE_SIZE);
-  TEMPLATE.copy(b);
-  b.write(String(i).padStart(10, '0'), 0, 10, 'latin1');
-  return b;
 }
 
 const cb2p = (fn) =>
@@ -125,8 +98,11 @@ const connectStart = performance.now();
 await cb2p((cb) => producer.connect({ topic, allTopics: false, timeout: 10_000 }, cb)).catch(
   (err) => fail(`producer connect to ${broker}`, err),
 );
-// Delivery reports reach JS only through poll(): poll every 1 ms (plus once after each send).
-producer.setPollInterval(1);
+// Delivery reports reach JS only when the client's main queue is served: by librdkafka's
+// background thread, or by poll() every 1 ms (plus once after each send).
+if (pollMode === 'background') producer.setPollInBackground(true);
+else producer.setPollInterval(1);
+const poll = pollMode === 'background' ? () => {} : () => producer.poll();
 if (mode === 'txn') {
   consumer = new Kafka.KafkaConsumer(
     {
@@ -170,11 +146,11 @@ async function send(count) {
     if (produceOne(sent)) {
       sent++;
     } else {
-      producer.poll();
+      poll();
       await waitAcked(Math.min(acked + 1, sent)); // local queue full: wait for some acks
     }
   }
-  producer.poll();
+  poll();
   if (sent - acked > window) await waitAcked(sent - window);
   else await tick();
 }
@@ -190,7 +166,6 @@ try {
       await cb2p((cb) => producer.beginTransaction(cb));
       const txnEnd = Math.min(sent + TXN_SIZE, records);
       while (sent < txnEnd) await send(Math.min(SEND_SIZE, txnEnd - sent));
-      // node-rdkafka 3.6.1 ignores the offset metadata string (it does not pass it to librdkafka).
       const offsets = [{ topic, partition: 0, offset: sent, metadata: 'bench' }];
       await cb2p((cb) => producer.sendOffsetsToTransaction(offsets, consumer, 30_000, cb));
       await cb2p((cb) => producer.commitTransaction(30_000, cb));
@@ -210,34 +185,18 @@ log(
 );
 
 // --- disconnect and report ------------------------------------------------------------------------
-producer.setPollInterval(0);
-const disconnectWithin = (client, name) =>
-  Promise.race([
-    cb2p((cb) => client.disconnect(cb)),
-    new Promise((resolve) =>
-      setTimeout(() => (log(`${name} disconnect timed out`), resolve()), 10_000).unref(),
-    ),
-  ]).catch((err) => log(`${name} disconnect: ${err.message || err}`));
-await disconnectWithin(producer, 'producer');
-if (consumer) await disconnectWithin(consumer, 'consumer');
+if (pollMode === 'interval') producer.setPollInterval(0);
+const disconnect = (client) => cb2p((cb) => client.disconnect(cb));
+await closeWithin(disconnect(producer), 'producer', log);
+if (consumer) await closeWithin(disconnect(consumer), 'consumer', log);
 
-const cpu = process.cpuUsage();
-const result = {
+clearTimeout(watchdog);
+report({
   client: CLIENT,
   mode,
   records,
-  seconds: +seconds.toFixed(3),
-  connectSeconds: +connectSeconds.toFixed(3),
-  cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(2),
-  maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  seconds,
+  connectSeconds,
   version,
   librdkafka: Kafka.librdkafkaVersion,
-};
-process.stdout.write(`${JSON.stringify(result)}\n`);
-clearTimeout(watchdog);
-process.exitCode = 0;
-// If a native handle keeps the loop alive after disconnect, leave anyway.
-setTimeout(() => {
-  log('event loop still alive 3s after the report; exiting');
-  process.exit(0);
-}, 3000).unref();
+});
