@@ -483,8 +483,8 @@ export class Agent extends Component {
     let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
     if (!tailer) return;
-    const born = await birthtimeOf(path, tailer.identity);
-    let generation = firstGeneration(tailer.identity.fingerprint, born);
+    // Set when the registry knows the file's line; otherwise a first generation, below.
+    let generation: number | undefined;
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -500,19 +500,24 @@ export class Agent extends Component {
         keyPath = latest.entry.keyPath;
       } else {
         const truncated = decision?.action === 'restart' && decision.reason === 'truncated';
-        if (truncated) keyPath = latest.entry.keyPath;
         start = 0;
-        // The same file truncated in place: the next generation of its line. Another file on
-        // the inode: one never used before.
-        generation = truncated
-          ? maxGeneration + 1
-          : firstGeneration(tailer.identity.fingerprint, born);
+        // The same file truncated in place: the next generation of its line, under its key
+        // path. Another file on the inode: a first generation, never used before.
+        if (truncated) {
+          keyPath = latest.entry.keyPath;
+          generation = maxGeneration + 1;
+        }
         this.#log.info(
           { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
           'file content restarted: reading from 0 as a new generation',
         );
       }
     }
+    // Only a file without a known line pays for the birth-time stat.
+    generation ??= firstGeneration(
+      tailer.identity.fingerprint,
+      await birthtimeOf(path, tailer.identity),
+    );
     if (start !== 0 || generation !== 0) {
       await tailer.close();
       tailer = await this.#openTailer(path, { ...lineOpts, start, generation, expect });

@@ -52,22 +52,8 @@ describe('Kafka sink, exactly-once', () => {
 
   it('fences the previous collector on takeover, skips what it committed, and a read_committed consumer sees each line once', async () => {
     const clientId = uniqueName('eos');
-    const collector = async (id: string): Promise<Collector> => {
-      const c = await startCollector({
-        id,
-        sinks: [
-          {
-            type: 'kafka',
-            name: 'kafka',
-            brokers: [endpoint('kafka')],
-            clientId,
-            exactlyOnce: {},
-          },
-        ],
-      });
-      stops.push(() => c.stop());
-      return c;
-    };
+    const collector = (id: string): Promise<Collector> =>
+      eosCollector(id, { clientId, exactlyOnce: {} });
     const a = await collector('eos-a');
     const b = await collector('eos-b');
     const lines = (from: number, n: number) =>

@@ -53,25 +53,17 @@ function load(id: number): Compress {
     }
     case CODEC_IDS.zstd: {
       const zstd = zstdCompress();
-      if (!zstd) throw unsupported('zstd');
+      if (!zstd) {
+        // The configuration refuses zstd on such a runtime; this is only a last guard.
+        throw new RelayError('CONFIG_INVALID', `compression: ${compressionUnavailable('zstd')}`, {
+          details: { key: 'compression' },
+        });
+      }
       return zstd;
     }
     default:
-      throw new RelayError('CONFIG_INVALID', `unknown Kafka compression codec ${id}`, {
-        retriable: false,
-      });
+      throw new RelayError('CONFIG_INVALID', `unknown Kafka compression codec ${id}`);
   }
-}
-
-function unsupported(name: string): RelayError {
-  return new RelayError(
-    'CONFIG_INVALID',
-    `compression: ${compressionUnavailable(name as Compression)}`,
-    {
-      retriable: false,
-      details: { key: 'compression' },
-    },
-  );
 }
 
 /**

@@ -55,6 +55,5 @@ export const hotPathPatches = { produceEncoder: true, linearGrouping } as const;
 export const Kafka = kafkajs.Kafka;
 export type Kafka = Kafkajs.Kafka;
 export const Partitioners = kafkajs.Partitioners;
-export const CompressionTypes = kafkajs.CompressionTypes;
 export const logLevel = kafkajs.logLevel;
 export type logLevel = Kafkajs.logLevel;

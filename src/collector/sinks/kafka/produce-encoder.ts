@@ -238,8 +238,7 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
   const transactionalId = args.transactionalId ?? null;
   const producerId = toBigInt(args.producerId);
   const parts: Buffer[] = [];
-  const head = Buffer.allocUnsafe(2 + 2 + 4 + 4);
-  let size = 0;
+  const head = Buffer.allocUnsafe(2 + 4 + 4);
   const txn = transactionalId === null ? null : Buffer.from(transactionalId, 'utf8');
   const txnHead = Buffer.allocUnsafe(2);
   txnHead.writeInt16BE(txn === null ? -1 : txn.length, 0);
@@ -248,7 +247,7 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
   head.writeInt16BE(args.acks, 0);
   head.writeInt32BE(args.timeout, 2);
   head.writeInt32BE(args.topicData.length, 6);
-  parts.push(head.subarray(0, 10));
+  parts.push(head);
   for (const topic of args.topicData) {
     const name = Buffer.from(topic.topic, 'utf8');
     const topicHead = Buffer.allocUnsafe(2 + name.length + 4);
@@ -271,8 +270,7 @@ export async function encodeProduceBody(args: ProduceArgs): Promise<Buffer> {
       parts.push(partHead, batch);
     }
   }
-  for (const part of parts) size += part.length;
-  return Buffer.concat(parts, size);
+  return Buffer.concat(parts);
 }
 
 /** What kafkajs's request pipeline needs of an encoded payload (its Encoder's shape). */

@@ -1,4 +1,5 @@
 import type {
+  CompressionTypes,
   KafkaConfig,
   LogEntry,
   Message,
@@ -7,7 +8,6 @@ import type {
   SASLOptions,
   logCreator,
 } from 'kafkajs';
-import type { CompressionTypes } from 'kafkajs';
 import { Kafka, logLevel as KafkaLogLevel } from './kafkajs.js';
 import { CODEC_IDS } from './codecs.js';
 import { RelayError } from '../../../common/errors/relay-error.js';
