@@ -1,4 +1,5 @@
-// Flat config: typescript-eslint's recommended rules with type information for src/ and test/.
+// Flat config: typescript-eslint's recommended rules, plus type-aware promise rules for the
+// TypeScript sources (src/, test/, bench/, scripts/).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -15,6 +16,18 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+    },
+  },
+  {
+    // Type-aware rules: a promise nobody awaits or catches is how a failure goes unseen (an
+    // unhandled rejection kills the process; a dropped one loses the error).
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
     },
   },
   {

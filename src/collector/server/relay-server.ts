@@ -363,7 +363,10 @@ export class RelayServer extends Component {
           outstanding--;
           if (open) call.write({ seq: batch.seq, result });
           finish();
-        });
+        })
+        // Writing the answer can throw once the stream is torn down under us; that must be
+        // logged, not become an unhandled rejection that ends the collector.
+        .catch((err: unknown) => this.#log.warn({ err, agent }, 'answering a batch failed'));
     });
   }
 }
