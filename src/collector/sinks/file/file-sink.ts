@@ -39,6 +39,12 @@ export class FileSink extends Component implements Sink {
   readonly #config: FileSinkConfig;
   readonly #ctx: SinkContext;
   readonly #files = new Map<string, OpenFile>();
+  /**
+   * Opens in progress, by topic. Concurrent first writes to one topic wait for the same open:
+   * without it each would pick its own `{n}` and open its own file, and the map would keep only
+   * the last, leaking the other handle (Node's DEP0137 warning when it is collected).
+   */
+  readonly #opening = new Map<string, Promise<OpenFile>>();
   readonly #counters = new Map<string, number>();
   readonly #lines: Counter<'sink'>;
   readonly #bytes: Counter<'sink'>;
@@ -63,6 +69,8 @@ export class FileSink extends Component implements Sink {
   }
 
   protected async doStop(): Promise<void> {
+    // An open still in progress lands in #files when it settles; wait so it is closed below.
+    await Promise.allSettled([...this.#opening.values()]);
     for (const file of [...this.#files.values()]) await this.#close(file);
   }
 
@@ -94,6 +102,14 @@ export class FileSink extends Component implements Sink {
       file = undefined;
     }
     if (file) return file;
+    const pending = this.#opening.get(topic);
+    if (pending) return pending;
+    const opening = this.#open(topic, now).finally(() => this.#opening.delete(topic));
+    this.#opening.set(topic, opening);
+    return opening;
+  }
+
+  async #open(topic: string, now: number): Promise<OpenFile> {
     // Never reopen a file that exists: each file has one writer, and a rolled one stays closed.
     let n = this.#counters.get(topic) ?? 0;
     let path: string;
@@ -159,8 +175,12 @@ export class FileSink extends Component implements Sink {
           cause: err,
         });
         for (const w of waiters) w.reject(error);
-        // The file's tail is now unknown: stop using it so retries go to a fresh file.
-        if (this.#files.get(file.key) === file) this.#files.delete(file.key);
+        // The file's tail is now unknown: stop using it so retries go to a fresh file, and
+        // close it once this loop is done so its descriptor is not leaked.
+        if (this.#files.get(file.key) === file) {
+          this.#files.delete(file.key);
+          void this.#close(file);
+        }
       }
     }
     file.flushing = undefined;

@@ -1,5 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../../../src/common/config/load-config.js';
@@ -30,6 +32,22 @@ function batch(topic: string, lines: (string | Buffer)[], start = 0): SinkBatch 
     endOffset: at,
     readTimeMs: 0,
   };
+}
+
+/** Descriptors of this process that point into `dir` (Linux: /proc/self/fd). */
+async function openDescriptorsUnder(dir: string): Promise<string[]> {
+  const targets: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target.startsWith(`${dir}/`)) targets.push(target);
+  }
+  return targets;
+}
+
+/** A full garbage collection, so that a leaked FileHandle is collected and Node warns (DEP0137). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 describe('file sink', () => {
@@ -83,6 +101,38 @@ describe('file sink', () => {
     await sink.write(batch('app', ['after restart']));
     await sink.stop();
     expect(await readFile(join(dir, 'app/c1-3.log'), 'utf8')).toBe('after restart\n');
+  });
+
+  it('opens one file when two first writes to a topic arrive at once, leaking no handle', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) =>
+      warnings.push(`${w.code ?? w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      for (let round = 0; round < 50; round++) {
+        const { sink, dir } = await make();
+        await sink.start();
+        await Promise.all([
+          sink.write(batch('app', [`first-${round}`])),
+          sink.write(batch('app', [`second-${round}`])),
+        ]);
+        // Both writes went to the one file, and stop closed everything that was opened.
+        expect(await readdir(join(dir, 'app'))).toEqual(['c1-0.log']);
+        expect((await readFile(join(dir, 'app/c1-0.log'), 'utf8')).split('\n').sort()).toEqual([
+          '',
+          `first-${round}`,
+          `second-${round}`,
+        ]);
+        await sink.stop();
+        expect(await openDescriptorsUnder(dir)).toEqual([]);
+      }
+      collectGarbage();
+      // A leaked handle is closed by the collector with a warning, emitted on a later tick.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(warnings.filter((w) => w.includes('DEP0137') || w.includes('FileHandle'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('rejects writes when not running with a retriable error', async () => {
