@@ -18,6 +18,12 @@ export const exitCodes = {
   notImplemented: 3,
 } as const;
 
+/**
+ * Errors that restarting cannot fix: the operator must change the file or the command line, so
+ * they exit with the usage code, which supervisors are told not to restart on.
+ */
+const usageErrorCodes = new Set(['CONFIG_INVALID', 'CONFIG_UNREADABLE']);
+
 /** Set by long-running subcommands when they finish. */
 let exitCode: number = exitCodes.ok;
 
@@ -100,7 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // --help and --version end through here with exit code 0.
       return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     }
-    if (err instanceof RelayError && err.code === 'CONFIG_INVALID') {
+    if (err instanceof RelayError && usageErrorCodes.has(err.code)) {
       process.stderr.write(`logrelay: ${err.message}\n`);
       return exitCodes.usage;
     }

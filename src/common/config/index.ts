@@ -1,3 +1,4 @@
+export { findAliasBomb, maxAliasCount } from './alias-bomb.js';
 export { ConfigError } from './config-error.js';
 export type { ConfigIssue } from './config-error.js';
 export { formatKeyPath, loadConfigFile, parseConfig, validateConfig } from './load-config.js';

@@ -2,17 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { RelayError } from '../errors/relay-error.js';
+import { findAliasBomb, maxAliasCount } from './alias-bomb.js';
 import { ConfigError, type ConfigIssue } from './config-error.js';
+import { formatKeyPath } from './key-path.js';
 
-/** Formats a zod issue path as a key path: `sinks[0].kafka.brokers`. */
-export function formatKeyPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
+export { formatKeyPath } from './key-path.js';
 
 function issuesOf(error: z.ZodError): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -60,7 +54,23 @@ export function parseConfig<S extends z.ZodType>(
       })),
     );
   }
-  return validateConfig(schema, doc.toJS(), source);
+  const bomb = findAliasBomb(doc);
+  if (bomb !== undefined) {
+    throw new ConfigError(source, [
+      {
+        path: bomb,
+        message: `YAML aliases expand past ${maxAliasCount} uses (an alias bomb); write the values out`,
+      },
+    ]);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount });
+  } catch (err) {
+    // An unresolved alias, or a count the check above did not foresee: still this file's fault.
+    throw new ConfigError(source, [{ path: '', message: (err as Error).message }], err);
+  }
+  return validateConfig(schema, value, source);
 }
 
 /** Reads a YAML file and validates it against `schema`. */
@@ -72,9 +82,14 @@ export async function loadConfigFile<S extends z.ZodType>(
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new RelayError('CONFIG_UNREADABLE', `cannot read configuration file ${file}`, {
-      cause: err,
-    });
+    // Exit status 2 (cli.ts): a missing or unreadable file is fixed by the operator, and a
+    // supervisor restarting the process in a loop would only hide it.
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new RelayError(
+      'CONFIG_UNREADABLE',
+      `cannot read configuration file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { cause: err, details: { source: file, ...(code ? { code } : {}) } },
+    );
   }
   return parseConfig(schema, text, file);
 }

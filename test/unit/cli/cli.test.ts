@@ -76,9 +76,54 @@ describe('logrelay collector', () => {
 
   it('names an unreadable configuration file', async () => {
     const { code, stderr } = await run('collector', '-c', '/nonexistent/collector.yaml');
-    expect(code).toBe(exitCodes.failure);
+    // The usage code: a supervisor must not restart a process whose file is missing (issue 12).
+    expect(code).toBe(exitCodes.usage);
     expect(stderr).toContain('cannot read configuration file /nonexistent/collector.yaml');
   });
+});
+
+describe('configuration files that restarting cannot fix exit with the usage code', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // "Billion laughs": each level names the previous one nine times.
+  const aliasBomb = [
+    'id: c1',
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+    'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    'f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+    'g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]',
+  ].join('\n');
+
+  it.each(['agent', 'collector'])(
+    '%s: a YAML alias bomb exits 2 naming the file and the key',
+    async (sub) => {
+      const { dir, cleanup } = await tempDir();
+      const file = join(dir, `${sub}.yaml`);
+      await writeFile(file, aliasBomb);
+      const { code, stderr } = await run(sub, '-c', file);
+      await cleanup();
+      expect(code).toBe(exitCodes.usage);
+      expect(stderr).toBe(
+        `logrelay: invalid configuration in ${file}:\n` +
+          '  - d[0]: YAML aliases expand past 100 uses (an alias bomb); write the values out\n',
+      );
+    },
+  );
+
+  it.each(['agent', 'collector'])(
+    '%s: a missing configuration file exits 2 naming it',
+    async (sub) => {
+      const { dir, cleanup } = await tempDir();
+      const file = join(dir, `missing-${sub}.yaml`);
+      const { code, stderr } = await run(sub, '-c', file);
+      await cleanup();
+      expect(code).toBe(exitCodes.usage);
+      expect(stderr).toBe(`logrelay: cannot read configuration file ${file}: no such file\n`);
+    },
+  );
 });
 
 describe('logrelay admin usage errors (no service is contacted)', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { findAliasBomb } from '../../../src/common/config/alias-bomb.js';
 import { ConfigError } from '../../../src/common/config/config-error.js';
 import {
   formatKeyPath,
@@ -77,5 +79,60 @@ describe('config loading', () => {
   it('treats an empty document as an empty object so defaults apply', () => {
     expect(() => parseConfig(schema, '')).toThrowError(/name/);
     expect(parseConfig(z.strictObject({ a: z.number().default(3) }), '')).toEqual({ a: 3 });
+  });
+
+  it('refuses a YAML alias bomb by key path before expanding it', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of [
+      ['a', 'b'],
+      ['b', 'c'],
+      ['c', 'd'],
+      ['d', 'e'],
+      ['e', 'f'],
+    ]) {
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const issues = issuesOf(() =>
+      parseConfig(z.record(z.string(), z.unknown()), levels.join('\n'), 'bomb.yaml'),
+    );
+    expect(issues).toEqual([
+      {
+        path: 'd[0]',
+        message: 'YAML aliases expand past 100 uses (an alias bomb); write the values out',
+      },
+    ]);
+  });
+
+  it('finds an alias bomb exactly where the yaml library would refuse it', () => {
+    // Same documents through both: the bomb check must neither refuse a document yaml accepts
+    // (ordinary anchors in a config) nor accept one it refuses.
+    const docs = [
+      'base: &base { a: 1, b: 2 }\nx: *base\ny: *base\nz: [*base, *base]',
+      `s: &s v\nlist: [${Array(99).fill('*s').join(', ')}]`,
+      `s: &s v\nlist: [${Array(100).fill('*s').join(', ')}]`,
+      'a: &a [1, 2]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]',
+      'a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'a: &a [1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'k: &k key\nm: { *k : 1, other: *k }',
+      'a: &a [1]\na2: &a [2, 3]\nb: [*a, *a]',
+    ];
+    const refused: boolean[] = [];
+    for (const text of docs) {
+      const doc = parseDocument(text);
+      let refusedByYaml = false;
+      try {
+        doc.toJS({ maxAliasCount: 100 });
+      } catch (err) {
+        expect((err as Error).message).toMatch(/Excessive alias count/);
+        refusedByYaml = true;
+      }
+      expect({ text, refused: findAliasBomb(doc) !== undefined }).toEqual({
+        text,
+        refused: refusedByYaml,
+      });
+      refused.push(refusedByYaml);
+    }
+    // Both sides of the limit are covered.
+    expect(refused).toEqual([false, false, true, true, true, false, false, false]);
   });
 });
