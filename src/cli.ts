@@ -1,8 +1,10 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { RelayError } from './common/errors/relay-error.js';
 import { configureAdminCommand } from './commands/admin-command.js';
 import { agentCommand } from './commands/agent-command.js';
 import { collectorCommand } from './commands/collector-command.js';
+import { configCheckCommand } from './commands/config-command.js';
+import type { ConfigKind } from './config-check/detect-kind.js';
 import { demoCommand } from './commands/demo-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { version } from './version.js';
@@ -22,7 +24,7 @@ export const exitCodes = {
  * Errors that restarting cannot fix: the operator must change the file or the command line, so
  * they exit with the usage code, which supervisors are told not to restart on.
  */
-const usageErrorCodes = new Set(['CONFIG_INVALID', 'CONFIG_UNREADABLE']);
+const usageErrorCodes = new Set(['CONFIG_INVALID', 'CONFIG_UNREADABLE', 'CONFIG_KIND_UNKNOWN']);
 
 /** Set by long-running subcommands when they finish. */
 let exitCode: number = exitCodes.ok;
@@ -54,6 +56,29 @@ export function buildProgram(): Command {
     )
     .action(async (options: { config: string }) => {
       exitCode = await collectorCommand(options);
+    });
+
+  program
+    .command('config')
+    .description('Work with configuration files without starting anything.')
+    .command('check')
+    .description(
+      'Validate an agent or collector configuration as a start would (schema, key paths, the ' +
+        'files it names) and warn about what will surprise: exit 0 when valid, 2 with every error.',
+    )
+    .requiredOption('-c, --config <file>', 'the agent or collector YAML configuration')
+    .addOption(
+      new Option('--kind <kind>', 'which configuration it is (default: told by its keys)').choices([
+        'agent',
+        'collector',
+      ]),
+    )
+    .option(
+      '--no-files',
+      'do not read the files it names (certificates, keys, tokens): for checking elsewhere than on its host',
+    )
+    .action(async (options: { config: string; kind?: ConfigKind; files: boolean }) => {
+      exitCode = await configCheckCommand(options);
     });
 
   const admin = program

@@ -38,12 +38,11 @@ export function validateConfig<S extends z.ZodType>(
   return deepFreeze(result.data);
 }
 
-/** Parses YAML text (reporting syntax errors with line and column) and validates it. */
-export function parseConfig<S extends z.ZodType>(
-  schema: S,
-  text: string,
-  source = 'config',
-): Readonly<z.output<S>> {
+/**
+ * Parses YAML text into plain data, reporting syntax errors with line and column and an alias
+ * bomb by its key path, all as a ConfigError of `source`.
+ */
+export function parseConfigText(text: string, source = 'config'): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -63,27 +62,32 @@ export function parseConfig<S extends z.ZodType>(
       },
     ]);
   }
-  let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount });
+    return doc.toJS({ maxAliasCount });
   } catch (err) {
     // An unresolved alias, or a count the check above did not foresee: still this file's fault.
     throw new ConfigError(source, [{ path: '', message: (err as Error).message }], err);
   }
-  return validateConfig(schema, value, source);
 }
 
-/** Reads a YAML file and validates it against `schema`. */
-export async function loadConfigFile<S extends z.ZodType>(
+/** Parses YAML text (reporting syntax errors with line and column) and validates it. */
+export function parseConfig<S extends z.ZodType>(
   schema: S,
-  file: string,
-): Promise<Readonly<z.output<S>>> {
-  let text: string;
+  text: string,
+  source = 'config',
+): Readonly<z.output<S>> {
+  return validateConfig(schema, parseConfigText(text, source), source);
+}
+
+/**
+ * Reads a configuration file's text. A missing or unreadable file is CONFIG_UNREADABLE, which the
+ * CLI exits with status 2 for: the operator must fix it, and a supervisor restarting the process
+ * in a loop would only hide it.
+ */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
-    // Exit status 2 (cli.ts): a missing or unreadable file is fixed by the operator, and a
-    // supervisor restarting the process in a loop would only hide it.
     const code = (err as NodeJS.ErrnoException).code;
     throw new RelayError(
       'CONFIG_UNREADABLE',
@@ -91,7 +95,14 @@ export async function loadConfigFile<S extends z.ZodType>(
       { cause: err, details: { source: file, ...(code ? { code } : {}) } },
     );
   }
-  return parseConfig(schema, text, file);
+}
+
+/** Reads a YAML file and validates it against `schema`. */
+export async function loadConfigFile<S extends z.ZodType>(
+  schema: S,
+  file: string,
+): Promise<Readonly<z.output<S>>> {
+  return parseConfig(schema, await readConfigText(file), file);
 }
 
 function deepFreeze<T>(value: T): T {
