@@ -136,7 +136,7 @@ export class Collector extends Component {
         limitHits,
         throttled: new Counter({
           name: 'logrelay_collector_throttled_batches_total',
-          help: 'Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused).',
+          help: 'Batches slowed by a rate limit, by scope (sink, agent), name (the sink; agentRate for the per-agent limit, never an agent id) and action (held, refused).',
           labelNames: ['scope', 'name', 'action'],
           registers: reg,
         }),
