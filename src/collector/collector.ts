@@ -166,7 +166,7 @@ export class Collector extends Component {
         limitHits,
         refused: new Counter({
           name: 'logrelay_collector_refused_streams_total',
-          help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, no_hello, max_agents).',
+          help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, cert_mismatch, agent_mismatch, no_hello, max_agents, fenced).',
           labelNames: ['reason'],
           registers: reg,
         }),
