@@ -136,7 +136,7 @@ export class Collector extends Component {
         limitHits,
         throttled: new Counter({
           name: 'logrelay_collector_throttled_batches_total',
-          help: 'Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused).',
+          help: 'Batches slowed by a rate limit, by scope (sink, agent), name (the sink; agentRate for the per-agent limit, never an agent id) and action (held, refused).',
           labelNames: ['scope', 'name', 'action'],
           registers: reg,
         }),
@@ -166,7 +166,7 @@ export class Collector extends Component {
         limitHits,
         refused: new Counter({
           name: 'logrelay_collector_refused_streams_total',
-          help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, no_hello, max_agents).',
+          help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, cert_mismatch, agent_mismatch, no_hello, max_agents, fenced).',
           labelNames: ['reason'],
           registers: reg,
         }),

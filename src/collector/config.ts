@@ -63,14 +63,19 @@ export const collectorConfigSchema = z
     /** Token authentication of agents (with or instead of mTLS). Default: unset (no tokens). */
     auth: z
       .strictObject({
-        /** Accepted tokens, each bound to one agent id, or to any with `agent: '*'`. */
+        /**
+         * Accepted tokens, each bound to one agent id (proving it), or to any with `agent: '*'`
+         * (the id is then the client certificate's with mTLS, else unchecked).
+         */
         tokens: z
           .array(
             z.strictObject({
               agent: z
                 .string()
                 .regex(/^(\*|[a-zA-Z0-9._-]{1,128})$/, 'an agent id or *')
-                .describe('Agent id this token is for, or * for any.'),
+                .describe(
+                  'Agent id this token proves, or * for any (the client certificate then decides the id).',
+                ),
               token: secretSchema.describe('The token: { value } or { file }.'),
             }),
           )

@@ -49,9 +49,19 @@ export interface BatchProcessorMetrics {
   sinkBytes: Counter<'sink'>;
   /** Limits hit, by limit (its config key). */
   limitHits: Counter<'limit'>;
-  /** Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused). */
+  /**
+   * Batches slowed by a rate limit, by scope (sink, agent), name (the sink, or `agentRate`) and
+   * action (held, refused).
+   */
   throttled: Counter<'scope' | 'name' | 'action'>;
 }
+
+/**
+ * The `name` of every agent-scope throttle series. Never the agent id: agents choose their ids,
+ * so a label per id would let any client grow the registry without bound (one series per id it
+ * invents). Which agent is slowed shows on that agent (`logrelay_agent_retries_total{reason}`).
+ */
+const AGENT_RATE = 'agentRate';
 
 /**
  * Turns a received batch into an answer: validate, route, deduplicate per sink, write to every
@@ -203,7 +213,7 @@ export class BatchProcessor {
       const reservation = agentRates.reserve(batch.agentId, size, lines, now);
       if (!reservation.ok) {
         this.#count('busy', raw);
-        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'refused' });
+        this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'refused' });
         return Promise.resolve({
           $case: 'retryAfter',
           value: {
@@ -213,7 +223,7 @@ export class BatchProcessor {
         });
       }
       if (reservation.waitMs > 0) {
-        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'held' });
+        this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'held' });
         held = reservation.waitMs;
       }
     }

@@ -42,7 +42,10 @@ export interface RelayServerOptions {
 }
 
 export interface RelayServerMetrics {
-  /** Ship streams refused, by reason (no_client_cert, no_token, bad_token, no_hello, max_agents). */
+  /**
+   * Ship streams refused, by reason (no_client_cert, no_token, bad_token, cert_mismatch,
+   * agent_mismatch, no_hello, max_agents, fenced).
+   */
   refused: Counter<'reason'>;
   /** Limits hit, by limit name (the config key). */
   limitHits: Counter<'limit'>;
@@ -235,14 +238,39 @@ export class RelayServer extends Component {
   }
 
   /** Ends a stream with a gRPC error status (the agent logs it and fails over). */
-  #refuse(call: ShipCall, code: grpc.status, reason: string, detail: string, agent: string): void {
+  #refuse(
+    call: ShipCall,
+    code: grpc.status,
+    reason: string,
+    detail: string,
+    agent: string,
+    extra: Record<string, unknown> = {},
+  ): void {
     this.#metrics.refused.inc({ reason });
-    this.#log.warn({ agent, peer: call.getPeer(), reason, detail }, 'agent refused');
+    this.#log.warn({ agent, ...extra, peer: call.getPeer(), reason, detail }, 'agent refused');
     call.emit('error', { code, details: detail });
+  }
+
+  /**
+   * Ends a stream that speaks for an agent other than its own. Batches are deduplicated and
+   * rate-limited by the agent id they carry, so one accepted under another agent's id could
+   * move that agent's marks (its next lines then vanish as "duplicates") or dodge its own
+   * limit by rotating ids. Nothing of the batch is written.
+   */
+  #refuseImpostor(call: ShipCall, agent: string, claimed: string): void {
+    this.#refuse(
+      call,
+      grpc.status.PERMISSION_DENIED,
+      'agent_mismatch',
+      `this stream is agent ${agent}; it may not send for agent ${claimed}`,
+      agent,
+      { claimed },
+    );
   }
 
   #ship(call: ShipCall): void {
     this.#calls.add(call);
+    /** The agent this stream speaks for: its hello's, or (no auth, no hello) its first batch's. */
     let agent = '';
     const connection = ++this.#connectionSeq;
     let admitted = false;
@@ -292,6 +320,12 @@ export class RelayServer extends Component {
       const body = req.body;
       if (body?.$case === 'hello') {
         if (admitted) return;
+        if (agent !== '' && body.value.agentId !== agent) {
+          open = false;
+          this.#refuseImpostor(call, agent, body.value.agentId);
+          close();
+          return;
+        }
         agent = body.value.agentId;
         const verdict = this.#auth.check(body.value, call.getAuthContext());
         if (!verdict.ok) {
@@ -338,6 +372,15 @@ export class RelayServer extends Component {
           'the first message must be a hello with credentials',
           batch.agentId,
         );
+        close();
+        return;
+      }
+      // Without auth and without a hello the first batch names the stream's agent: a stream
+      // still carries one agent, so ids cannot be rotated on it.
+      if (agent === '') agent = batch.agentId;
+      if (batch.agentId !== agent) {
+        open = false;
+        this.#refuseImpostor(call, agent, batch.agentId);
         close();
         return;
       }

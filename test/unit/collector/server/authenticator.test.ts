@@ -49,4 +49,46 @@ describe('Authenticator', () => {
     expect(auth.check(hello('web-1'), verified)).toMatchObject({ ok: false });
     expect(auth.check(hello('web-1', 'token-of-web-1-xxxx'), verified)).toMatchObject({ ok: true });
   });
+
+  it('with mTLS and no per-agent token, the agent id must be the certificate’s CN or a DNS SAN', () => {
+    const auth = new Authenticator({ requireClientCert: true });
+    const san = {
+      transportSecurityType: 'ssl',
+      sslPeerCertificate: {
+        subject: {},
+        subjectaltname: 'IP Address:10.0.0.1, DNS:web-2.example, DNS:web-2',
+      },
+    } as never;
+    expect(auth.check(hello('web-1'), verified)).toEqual({ ok: true, subject: 'web-1' });
+    expect(auth.check(hello('web-2'), verified)).toMatchObject({
+      ok: false,
+      reason: 'cert_mismatch',
+      detail: expect.stringContaining('certificate is for web-1, not agent web-2') as string,
+    });
+    expect(auth.check(hello('web-2'), san)).toMatchObject({ ok: true });
+    expect(auth.check(hello('web-2.example'), san)).toMatchObject({ ok: true });
+    // An IP SAN is not an id.
+    expect(auth.check(hello('10.0.0.1'), san)).toMatchObject({ reason: 'cert_mismatch' });
+  });
+
+  it('a per-agent token proves the id; a fleet token (*) leaves it to the certificate', () => {
+    const auth = new Authenticator({
+      requireClientCert: true,
+      tokens: [
+        { agent: 'web-2', token: 'token-of-web-2-xxxx' },
+        { agent: '*', token: 'fleet-token-yyyyyyy' },
+      ],
+    });
+    // A shared fleet certificate (CN web-1) with web-2's own token: the token binds the id.
+    expect(auth.check(hello('web-2', 'token-of-web-2-xxxx'), verified)).toMatchObject({
+      ok: true,
+    });
+    expect(auth.check(hello('web-2', 'fleet-token-yyyyyyy'), verified)).toMatchObject({
+      ok: false,
+      reason: 'cert_mismatch',
+    });
+    expect(auth.check(hello('web-1', 'fleet-token-yyyyyyy'), verified)).toMatchObject({
+      ok: true,
+    });
+  });
 });

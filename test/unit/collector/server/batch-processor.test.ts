@@ -319,6 +319,6 @@ describe('BatchProcessor', () => {
       Object.fromEntries(
         throttled.values.map((v) => [`${v.labels['name']}/${v.labels['action']}`, v.value]),
       ),
-    ).toEqual({ 'agent-1/held': 1, 'agent-1/refused': 1 });
+    ).toEqual({ 'agentRate/held': 1, 'agentRate/refused': 1 });
   });
 });
