@@ -7,6 +7,13 @@ import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
 import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
+import { globProblem } from './discovery/glob.js';
+
+/** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
+const glob = z.string().superRefine((value, ctx) => {
+  const problem = globProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const topic = z
   .string()
@@ -16,16 +23,13 @@ const topic = z
 /** One set of files to collect. */
 export const tailConfigSchema = z
   .strictObject({
-    /** Absolute path globs (`*`, `?`, `[..]`, `**`). */
+    /** Absolute path globs (`*`, `?`, `[..]`, `**`); one that does not compile is refused. */
     paths: z
-      .array(z.string().refine(isAbsolute, 'must be an absolute path'))
+      .array(glob.refine(isAbsolute, 'must be an absolute path'))
       .min(1)
       .describe('Absolute path globs (`*`, `?`, `[..]`, `**`).'),
     /** Globs of paths to leave alone (e.g. rotated `*.gz`). Default: none. */
-    exclude: z
-      .array(z.string())
-      .default([])
-      .describe('Globs of paths to leave alone. Default: none.'),
+    exclude: z.array(glob).default([]).describe('Globs of paths to leave alone. Default: none.'),
     /** Destination topic. */
     topic: topic.describe('Destination topic.'),
     /**
