@@ -20,6 +20,15 @@ import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
+/** What an agent is built with besides its configuration. */
+export interface AgentOptions {
+  /**
+   * Wall clock in ms since the epoch for checkpoint ages (`cleanInactiveAfterMs`,
+   * `cleanRemovedAfterMs`). Default: Date.now. Tests pass a fake clock.
+   */
+  now?: () => number;
+}
+
 interface Tracked {
   harvester: Harvester;
   sent: SentBatch;
@@ -68,6 +77,7 @@ export class Agent extends Component {
     log: Logger,
     registry?: Registry,
     configSource = 'the agent configuration',
+    options: AgentOptions = {},
   ) {
     super(`agent:${config.id}`);
     this.config = config;
@@ -182,10 +192,11 @@ export class Agent extends Component {
         perStream(this, lagSeconds);
       },
     });
-    this.checkpoints = new CheckpointRegistry(
-      { path: config.checkpoint.path, flushIntervalMs: config.checkpoint.flushIntervalMs },
-      { logger: childLogger(this.#log, 'checkpoint'), metrics: this.registry },
-    );
+    this.checkpoints = new CheckpointRegistry(config.checkpoint, {
+      logger: childLogger(this.#log, 'checkpoint'),
+      metrics: this.registry,
+      ...(options.now ? { now: options.now } : {}),
+    });
     this.shipper = new Shipper(
       {
         agentId: config.id,
@@ -417,6 +428,10 @@ export class Agent extends Component {
     this.#notices.endScan();
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id) && !failed.has(h.opts.tailName)) h.orphaned = true;
+      // A quiet file that still exists must keep its entry: dropped as inactive, it would be
+      // read again from its start at the next start.
+      if (seen.has(id) && this.checkpoints.running && this.checkpoints.has(h.key))
+        this.checkpoints.touch(h.key);
       if (!h.busy) await h.tailer.observeSize();
       h.lag.observe(h.tailer.size, Date.now());
     }

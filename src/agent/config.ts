@@ -7,6 +7,7 @@ import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
 import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
+import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
@@ -224,24 +225,22 @@ export const agentConfigSchema = z
       })
       .prefault({})
       .describe('Shipping to collectors.'),
-    checkpoint: z
-      .strictObject({
+    checkpoint: checkpointConfigSchema
+      .extend({
         /** Registry file. Default: ./logrelay-agent.registry.json */
         path: z
           .string()
           .min(1)
           .default('./logrelay-agent.registry.json')
-          .describe('Checkpoint registry file.'),
-        /** Longest time between registry writes, in ms. Default: 1000. */
-        flushIntervalMs: z
-          .number()
-          .int()
-          .min(0)
-          .default(1000)
-          .describe('Registry write interval, ms. Default: 1000.'),
+          .describe(
+            'Registry file path (JSON); <path>.prev, <path>.tmp and <path>.corrupt live beside ' +
+              'it. Default: ./logrelay-agent.registry.json',
+          ),
       })
       .prefault({})
-      .describe('Where acknowledged offsets are kept.'),
+      .describe(
+        'Where acknowledged offsets are kept, and when entries of gone or idle files are dropped.',
+      ),
     remote: z
       .strictObject({
         etcd: z
