@@ -14,10 +14,20 @@ import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
+import { ScanNotices } from './discovery/scan-notices.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
+
+/** What an agent is built with besides its configuration. */
+export interface AgentOptions {
+  /**
+   * Wall clock in ms since the epoch for checkpoint ages (`cleanInactiveAfterMs`,
+   * `cleanRemovedAfterMs`). Default: Date.now. Tests pass a fake clock.
+   */
+  now?: () => number;
+}
 
 interface Tracked {
   harvester: Harvester;
@@ -55,6 +65,8 @@ export class Agent extends Component {
   #scanning: Promise<void> | undefined;
   #cursor = 0;
   readonly #m;
+  /** Problems met on every scan, logged once per subject and state. */
+  readonly #notices: ScanNotices;
 
   /**
    * @param configSource where `config` came from (its file), named in errors about the files
@@ -65,6 +77,7 @@ export class Agent extends Component {
     log: Logger,
     registry?: Registry,
     configSource = 'the agent configuration',
+    options: AgentOptions = {},
   ) {
     super(`agent:${config.id}`);
     this.config = config;
@@ -140,7 +153,16 @@ export class Agent extends Component {
         help: 'Files being read.',
         registers: reg,
       }),
+      scanProblems: new Counter({
+        name: 'logrelay_agent_scan_problems_total',
+        help:
+          'Problems met by scans, every occurrence (the log has one line per subject and state): ' +
+          'unreadable files and folders, files refused, tails whose scan failed.',
+        labelNames: ['kind'],
+        registers: reg,
+      }),
     };
+    this.#notices = new ScanNotices(this.#m.scanProblems);
     const lagSeconds = (h: Harvester, now: number) => this.#lagSeconds(h, now);
     /** Sets one series per open file (after a reset: a closed file's series must go). */
     const perStream = (
@@ -170,10 +192,11 @@ export class Agent extends Component {
         perStream(this, lagSeconds);
       },
     });
-    this.checkpoints = new CheckpointRegistry(
-      { path: config.checkpoint.path, flushIntervalMs: config.checkpoint.flushIntervalMs },
-      { logger: childLogger(this.#log, 'checkpoint'), metrics: this.registry },
-    );
+    this.checkpoints = new CheckpointRegistry(config.checkpoint, {
+      logger: childLogger(this.#log, 'checkpoint'),
+      metrics: this.registry,
+      ...(options.now ? { now: options.now } : {}),
+    });
     this.shipper = new Shipper(
       {
         agentId: config.id,
@@ -383,47 +406,69 @@ export class Agent extends Component {
 
   async #scanOnce(): Promise<void> {
     const seen = new Set<string>();
+    // A tail whose scan failed keeps its open files: not seeing them is no sign they are gone.
+    const failed = new Set<string>();
     for (const tail of this.#tails) {
-      for (const glob of tail.config.paths) {
-        for (const path of await expandGlob(glob)) {
-          if (tail.exclude.some((re) => re.test(path))) continue;
-          // stat follows symlinks: a retargeted link shows up as another file.
-          const st = await stat(path).catch(() => undefined);
-          if (!st?.isFile()) continue;
-          const id = `${st.dev}:${st.ino}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const existing = this.#harvesters.get(id);
-          if (existing) {
-            // The stream keeps the name it was found under (the live name, before rotation):
-            // it is the Kafka key, so every generation of a rotated file stays in one partition.
-            existing.orphaned = false;
-            continue;
-          }
-          if (tail.allow && !(await insideRoots(path, tail.allow))) {
-            this.#log.warn(
-              { path, tail: tail.name },
-              'refused: the file is outside the allowed roots (symlink?)',
-            );
-            this.remote?.noteRefused(
-              tail.name,
-              path,
-              'resolves outside the allowed roots (symlink)',
-            );
-            continue;
-          }
-          await this.#open(path, tail, id);
-        }
+      try {
+        await this.#scanTail(tail, seen);
+        if (this.#notices.clear('tail', tail.name))
+          this.#log.info({ tail: tail.name }, 'tail scan works again');
+      } catch (err) {
+        // One bad tail must not stop the others: the scan goes on with the next one.
+        failed.add(tail.name);
+        const error = RelayError.from(err);
+        this.#notices.problem('tail', tail.name, `${error.code}:${error.message}`, () =>
+          this.#log.error(
+            { tail: tail.name, paths: tail.config.paths, err: error },
+            'scan of a tail failed; the other tails go on',
+          ),
+        );
       }
     }
+    this.#notices.endScan();
     for (const [id, h] of this.#harvesters) {
-      if (!seen.has(id)) h.orphaned = true;
+      if (!seen.has(id) && !failed.has(h.opts.tailName)) h.orphaned = true;
+      // A quiet file that still exists must keep its entry: dropped as inactive, it would be
+      // read again from its start at the next start.
+      if (seen.has(id) && this.checkpoints.running && this.checkpoints.has(h.key))
+        this.checkpoints.touch(h.key);
       if (!h.busy) await h.tailer.observeSize();
       h.lag.observe(h.tailer.size, Date.now());
     }
     this.#firstScan = false;
     this.#m.files.set(this.#harvesters.size);
     this.#pump();
+  }
+
+  /** Finds the files of one tail and opens those not open yet; `seen` collects their ids. */
+  async #scanTail(tail: TailEntry, seen: Set<string>): Promise<void> {
+    for (const glob of tail.config.paths) {
+      for (const path of await expandGlob(glob)) {
+        if (tail.exclude.some((re) => re.test(path))) continue;
+        // stat follows symlinks: a retargeted link shows up as another file.
+        const st = await stat(path).catch(() => undefined);
+        if (!st?.isFile()) continue;
+        const id = `${st.dev}:${st.ino}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const existing = this.#harvesters.get(id);
+        if (existing) {
+          // The stream keeps the name it was found under (the live name, before rotation):
+          // it is the Kafka key, so every generation of a rotated file stays in one partition.
+          existing.orphaned = false;
+          continue;
+        }
+        if (tail.allow && !(await insideRoots(path, tail.allow))) {
+          this.#log.warn(
+            { path, tail: tail.name },
+            'refused: the file is outside the allowed roots (symlink?)',
+          );
+          this.remote?.noteRefused(tail.name, path, 'resolves outside the allowed roots (symlink)');
+          continue;
+        }
+        await this.#open(path, tail, id);
+      }
+    }
   }
 
   /**

@@ -7,6 +7,14 @@ import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
 import { wireDefaults } from '../common/wire/index.js';
 import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
+import { checkpointConfigSchema } from './checkpoint/config.js';
+import { globProblem } from './discovery/glob.js';
+
+/** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
+const glob = z.string().superRefine((value, ctx) => {
+  const problem = globProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 const topic = z
   .string()
@@ -16,16 +24,13 @@ const topic = z
 /** One set of files to collect. */
 export const tailConfigSchema = z
   .strictObject({
-    /** Absolute path globs (`*`, `?`, `[..]`, `**`). */
+    /** Absolute path globs (`*`, `?`, `[..]`, `**`); one that does not compile is refused. */
     paths: z
-      .array(z.string().refine(isAbsolute, 'must be an absolute path'))
+      .array(glob.refine(isAbsolute, 'must be an absolute path'))
       .min(1)
       .describe('Absolute path globs (`*`, `?`, `[..]`, `**`).'),
     /** Globs of paths to leave alone (e.g. rotated `*.gz`). Default: none. */
-    exclude: z
-      .array(z.string())
-      .default([])
-      .describe('Globs of paths to leave alone. Default: none.'),
+    exclude: z.array(glob).default([]).describe('Globs of paths to leave alone. Default: none.'),
     /** Destination topic. */
     topic: topic.describe('Destination topic.'),
     /**
@@ -220,24 +225,22 @@ export const agentConfigSchema = z
       })
       .prefault({})
       .describe('Shipping to collectors.'),
-    checkpoint: z
-      .strictObject({
+    checkpoint: checkpointConfigSchema
+      .extend({
         /** Registry file. Default: ./logrelay-agent.registry.json */
         path: z
           .string()
           .min(1)
           .default('./logrelay-agent.registry.json')
-          .describe('Checkpoint registry file.'),
-        /** Longest time between registry writes, in ms. Default: 1000. */
-        flushIntervalMs: z
-          .number()
-          .int()
-          .min(0)
-          .default(1000)
-          .describe('Registry write interval, ms. Default: 1000.'),
+          .describe(
+            'Registry file path (JSON); <path>.prev, <path>.tmp and <path>.corrupt live beside ' +
+              'it. Default: ./logrelay-agent.registry.json',
+          ),
       })
       .prefault({})
-      .describe('Where acknowledged offsets are kept.'),
+      .describe(
+        'Where acknowledged offsets are kept, and when entries of gone or idle files are dropped.',
+      ),
     remote: z
       .strictObject({
         etcd: z

@@ -4,6 +4,7 @@ import { Etcd3, type Watcher } from 'etcd3';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
 import type { TailConfig } from '../config.js';
+import { globProblem } from '../discovery/glob.js';
 import { etcdClientOptions, type EtcdConnection } from '../../common/etcd/index.js';
 
 /** A tail the control plane asked for, after the allowlist. */
@@ -39,13 +40,15 @@ const topicPattern = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /**
  * Why a remote tail is refused, or undefined when it may be read. The check is on the path as
- * written (absolute, no `..`, below an allowed root); symlinks that lead outside are refused
- * again when files are opened (by their real path).
+ * written (absolute, no `..`, a glob that compiles, below an allowed root); symlinks that lead
+ * outside are refused again when files are opened (by what the descriptor really is).
  */
 export function refusal(logPath: string, allow: readonly string[]): string | undefined {
   if (!isAbsolute(logPath)) return 'not an absolute path';
   if (logPath.split('/').includes('..') || normalize(logPath) !== logPath)
     return 'not a normalized path (.. or //)';
+  const badGlob = globProblem(logPath);
+  if (badGlob !== undefined) return badGlob;
   const inside = allow.some((root) => logPath.startsWith(root.endsWith('/') ? root : `${root}/`));
   return inside
     ? undefined

@@ -1,9 +1,17 @@
 import { readdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { RelayError } from '../../common/errors/relay-error.js';
+
+/** Stable error codes of glob handling. */
+export const GlobErrorCode = {
+  /** The glob cannot be compiled (e.g. a reversed range `[z-a]`). */
+  Invalid: 'GLOB_INVALID',
+} as const;
 
 /**
  * A path glob: `*` and `?` within one path segment, `**` for any number of segments, `[abc]`
- * classes. Node 20 has no fs.glob, and tailing needs only this much.
+ * classes. Node 20 has no fs.glob, and tailing needs only this much. Throws `GLOB_INVALID` for
+ * a glob that cannot be compiled (a reversed range such as `[z-a]`).
  */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -27,7 +35,30 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else re += /[.+^${}()|\\]/.test(c) ? `\\${c}` : c;
   }
-  return new RegExp(`^${re}$`);
+  try {
+    return new RegExp(`^${re}$`);
+  } catch (err) {
+    // The engine's message names the regular expression, not the glob the user wrote.
+    const why = err instanceof Error ? err.message.replace(/^.*: /, '') : String(err);
+    throw new RelayError(GlobErrorCode.Invalid, `invalid glob ${JSON.stringify(glob)}: ${why}`, {
+      cause: err,
+      details: { glob },
+    });
+  }
+}
+
+/**
+ * Why `glob` cannot be used (e.g. `invalid glob "/x/[z-a]": Range out of order in character
+ * class`), or undefined when it compiles. Config validation and the control plane call this so
+ * a bad glob is refused where it is written, never at scan time.
+ */
+export function globProblem(glob: string): string | undefined {
+  try {
+    globToRegExp(glob);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
 }
 
 export function hasMagic(segment: string): boolean {
