@@ -56,6 +56,10 @@ export class AdminOperations {
     const done = `node ${node.id} removed`;
     if (!this.publisher) return { value: node, done, published: undefined, unpublished: undefined };
     const publisher = this.publisher;
+    // A database from before key paths were unique may still have another node on this key:
+    // deleting it would take that node's tails away from its agent, so it is republished instead.
+    const sharer = await this.store.nodes.withKeyPath(node.keyPath);
+    if (sharer) return this.#publishAfter(node, sharer, done);
     await this.#serialised(node.id, () =>
       publisher.unpublishNode(node).catch((e: unknown) => {
         throw publishFailed(e, done, node, `delete the key ${node.keyPath} by hand`);

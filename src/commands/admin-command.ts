@@ -39,6 +39,7 @@ const usageCodes = new Set([
   'ADMIN_UNKNOWN_TAIL',
   'ADMIN_DUPLICATE_NODE',
   'ADMIN_DUPLICATE_TAIL',
+  'ADMIN_DUPLICATE_KEY_PATH',
   'ADMIN_NODE_HAS_TAILS',
 ]);
 
@@ -216,7 +217,10 @@ export function configureAdminCommand(
         const removed = await ctx.ops.removeNode(validateId(id, 'node id'));
         out(`${removed.done}\n`);
         if (removed.unpublished) out(`deleted ${removed.unpublished}\n`);
-        else {
+        else if (removed.published) {
+          const p = removed.published;
+          out(`kept ${p.key}: published node ${p.nodeId}, which shares it (${p.tails} tails)\n`);
+        } else {
           err(
             `logrelay admin: etcd is not configured (--etcd or LOGRELAY_ETCD_ENDPOINTS); key ${removed.value.keyPath} was not deleted\n`,
           );

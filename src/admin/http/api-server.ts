@@ -63,6 +63,7 @@ const statusByCode: Record<string, number> = {
   ADMIN_METHOD_NOT_ALLOWED: 405,
   ADMIN_DUPLICATE_NODE: 409,
   ADMIN_DUPLICATE_TAIL: 409,
+  ADMIN_DUPLICATE_KEY_PATH: 409,
   ADMIN_NODE_HAS_TAILS: 409,
   ADMIN_BODY_TOO_LARGE: 413,
   ADMIN_UNSUPPORTED_MEDIA_TYPE: 415,
@@ -228,7 +229,15 @@ export class AdminApiServer extends Component {
           const id = pathId(req.params[0], 'node id');
           await noFields(req);
           const c = await ops.removeNode(id);
-          return { status: 200, body: { node: c.value, unpublished: c.unpublished ?? null } };
+          return {
+            status: 200,
+            body: {
+              node: c.value,
+              unpublished: c.unpublished ?? null,
+              // Set only when another node (from before key paths were unique) keeps the key.
+              ...(c.published ? { published: c.published } : {}),
+            },
+          };
         },
       },
       {

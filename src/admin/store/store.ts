@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { RelayError } from '../../common/errors/relay-error.js';
-import { schemaStatements } from '../schema/tables.js';
+import { addKeyPathIndex, keyPathIndexName, schemaStatements } from '../schema/tables.js';
 import type { MysqlTarget } from './mysql-url.js';
 import {
   defaultKeyPath,
@@ -156,10 +156,37 @@ export class Store {
     return new Store(pool, `${target.host}:${target.port}/${target.database}`);
   }
 
-  /** Creates the tables when missing; running it again changes nothing. */
+  /**
+   * Creates the tables when missing and adds what older tables lack (the unique key path);
+   * running it again changes nothing. Refused with ADMIN_DUPLICATE_KEY_PATH, naming the nodes,
+   * while two nodes share a key path: which one keeps it is the operator's call.
+   */
   async migrate(): Promise<void> {
     await this.run(async () => {
       for (const statement of schemaStatements) await this.pool.query(statement);
+      const [indexes] = await this.pool.query<RowDataPacket[]>(
+        `SELECT 1 FROM information_schema.statistics
+         WHERE table_schema = DATABASE() AND table_name = 't_logagent_node' AND index_name = ?`,
+        [keyPathIndexName],
+      );
+      if (indexes.length > 0) return;
+      const [shared] = await this.pool.query<RowDataPacket[]>(
+        `SELECT key_path, GROUP_CONCAT(id ORDER BY id SEPARATOR ', ') AS ids
+         FROM t_logagent_node GROUP BY key_path COLLATE utf8mb4_bin HAVING COUNT(*) > 1
+         ORDER BY MIN(id)`,
+      );
+      if (shared.length > 0) {
+        const list = shared.map((r) => `nodes ${String(r['ids'])} share ${String(r['key_path'])}`);
+        throw new RelayError(
+          'ADMIN_DUPLICATE_KEY_PATH',
+          `cannot make key paths unique in ${this.where}: ${list.join('; ')}. Each agent watches ` +
+            'one key, so these nodes publish over each other; remove the extra nodes (their key ' +
+            'stays published for the node that keeps it) or change their key_path, then run ' +
+            '`logrelay admin migrate` again',
+          { details: { shared: shared.map((r) => String(r['key_path'])) } },
+        );
+      }
+      await this.pool.query(addKeyPathIndex);
     });
   }
 
@@ -248,6 +275,15 @@ function unknownNode(id: number): RelayError {
   });
 }
 
+function duplicateKeyPath(keyPath: string, holder: AdminNode, cause?: unknown): RelayError {
+  return new RelayError(
+    'ADMIN_DUPLICATE_KEY_PATH',
+    `node ${holder.id} (ip ${holder.ip}) already uses key path ${keyPath}; each node needs its own ` +
+      '(its agent watches it, and a second node would publish over the first)',
+    { ...(cause === undefined ? {} : { cause }), details: { keyPath, nodeId: holder.id } },
+  );
+}
+
 /** Nodes: the hosts to collect from. */
 export class NodeStore {
   constructor(private readonly store: Store) {}
@@ -257,6 +293,10 @@ export class NodeStore {
     const serverName = validateServerName(input.serverName ?? '');
     const keyPath = validateKeyPath(input.keyPath ?? defaultKeyPath(ip));
     const createTime = formatCreateTime();
+    // Checked first to name the node that has the key; the unique index decides races (and
+    // databases not yet migrated get the same answer from this check).
+    const holder = await this.withKeyPath(keyPath);
+    if (holder) throw duplicateKeyPath(keyPath, holder);
     try {
       const result = await this.store.execute<ResultSetHeader>(
         'INSERT INTO t_logagent_node (key_path, server_name, ip, create_time) VALUES (?, ?, ?, ?)',
@@ -264,8 +304,12 @@ export class NodeStore {
       );
       return { id: result.insertId, keyPath, serverName, ip, createTime };
     } catch (err) {
-      // The unique key on ip decides, so two admins adding the same host at once cannot both win.
+      // The unique keys decide, so two admins adding the same host or key at once cannot both win.
       if (err instanceof RelayError && err.details?.['code'] === 'ER_DUP_ENTRY') {
+        if (err.message.includes(keyPathIndexName)) {
+          const winner = await this.withKeyPath(keyPath);
+          if (winner) throw duplicateKeyPath(keyPath, winner, err);
+        }
         throw new RelayError('ADMIN_DUPLICATE_NODE', `a node with ip ${ip} already exists`, {
           cause: err,
           details: { ip },
@@ -273,6 +317,16 @@ export class NodeStore {
       }
       throw err;
     }
+  }
+
+  /** The first node whose key path is exactly `keyPath` (byte for byte), if any. */
+  async withKeyPath(keyPath: string): Promise<AdminNode | undefined> {
+    const rows = await this.store.execute<RowDataPacket[]>(
+      `SELECT ${nodeColumns} FROM t_logagent_node WHERE key_path COLLATE utf8mb4_bin = ? ORDER BY id LIMIT 1`,
+      [keyPath],
+    );
+    const row = rows[0];
+    return row ? toNode(row) : undefined;
   }
 
   async list(): Promise<AdminNode[]> {
