@@ -155,6 +155,9 @@ export class Collector extends Component {
         drainTimeoutMs: config.listen.drainTimeoutMs,
         maxMessageBytes: config.limits.maxMessageBytes,
         maxAgents: config.limits.maxAgents,
+        handshakeTimeoutMs: config.listen.handshakeTimeoutMs,
+        maxConnections: config.listen.maxConnections,
+        maxConnectionsPerAddress: config.listen.maxConnectionsPerAddress,
         tls: config.listen.tls,
         tokens: config.auth?.tokens,
         configSource,
@@ -167,6 +170,12 @@ export class Collector extends Component {
         refused: new Counter({
           name: 'logrelay_collector_refused_streams_total',
           help: 'Ship streams refused, by reason (no_client_cert, no_token, bad_token, cert_mismatch, agent_mismatch, no_hello, max_agents, fenced).',
+          labelNames: ['reason'],
+          registers: reg,
+        }),
+        droppedConnections: new Counter({
+          name: 'logrelay_collector_dropped_connections_total',
+          help: 'TCP connections closed by the collector before or instead of serving them, by reason (handshake_timeout, plaintext_on_tls, max_connections, max_connections_per_address).',
           labelNames: ['reason'],
           registers: reg,
         }),
@@ -232,6 +241,14 @@ export class Collector extends Component {
       registers: reg,
       collect() {
         this.set(server.connections);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_collector_tcp_connections',
+      help: 'TCP connections open on the gRPC port (handshaking or serving).',
+      registers: reg,
+      collect() {
+        this.set(server.tcpConnections);
       },
     });
 

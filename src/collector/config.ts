@@ -53,6 +53,38 @@ export const collectorConfigSchema = z
           .min(0)
           .default(10_000)
           .describe('Graceful stop wait, ms. Default: 10000.'),
+        /**
+         * A TCP connection that has not finished its TLS and HTTP/2 handshakes and made its
+         * first gRPC call this long after it was accepted is closed, in ms. Default: 10000.
+         */
+        handshakeTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(10_000)
+          .describe(
+            'Close a connection with no gRPC call this long after accept (handshakes), ms. Default: 10000.',
+          ),
+        /**
+         * Most TCP connections open at once; more are closed on accept. Keep it below the
+         * process's file-descriptor limit minus what the sinks need. Default: 20000.
+         */
+        maxConnections: z
+          .number()
+          .int()
+          .positive()
+          .default(20_000)
+          .describe('TCP connections open at once; more are closed on accept. Default: 20000.'),
+        /**
+         * Most TCP connections open at once from one source address (agents behind one NAT
+         * share it). Default: 1000.
+         */
+        maxConnectionsPerAddress: z
+          .number()
+          .int()
+          .positive()
+          .default(1000)
+          .describe('TCP connections open at once from one address. Default: 1000.'),
         /** TLS, and mTLS with `clientCa`. Default: unset (plaintext, for loopback and trusted networks). */
         tls: serverTlsConfigSchema
           .optional()
@@ -247,6 +279,13 @@ export const collectorConfigSchema = z
           message: `no sink named ${name}`,
         });
     });
+    if (config.listen.maxConnectionsPerAddress > config.listen.maxConnections) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['listen', 'maxConnectionsPerAddress'],
+        message: 'must not be larger than listen.maxConnections',
+      });
+    }
     if (config.limits.maxMessageBytes <= config.limits.maxBatchBytes) {
       ctx.addIssue({
         code: 'custom',

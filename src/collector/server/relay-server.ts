@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Counter } from 'prom-client';
-import { RelayError } from '../../common/errors/relay-error.js';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
 import {
@@ -22,6 +21,7 @@ import {
 } from '../../common/security/index.js';
 import { Authenticator, type AgentToken } from './authenticator.js';
 import type { BatchProcessor } from './batch-processor.js';
+import { ConnectionGate } from './connection-gate.js';
 
 export interface RelayServerOptions {
   host: string;
@@ -33,6 +33,12 @@ export interface RelayServerOptions {
   drainTimeoutMs: number;
   /** Most distinct agents connected at once; more are refused (RESOURCE_EXHAUSTED) and fail over. */
   maxAgents: number;
+  /** A connection that has made no call this long after it was accepted is closed, in ms. */
+  handshakeTimeoutMs: number;
+  /** Most TCP connections open at once. */
+  maxConnections: number;
+  /** Most TCP connections open at once from one source address. */
+  maxConnectionsPerAddress: number;
   /** TLS of the listener (`listen.tls`); undefined for plaintext. */
   tls?: ServerTlsConfig;
   /** Accepted agent tokens (`auth.tokens`); undefined when tokens are off. */
@@ -49,6 +55,11 @@ export interface RelayServerMetrics {
   refused: Counter<'reason'>;
   /** Limits hit, by limit name (the config key). */
   limitHits: Counter<'limit'>;
+  /**
+   * TCP connections closed before or instead of being served, by reason (handshake_timeout,
+   * plaintext_on_tls, max_connections, max_connections_per_address).
+   */
+  droppedConnections: Counter<'reason'>;
 }
 
 type ShipCall = grpc.ServerDuplexStream<ShipRequest, ShipResponse>;
@@ -70,6 +81,7 @@ export class RelayServer extends Component {
   readonly #agents = new Map<string, number>();
   #auth = new Authenticator({ requireClientCert: false });
   #server: grpc.Server | undefined;
+  #gate: ConnectionGate | undefined;
   #port = 0;
   #draining = false;
   /** Why the collector is fenced (cluster mode): streams are refused while set. */
@@ -106,6 +118,11 @@ export class RelayServer extends Component {
     return this.#calls.size;
   }
 
+  /** TCP connections open (handshaking or serving). */
+  get tcpConnections(): number {
+    return this.#gate?.open ?? 0;
+  }
+
   /** Distinct agents with an open stream. */
   get agents(): number {
     return this.#agents.size;
@@ -138,14 +155,17 @@ export class RelayServer extends Component {
     });
     const relay: RelayServiceImpl = { ship: (call: ShipCall) => this.#ship(call) };
     const health: HealthServer = {
-      check: (_call, callback) =>
+      check: (call, callback) => {
+        this.#gate?.spoke(call.getPeer());
         callback(null, {
           status:
             this.#isReady() && !this.#draining
               ? HealthCheckResponse_ServingStatus.SERVING
               : HealthCheckResponse_ServingStatus.NOT_SERVING,
-        }),
+        });
+      },
       watch: (call) => {
+        this.#gate?.spoke(call.getPeer());
         call.write({
           status: this.#isReady()
             ? HealthCheckResponse_ServingStatus.SERVING
@@ -157,19 +177,28 @@ export class RelayServer extends Component {
     server.addService(RelayService, relay);
     server.addService(HealthService, health);
     this.#server = server;
-    this.#port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${this.#opts.host}:${this.#opts.port}`, credentials, (err, port) =>
-        err
-          ? reject(
-              new RelayError(
-                'LISTEN_FAILED',
-                `cannot listen on ${this.#opts.host}:${this.#opts.port}: ${err.message}`,
-                { cause: err },
-              ),
-            )
-          : resolve(port),
-      ),
+    // Our own listener feeds grpc-js (see ConnectionGate for why): same TLS, HTTP/2 and mTLS.
+    const injector = server.createConnectionInjector(credentials);
+    const gate = new ConnectionGate(
+      {
+        handshakeTimeoutMs: this.#opts.handshakeTimeoutMs,
+        maxConnections: this.#opts.maxConnections,
+        maxConnectionsPerAddress: this.#opts.maxConnectionsPerAddress,
+        tls: this.#opts.tls !== undefined,
+      },
+      (socket) => injector.injectConnection(socket),
+      this.#log,
+      { dropped: this.#metrics.droppedConnections },
     );
+    this.#gate = gate;
+    try {
+      this.#port = await gate.listen(this.#opts.host, this.#opts.port);
+    } catch (err) {
+      server.forceShutdown();
+      this.#server = undefined;
+      this.#gate = undefined;
+      throw err;
+    }
     this.#log.info(
       {
         address: this.address,
@@ -189,6 +218,7 @@ export class RelayServer extends Component {
     if (!drained)
       this.#log.warn('stop: in-flight batches did not finish in time; agents will resend them');
     for (const call of this.#calls) call.end();
+    this.#gate?.stopAccepting();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();
@@ -200,6 +230,8 @@ export class RelayServer extends Component {
         resolve();
       });
     });
+    this.#gate?.destroyAll();
+    this.#gate = undefined;
     this.#server = undefined;
     this.#calls.clear();
     this.#agents.clear();
@@ -269,6 +301,7 @@ export class RelayServer extends Component {
   }
 
   #ship(call: ShipCall): void {
+    this.#gate?.spoke(call.getPeer());
     this.#calls.add(call);
     /** The agent this stream speaks for: its hello's, or (no auth, no hello) its first batch's. */
     let agent = '';
