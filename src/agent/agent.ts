@@ -444,10 +444,24 @@ export class Agent extends Component {
   /** Finds the files of one tail and opens those not open yet; `seen` collects their ids. */
   async #scanTail(tail: TailEntry, seen: Set<string>): Promise<void> {
     for (const glob of tail.config.paths) {
-      for (const path of await expandGlob(glob)) {
+      const paths = await expandGlob(glob, {
+        onUnreadable: (dir, err) =>
+          this.#notices.problem('directory', dir, err.code ?? 'unknown', () =>
+            this.#log.warn(
+              { dir, tail: tail.name, err: err.message },
+              'cannot read folder: its files are skipped until it can be read',
+            ),
+          ),
+      });
+      for (const path of paths) {
         if (tail.exclude.some((re) => re.test(path))) continue;
-        // stat follows symlinks: a retargeted link shows up as another file.
-        const st = await stat(path).catch(() => undefined);
+        // stat follows symlinks: a retargeted link shows up as another file. Missing is normal
+        // (a broken symlink, a file not written yet); anything else is a problem to report.
+        const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR')
+            this.#fileProblem(path, err.code ?? 'unknown', err);
+          return undefined;
+        });
         if (!st?.isFile()) continue;
         const id = `${st.dev}:${st.ino}`;
         if (seen.has(id)) continue;
@@ -610,16 +624,34 @@ export class Agent extends Component {
     tail: TailEntry,
   ): Promise<FileTailer | undefined> {
     try {
-      return await FileTailer.open(path, options);
+      const tailer = await FileTailer.open(path, options);
+      if (this.#notices.clear('file', path)) this.#log.info({ path }, 'file can be read again');
+      return tailer;
     } catch (err) {
-      const code = RelayError.from(err).code;
-      if (code === TailErrorCode.Replaced) {
+      const error = RelayError.from(err);
+      if (error.code === TailErrorCode.Replaced) {
         this.#log.debug({ path }, 'file rotated while being opened; the next scan finds both');
-      } else if (code === TailErrorCode.OutsideRoots) {
+      } else if (error.code === TailErrorCode.OutsideRoots) {
         this.#refuse(tail, path);
-      } else this.#log.warn({ path, err }, 'cannot open file');
+      } else {
+        const errno = error.details?.['errno'];
+        this.#fileProblem(path, typeof errno === 'string' ? errno : error.code, error);
+      }
       return undefined;
     }
+  }
+
+  /**
+   * A file that cannot be opened (or stat-ed) is tried again at every scan: warned about once
+   * per file and state (EACCES, then EIO, ...), every occurrence counted.
+   */
+  #fileProblem(path: string, state: string, err: unknown): void {
+    this.#notices.problem('file', path, state, () =>
+      this.#log.warn(
+        { path, err },
+        'cannot open file: retried at every scan, logged again only when this changes',
+      ),
+    );
   }
 
   /**
