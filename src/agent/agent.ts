@@ -16,6 +16,7 @@ import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { ScanNotices } from './discovery/scan-notices.js';
 import { Shipper } from './ship/shipper.js';
+import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
@@ -443,10 +444,24 @@ export class Agent extends Component {
   /** Finds the files of one tail and opens those not open yet; `seen` collects their ids. */
   async #scanTail(tail: TailEntry, seen: Set<string>): Promise<void> {
     for (const glob of tail.config.paths) {
-      for (const path of await expandGlob(glob)) {
+      const paths = await expandGlob(glob, {
+        onUnreadable: (dir, err) =>
+          this.#notices.problem('directory', dir, err.code ?? 'unknown', () =>
+            this.#log.warn(
+              { dir, tail: tail.name, err: err.message },
+              'cannot read folder: its files are skipped until it can be read',
+            ),
+          ),
+      });
+      for (const path of paths) {
         if (tail.exclude.some((re) => re.test(path))) continue;
-        // stat follows symlinks: a retargeted link shows up as another file.
-        const st = await stat(path).catch(() => undefined);
+        // stat follows symlinks: a retargeted link shows up as another file. Missing is normal
+        // (a broken symlink, a file not written yet); anything else is a problem to report.
+        const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR')
+            this.#fileProblem(path, err.code ?? 'unknown', err);
+          return undefined;
+        });
         if (!st?.isFile()) continue;
         const id = `${st.dev}:${st.ino}`;
         if (seen.has(id)) continue;
@@ -458,12 +473,9 @@ export class Agent extends Component {
           existing.orphaned = false;
           continue;
         }
+        // A cheap first filter only: the guarantee is the check of the opened descriptor.
         if (tail.allow && !(await insideRoots(path, tail.allow))) {
-          this.#log.warn(
-            { path, tail: tail.name },
-            'refused: the file is outside the allowed roots (symlink?)',
-          );
-          this.remote?.noteRefused(tail.name, path, 'resolves outside the allowed roots (symlink)');
+          this.#refuse(tail, path);
           continue;
         }
         await this.#open(path, tail, id);
@@ -521,12 +533,14 @@ export class Agent extends Component {
       maxLineBytes: this.config.lines.maxBytes,
       onLongLine: this.config.lines.onTooLong,
       chunkBytes: 256 * 1024,
+      // A remote tail's file is verified on its descriptor, after open and before any read.
+      ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
     } as const;
     let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
     // The key path carries over to the same file (resumed, or truncated in place), never to
     // another file that reuses a removed one's inode.
     let keyPath = path;
-    let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
+    let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect }, tailEntry);
     if (!tailer) return;
     // Set when the registry knows the file's line; otherwise a first generation, below.
     let generation: number | undefined;
@@ -565,7 +579,7 @@ export class Agent extends Component {
     );
     if (start !== 0 || generation !== 0) {
       await tailer.close();
-      tailer = await this.#openTailer(path, { ...lineOpts, start, generation, expect });
+      tailer = await this.#openTailer(path, { ...lineOpts, start, generation, expect }, tailEntry);
       if (!tailer) return;
     }
     const harvester = new Harvester(
@@ -600,16 +614,59 @@ export class Agent extends Component {
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
   }
 
-  /** The tailer, or undefined (logged) when the file cannot be opened or was rotated meanwhile. */
-  async #openTailer(path: string, options: FileTailerOptions): Promise<FileTailer | undefined> {
+  /**
+   * The tailer, or undefined (logged) when the file cannot be opened, was rotated meanwhile, or
+   * turned out to lie outside the tail's allowed roots.
+   */
+  async #openTailer(
+    path: string,
+    options: FileTailerOptions,
+    tail: TailEntry,
+  ): Promise<FileTailer | undefined> {
     try {
-      return await FileTailer.open(path, options);
+      const tailer = await FileTailer.open(path, options);
+      if (this.#notices.clear('file', path)) this.#log.info({ path }, 'file can be read again');
+      return tailer;
     } catch (err) {
-      if (RelayError.from(err).code === TailErrorCode.Replaced) {
+      const error = RelayError.from(err);
+      if (error.code === TailErrorCode.Replaced) {
         this.#log.debug({ path }, 'file rotated while being opened; the next scan finds both');
-      } else this.#log.warn({ path, err }, 'cannot open file');
+      } else if (error.code === TailErrorCode.OutsideRoots) {
+        this.#refuse(tail, path);
+      } else {
+        const errno = error.details?.['errno'];
+        this.#fileProblem(path, typeof errno === 'string' ? errno : error.code, error);
+      }
       return undefined;
     }
+  }
+
+  /**
+   * A file that cannot be opened (or stat-ed) is tried again at every scan: warned about once
+   * per file and state (EACCES, then EIO, ...), every occurrence counted.
+   */
+  #fileProblem(path: string, state: string, err: unknown): void {
+    this.#notices.problem('file', path, state, () =>
+      this.#log.warn(
+        { path, err },
+        'cannot open file: retried at every scan, logged again only when this changes',
+      ),
+    );
+  }
+
+  /**
+   * A file of a remote tail leads outside `remote.allow`: nothing of it is read. Logged once per
+   * file (every refusal is counted), and reported at the tail's status key every time, so the
+   * status says refused for as long as the file is.
+   */
+  #refuse(tail: TailEntry, path: string): void {
+    this.#notices.problem('file', path, 'outside-roots', () =>
+      this.#log.warn(
+        { path, tail: tail.name },
+        'refused: the file is outside the allowed roots (symlink?)',
+      ),
+    );
+    this.remote?.noteRefused(tail.name, path, OUTSIDE_ROOTS_REASON);
   }
 
   /** Sends batches while the window has room, round-robin over files with data. */
@@ -817,11 +874,8 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
   return { name, config, exclude: config.exclude.map(globToRegExp), allow };
 }
 
-/** True when the file, symlinks resolved, lies inside one of the roots. */
+/** True when the file, symlinks resolved now, lies inside one of the roots. */
 async function insideRoots(path: string, roots: readonly string[]): Promise<boolean> {
   const real = await realpath(path).catch(() => undefined);
-  return (
-    real !== undefined &&
-    roots.some((root) => real === root || real.startsWith(root.endsWith('/') ? root : `${root}/`))
-  );
+  return real !== undefined && isInsideRoots(real, await resolvedRoots(roots));
 }

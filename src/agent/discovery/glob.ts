@@ -76,11 +76,25 @@ export function globBase(glob: string): string {
   return fixed.join('/') || '/';
 }
 
+/** Errors of a folder that does not exist (yet): normal, never reported. */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
+
+export interface ExpandGlobOptions {
+  /** Deepest folder level `**` descends to. Default: 16. */
+  maxDepth?: number;
+  /**
+   * Called for each folder that exists but cannot be read (EACCES, EIO, ...); it is skipped.
+   * A missing folder is not reported: it is normal before an application first writes.
+   */
+  onUnreadable?: (dir: string, err: NodeJS.ErrnoException) => void;
+}
+
 /**
- * Files (and symlinks to files) matching an absolute glob. Directories that cannot be read are
- * skipped: a missing log folder is normal before an application first writes.
+ * Files (and symlinks to files) matching an absolute glob. Folders that cannot be read are
+ * skipped (and reported to `onUnreadable` unless they are merely missing).
  */
-export async function expandGlob(glob: string, maxDepth = 16): Promise<string[]> {
+export async function expandGlob(glob: string, options: ExpandGlobOptions = {}): Promise<string[]> {
+  const maxDepth = options.maxDepth ?? 16;
   if (!hasMagic(glob)) return [glob];
   const re = globToRegExp(glob);
   const recursive = glob.includes('**');
@@ -92,7 +106,9 @@ export async function expandGlob(glob: string, maxDepth = 16): Promise<string[]>
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
-    } catch {
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (!ABSENT.has(e.code ?? '')) options.onUnreadable?.(dir, e);
       return;
     }
     for (const entry of entries) {

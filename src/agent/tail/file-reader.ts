@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { RelayError } from '../../common/errors/relay-error.js';
+import { verifyConfined } from './confine.js';
 import { DEFAULT_FINGERPRINT_BYTES, identityOf, probeFile, sameFile } from './fingerprint.js';
 import type { FileIdentity, FileProbe } from './fingerprint.js';
 import { checkFileOffset, LineSplitter, TailErrorCode } from './line-splitter.js';
@@ -54,6 +55,12 @@ export interface FileTailerOptions extends Omit<LineSplitterOptions, 'startOffse
    * applying that file's offset to the new one.
    */
   expect?: { dev: number; ino: number };
+  /**
+   * Absolute folders the opened file must lie in (a remote tail's `remote.allow`). Checked on
+   * the descriptor after `open` and before any read, so a symlink flipped between a check and
+   * the open cannot lead outside: `open` fails with TAIL_OUTSIDE_ROOTS. Default: unset (any).
+   */
+  confine?: readonly string[];
 }
 
 /** A truncation seen by `readLines`: reading restarted at offset 0 as a new generation. */
@@ -179,6 +186,8 @@ export class FileTailer {
           { details: { path }, retriable: true },
         );
       }
+      // Before the first read: bytes of an unverified descriptor must never be handed out.
+      if (options.confine) await verifyConfined(handle, st, path, options.confine);
       const probe = await probeFile(handle, options);
       const start =
         options.start === 'end'

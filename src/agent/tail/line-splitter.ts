@@ -16,6 +16,8 @@ export const TailErrorCode = {
   Closed: 'TAIL_CLOSED',
   /** The path names another file than expected (rotated between a stat and the open). */
   Replaced: 'TAIL_FILE_REPLACED',
+  /** The opened file lies outside the roots it was confined to (`remote.allow`); nothing was read. */
+  OutsideRoots: 'TAIL_OUTSIDE_ROOTS',
   /** Two reads were started at once on one tailer; callers must serialise them. */
   Busy: 'TAIL_BUSY',
 } as const;
