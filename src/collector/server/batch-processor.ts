@@ -196,31 +196,43 @@ export class BatchProcessor {
         },
       });
     }
-    let held = 0;
     const agentRates = this.#flow.agents;
-    if (agentRates) {
-      const lines = batch.lines.length;
-      const reservation = agentRates.reserve(batch.agentId, size, lines, now);
-      if (!reservation.ok) {
-        this.#count('busy', raw);
-        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'refused' });
-        return Promise.resolve({
-          $case: 'retryAfter',
-          value: {
-            delayMs: retryDelay(reservation.retryInMs),
-            reason: 'agent over limits.agentRate',
-          },
-        });
-      }
-      if (reservation.waitMs > 0) {
-        this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'held' });
-        held = reservation.waitMs;
-      }
-    }
     this.#inFlightBytes += size;
     const previous = this.#lanes.get(batch.streamKey) ?? Promise.resolve();
-    const ready = held > 0 ? Promise.all([previous, sleep(held)]) : previous;
-    const run = ready.then(() => this.#writeAll(batch, sinkNames, connection));
+    let overAgentRate = false;
+    // The agent's rate is taken once the batch's turn in its stream's lane has come: a refusal
+    // answered ahead of the batches before it would make the agent rewind and drop their
+    // answers, so with batches larger than the rate's depth not one would ever count as sent.
+    const run = previous.then(async (): Promise<ShipResult> => {
+      if (agentRates) {
+        const reservation = agentRates.reserve(
+          batch.agentId,
+          size,
+          batch.lines.length,
+          performance.now(),
+        );
+        if (!reservation.ok) {
+          overAgentRate = true;
+          this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'refused' });
+          return {
+            $case: 'retryAfter',
+            value: {
+              delayMs: retryDelay(reservation.retryInMs),
+              reason: 'agent over limits.agentRate',
+            },
+          };
+        }
+        if (reservation.waitMs > 0) {
+          this.#metrics.throttled.inc({ scope: 'agent', name: batch.agentId, action: 'held' });
+          await sleep(reservation.waitMs);
+        }
+      }
+      const result = await this.#writeAll(batch, sinkNames, connection);
+      // Not delivered: the resend will take the agent's tokens again.
+      if (agentRates && result.$case !== 'committed')
+        agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
+      return result;
+    });
     const lane = run.finally(() => {
       this.#inFlightBytes -= size;
       if (this.#lanes.get(batch.streamKey) === lane) this.#lanes.delete(batch.streamKey);
@@ -229,16 +241,15 @@ export class BatchProcessor {
     this.#lanes.set(batch.streamKey, lane);
     this.#pending.add(lane);
     return run.then((result) => {
-      // Not delivered: the resend will take the agent's tokens again.
       if (result.$case === 'committed') this.#committedBytes += size;
-      if (agentRates && result.$case !== 'committed')
-        agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
       this.#count(
         result.$case === 'committed'
           ? 'committed'
-          : result.$case === 'retryAfter'
-            ? 'retry'
-            : 'rejected',
+          : overAgentRate
+            ? 'busy'
+            : result.$case === 'retryAfter'
+              ? 'retry'
+              : 'rejected',
         raw,
       );
       return result;
