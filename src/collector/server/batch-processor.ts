@@ -81,14 +81,21 @@ export class BatchProcessor {
   readonly #metrics: BatchProcessorMetrics;
   readonly #lanes = new Map<string, Promise<unknown>>();
   /**
-   * Per sink, per stream: the offset a failed write started at, and the Ship stream (connection)
-   * its batch came on. Later batches of that connection must not skip it: they were sent before
-   * the agent heard of the failure, and writing them would move the mark past lines never
-   * written. A later connection of the agent starts again from the agent's acked offset, so its
-   * batches are in order by construction; they clear the wait (the range may have been committed
-   * by another collector meanwhile, and would never be sent here again).
+   * Per sink, per stream: where the next batch must start (at the latest) and the Ship stream
+   * (connection) that is known on. The rule (docs/architecture.md, "Order within a stream"):
+   *
+   * - On the connection of the last batch, a batch starting beyond `next` leaves a gap (a failed
+   *   or refused range, or a sender that sent a later range first): it is answered retry-after
+   *   OUT_OF_ORDER naming `next`, and neither written nor acknowledged. The agent rewinds to its
+   *   acked offset, which is at most `next`, and resends in order.
+   * - A batch on a newer connection is the first after the agent reconnected, and the agent
+   *   starts again from its acked offset: lines below it were committed (here or through another
+   *   collector while it was away), so a start beyond `next` is the stream's new base, however
+   *   the last connection ended (fenced, failed, throttled). Lines between the old mark and that
+   *   base are remembered as a hole: the agent said they were acknowledged, so a batch of them
+   *   on that connection is refused, never acknowledged as a duplicate it was not.
    */
-  readonly #resumeAt = new Map<string, { offset: number; connection: number }>();
+  readonly #expected = new Map<string, ExpectedStart>();
   /** Per stream: the newest connection a batch of it came on. */
   readonly #newestConnection = new Map<string, number>();
   readonly #flow: BatchProcessorFlow;
@@ -206,31 +213,43 @@ export class BatchProcessor {
         },
       });
     }
-    let held = 0;
     const agentRates = this.#flow.agents;
-    if (agentRates) {
-      const lines = batch.lines.length;
-      const reservation = agentRates.reserve(batch.agentId, size, lines, now);
-      if (!reservation.ok) {
-        this.#count('busy', raw);
-        this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'refused' });
-        return Promise.resolve({
-          $case: 'retryAfter',
-          value: {
-            delayMs: retryDelay(reservation.retryInMs),
-            reason: 'agent over limits.agentRate',
-          },
-        });
-      }
-      if (reservation.waitMs > 0) {
-        this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'held' });
-        held = reservation.waitMs;
-      }
-    }
     this.#inFlightBytes += size;
     const previous = this.#lanes.get(batch.streamKey) ?? Promise.resolve();
-    const ready = held > 0 ? Promise.all([previous, sleep(held)]) : previous;
-    const run = ready.then(() => this.#writeAll(batch, sinkNames, connection));
+    let overAgentRate = false;
+    // The agent's rate is taken once the batch's turn in its stream's lane has come: a refusal
+    // answered ahead of the batches before it would make the agent rewind and drop their
+    // answers, so with batches larger than the rate's depth not one would ever count as sent.
+    const run = previous.then(async (): Promise<ShipResult> => {
+      if (agentRates) {
+        const reservation = agentRates.reserve(
+          batch.agentId,
+          size,
+          batch.lines.length,
+          performance.now(),
+        );
+        if (!reservation.ok) {
+          overAgentRate = true;
+          this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'refused' });
+          return {
+            $case: 'retryAfter',
+            value: {
+              delayMs: retryDelay(reservation.retryInMs),
+              reason: 'agent over limits.agentRate',
+            },
+          };
+        }
+        if (reservation.waitMs > 0) {
+          this.#metrics.throttled.inc({ scope: 'agent', name: AGENT_RATE, action: 'held' });
+          await sleep(reservation.waitMs);
+        }
+      }
+      const result = await this.#writeAll(batch, sinkNames, connection);
+      // Not delivered: the resend will take the agent's tokens again.
+      if (agentRates && result.$case !== 'committed')
+        agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
+      return result;
+    });
     const lane = run.finally(() => {
       this.#inFlightBytes -= size;
       if (this.#lanes.get(batch.streamKey) === lane) this.#lanes.delete(batch.streamKey);
@@ -239,16 +258,15 @@ export class BatchProcessor {
     this.#lanes.set(batch.streamKey, lane);
     this.#pending.add(lane);
     return run.then((result) => {
-      // Not delivered: the resend will take the agent's tokens again.
       if (result.$case === 'committed') this.#committedBytes += size;
-      if (agentRates && result.$case !== 'committed')
-        agentRates.refund(batch.agentId, size, batch.lines.length, performance.now());
       this.#count(
         result.$case === 'committed'
           ? 'committed'
-          : result.$case === 'retryAfter'
-            ? 'retry'
-            : 'rejected',
+          : overAgentRate
+            ? 'busy'
+            : result.$case === 'retryAfter'
+              ? 'retry'
+              : 'rejected',
         raw,
       );
       return result;
@@ -312,23 +330,42 @@ export class BatchProcessor {
     }
     const laneKey = `${name}\u0000${batch.streamKey}`;
     const first = batch.offsets[0] ?? batch.endOffset;
-    let resumeAt = this.#resumeAt.get(laneKey);
-    if (resumeAt !== undefined && connection > resumeAt.connection) {
-      this.#resumeAt.delete(laneKey);
-      resumeAt = undefined;
+    const mark = this.#marks.get(name, batch.streamKey);
+    let expected = this.#expected.get(laneKey);
+    if (expected === undefined || connection !== expected.connection) {
+      // The first batch here, or the agent reconnected: it starts from its acked offset, the
+      // stream's new base.
+      const below = mark ?? 0;
+      const hole = first > below ? { from: below, to: first } : undefined;
+      expected = { next: Math.max(first, below), connection, hole };
+      this.#expected.set(laneKey, expected);
     }
-    if (resumeAt !== undefined && first > resumeAt.offset) {
-      const why = `waiting for offset ${resumeAt.offset} to be sent again`;
+    const gap =
+      first > expected.next ||
+      (expected.hole !== undefined &&
+        first < expected.hole.to &&
+        batch.endOffset > expected.hole.from);
+    if (gap) {
+      const why =
+        first > expected.next
+          ? `out of order: waiting for offset ${expected.next} to be sent again (batch starts at ${first})`
+          : `out of order: offsets ${expected.hole?.from}-${expected.hole?.to} were reported acknowledged on this connection`;
       this.stuckStreams.failed(name, batch.streamKey, why);
       return {
         sink: name,
         duplicates: 0,
-        error: new RelayError('OUT_OF_ORDER', why, { retriable: true }),
+        error: new RelayError('OUT_OF_ORDER', why, {
+          retriable: true,
+          details: { expectedOffset: expected.next },
+        }),
       };
     }
-    const { batch: part, duplicates } = unseenPart(batch, this.#marks.get(name, batch.streamKey));
+    const { batch: part, duplicates } = unseenPart(batch, mark);
     if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
-    if (!part) return { sink: name, duplicates };
+    if (!part) {
+      this.#expect(laneKey, Math.max(batch.endOffset, mark ?? 0), connection);
+      return { sink: name, duplicates };
+    }
     const partBytes = part.lines.reduce((n, l) => n + l.length, 0);
     const flow = this.#flow.sinks?.get(name);
     let ticket: FlowTicket | undefined;
@@ -336,8 +373,7 @@ export class BatchProcessor {
       const entry = await flow.enter(partBytes, part.lines.length);
       if (!entry.ok) {
         this.#metrics.throttled.inc({ scope: 'sink', name, action: 'refused' });
-        if (!this.#resumeAt.has(laneKey))
-          this.#resumeAt.set(laneKey, { offset: part.offsets[0] ?? first, connection });
+        this.#expectAgain(laneKey, part.offsets[0] ?? first, connection);
         return {
           sink: name,
           duplicates,
@@ -352,8 +388,7 @@ export class BatchProcessor {
     }
     if (this.#fenced !== undefined) {
       ticket?.done({ overloaded: false });
-      if (!this.#resumeAt.has(laneKey))
-        this.#resumeAt.set(laneKey, { offset: part.offsets[0] ?? first, connection });
+      this.#expectAgain(laneKey, part.offsets[0] ?? first, connection);
       return {
         sink: name,
         duplicates,
@@ -367,7 +402,7 @@ export class BatchProcessor {
       this.#metrics.sinkLines.inc({ sink: name }, part.lines.length);
       this.#metrics.sinkBytes.inc({ sink: name }, partBytes);
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
-      this.#resumeAt.delete(laneKey);
+      this.#expect(laneKey, Math.max(batch.endOffset, mark ?? 0), connection);
       this.stuckStreams.progressed(name, batch.streamKey);
       return { sink: name, duplicates };
     } catch (thrown) {
@@ -381,14 +416,13 @@ export class BatchProcessor {
         failedAt = err.committedEndOffset;
       }
       if (err.retriable) {
-        if (!this.#resumeAt.has(laneKey))
-          this.#resumeAt.set(laneKey, { offset: failedAt, connection });
+        this.#expectAgain(laneKey, failedAt, connection);
         this.stuckStreams.failed(name, batch.streamKey, err.message);
         this.#log.warn({ sink: name, stream: batch.streamKey, err }, 'sink write failed');
       } else {
         // The agent skips these lines for good: the next batch starts after them, so no resend
         // of the range is awaited any more.
-        this.#resumeAt.delete(laneKey);
+        this.#expect(laneKey, batch.endOffset, connection);
         this.stuckStreams.progressed(name, batch.streamKey);
         this.#log.error(
           {
@@ -410,11 +444,36 @@ export class BatchProcessor {
     }
   }
 
+  /** The next batch on `connection` may start anywhere up to `next`. */
+  #expect(laneKey: string, next: number, connection: number): void {
+    const hole = this.#expected.get(laneKey);
+    this.#expected.set(laneKey, {
+      next,
+      connection,
+      hole: hole?.connection === connection ? hole.hole : undefined,
+    });
+  }
+
+  /** A range starting at `offset` was not written: on this connection, it comes first again. */
+  #expectAgain(laneKey: string, offset: number, connection: number): void {
+    const current = this.#expected.get(laneKey);
+    const next = current?.connection === connection ? Math.min(current.next, offset) : offset;
+    this.#expect(laneKey, next, connection);
+  }
+
   #count(result: string, raw: Batch): void {
     this.#metrics.batches.inc({ result });
     this.#metrics.lines.inc({ result }, raw.lineLengths.length);
     this.#metrics.bytes.inc({ result }, raw.lines.length);
   }
+}
+
+/** Where the next batch of a stream must start, on which connection (see `#expected`). */
+interface ExpectedStart {
+  next: number;
+  connection: number;
+  /** Offsets the agent reported acknowledged when it came back on this connection. */
+  hole?: { from: number; to: number };
 }
 
 /**

@@ -7,8 +7,13 @@ export type Reservation =
  * A token bucket that hands out reservations (like Go's rate.Limiter.Reserve): a request takes
  * its tokens at once — the bucket may go into debt — and learns how long it must wait until
  * that debt is paid off at the refill rate. Requests thus leave at exactly the rate, in arrival
- * order, and one larger than the whole bucket still gets through. A request that would wait
- * longer than the caller accepts takes nothing.
+ * order. A request that would wait longer than the caller accepts takes nothing.
+ *
+ * The bucket refills only up to its depth, so a request larger than the depth plus what the
+ * rate adds during the longest accepted wait could never be given its tokens in time. Such a
+ * request waits only until the bucket is full (within the hold) and leaves the whole excess as
+ * debt: the requests after it wait until that debt is repaid, so the long-run rate still holds
+ * (a batch of 4096 lines at 1000 lines/s is followed by about 4 s without any).
  */
 export class TokenBucket {
   readonly #rate: number;
@@ -37,10 +42,13 @@ export class TokenBucket {
   /** Takes `n` tokens if they are there within `maxWaitMs`. */
   reserve(n: number, now: number, maxWaitMs: number): Reservation {
     this.#refill(now);
-    const after = this.#tokens - n;
-    const waitMs = after >= 0 ? 0 : -after / this.#rate;
+    // A request that even a full bucket cannot serve within the hold waits only for a full
+    // bucket and leaves the rest as debt; waiting for all of it would never end.
+    const needed = n > this.#capacity + this.#rate * maxWaitMs ? this.#capacity : n;
+    const short = needed - this.#tokens;
+    const waitMs = short <= 0 ? 0 : short / this.#rate;
     if (waitMs > maxWaitMs) return { ok: false, retryInMs: waitMs - maxWaitMs };
-    this.#tokens = after;
+    this.#tokens -= n;
     return { ok: true, waitMs };
   }
 

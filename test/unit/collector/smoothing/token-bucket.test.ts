@@ -15,7 +15,8 @@ describe('TokenBucket', () => {
   it('turns away a request that would wait longer than allowed, taking nothing', () => {
     const bucket = new TokenBucket(1000, 10, 0);
     bucket.reserve(10, 0, 0);
-    expect(bucket.reserve(50, 0, 20)).toEqual({ ok: false, retryInMs: 30 });
+    // 25 could pass within 20 ms of a full bucket (issue 12 #6: a larger one goes into debt).
+    expect(bucket.reserve(25, 0, 20)).toEqual({ ok: false, retryInMs: 5 });
     expect(bucket.tokens(0)).toBe(0);
     expect(bucket.reserve(20, 0, 20)).toEqual({ ok: true, waitMs: 20 });
   });
@@ -33,6 +34,34 @@ describe('TokenBucket', () => {
     const total = admitted.length * 7;
     expect(total).toBeLessThanOrEqual(500 * 10 + 100);
     expect(total).toBeGreaterThanOrEqual(500 * 10 - 7);
+  });
+
+  it('lets a request larger than depth plus hold through once full, at the rate (issue 12 #6)', () => {
+    // 5000 lines/s, 200 ms deep (1000), 500 ms hold: 3500 lines is the most that ever fits in
+    // time; an agent's batch of 4096 lines must still pass, and the rate must still hold.
+    const bucket = new TokenBucket(5000, 200, 0);
+    expect(bucket.reserve(4096, 0, 500)).toEqual({ ok: true, waitMs: 0 });
+    // The excess is debt: the next batch is turned away until the debt is nearly repaid.
+    const second = bucket.reserve(4096, 0, 500);
+    expect(second.ok).toBe(false);
+    const retryInMs = second.ok ? 0 : second.retryInMs;
+    expect(retryInMs).toBeGreaterThan(0);
+    // Asking again when told gets it through, once the bucket is full again.
+    const third = bucket.reserve(4096, retryInMs + 1, 500);
+    expect(third.ok).toBe(true);
+    expect(third.ok && third.waitMs).toBeLessThanOrEqual(500);
+    // Over a long run of such batches, what passes is the rate (plus one batch and the depth).
+    let now = retryInMs + 1;
+    let passed = 2 * 4096;
+    while (now < 60_000) {
+      const r = bucket.reserve(4096, now, 500);
+      if (r.ok) {
+        passed += 4096;
+        now += 1;
+      } else now += r.retryInMs + 1;
+    }
+    expect(passed).toBeGreaterThanOrEqual(5000 * 60 - 2 * 4096);
+    expect(passed).toBeLessThanOrEqual(5000 * 60 + 1000 + 4096);
   });
 
   it('never fills beyond its depth after a long quiet time', () => {
@@ -54,6 +83,23 @@ describe('RateLimiter', () => {
     expect(limiter.reserve(899, 10, 0)).toMatchObject({ ok: false });
     // Bytes kept (no byte wait); the wait is the line bucket’s debt of one line.
     expect(limiter.reserve(899, 0, 0)).toEqual({ ok: true, waitMs: 100 });
+  });
+
+  it('lets a batch above bytes and lines depth plus hold through, then holds the rate', () => {
+    // 300,000 bytes/s with the defaults (200 ms, 500 ms): 210,000 bytes is the most that fits
+    // in time; a 1 MiB agent batch must still pass.
+    const limiter = new RateLimiter(
+      { bytesPerSecond: 300_000, recordsPerSecond: 5000, burstMs: 200, maxHoldMs: 500 },
+      0,
+    );
+    expect(limiter.reserve(1_048_576, 10_000, 0)).toEqual({ ok: true, waitMs: 0 });
+    const next = limiter.reserve(1_048_576, 10_000, 1000);
+    expect(next.ok).toBe(false);
+    const retryInMs = next.ok ? 0 : next.retryInMs;
+    // Not before the byte debt plus the depth (1 MiB at 300,000/s ≈ 3.5 s) is repaid, less the
+    // 500 ms the batch may then be held.
+    expect(1000 + retryInMs).toBeGreaterThan(2990);
+    expect(limiter.reserve(1_048_576, 10_000, 1001 + retryInMs)).toMatchObject({ ok: true });
   });
 
   it('is unlimited in a dimension left unset', () => {
