@@ -104,7 +104,7 @@ export async function readCluster(zk: ZkSession, paths: ClusterPaths): Promise<C
   return { members, leader, assignment, agents };
 }
 
-/** The owning session of an ephemeral node, hex ('' for a persistent one). */
+/** The owning session of an ephemeral node, hex (all zeros for a persistent one). */
 function sessionOf(stat: ZkStat): string {
   return Buffer.from(stat.ephemeralOwner).toString('hex');
 }
