@@ -53,18 +53,22 @@ function renderCluster(snapshot) {
       : 'cluster not read yet';
     return;
   }
-  const leader = report.leader ? `${report.leader.id} (epoch ${report.leader.epoch})` : 'none';
+  // A stale entry is an older session of a restarted collector, gone when that session expires.
+  const staleLeader = report.members.some((m) => m.leader && m.stale);
+  const leader = report.leader
+    ? `${report.leader.id} (epoch ${report.leader.epoch}${staleLeader ? ', stale session' : ''})`
+    : 'none';
   summary.textContent =
     `cluster ${report.root} on ${report.zookeeper}: ${report.members.length} member(s), ` +
     `leader ${leader}, ${report.agents.length} agent(s)` +
     (snapshot.connected ? '' : ` — ZooKeeper unreachable, showing ${snapshot.readAt}`);
   summary.dataset.leader = report.leader?.id ?? '';
   fillTable('#members', report.members, (m) => [
-    { 'data-member-id': m.id },
+    m.stale ? { 'data-member-id': m.id, class: 'stale' } : { 'data-member-id': m.id },
     [
       cell(m.id),
       cell(m.address),
-      cell(m.leader ? 'leader' : ''),
+      cell([m.leader ? 'leader' : '', m.stale ? 'stale' : ''].filter(Boolean).join(', ')),
       cell(number(m.bytesPerSec), 'num'),
       cell(String(m.agents), 'num'),
       cell(String(m.connections), 'num'),

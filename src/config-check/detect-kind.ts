@@ -1,31 +1,15 @@
+import { agentConfigSchema } from '../agent/config.js';
+import { collectorConfigSchema } from '../collector/config.js';
+
 /** Which command a configuration file is for. */
 export type ConfigKind = 'agent' | 'collector';
 
-// Top-level keys only one of the two schemas has (id, cluster, http and log are shared).
-const agentOnlyKeys = new Set([
-  'host',
-  'collectors',
-  'tails',
-  'scanIntervalMs',
-  'pollIntervalMs',
-  'fingerprintBytes',
-  'lines',
-  'batch',
-  'ship',
-  'checkpoint',
-  'remote',
-]);
-const collectorOnlyKeys = new Set([
-  'listen',
-  'auth',
-  'limits',
-  'retryAfterMs',
-  'stuckStreamMs',
-  'busyRetryAfterMs',
-  'sinks',
-  'routes',
-  'defaultSinks',
-]);
+// Top-level keys only one of the two schemas has (id, cluster, http and log are shared), taken
+// from the schemas so that a key added to either is recognised at once.
+const agentKeys = new Set(Object.keys(agentConfigSchema.shape));
+const collectorKeys = new Set(Object.keys(collectorConfigSchema.shape));
+const agentOnlyKeys = new Set([...agentKeys].filter((k) => !collectorKeys.has(k)));
+const collectorOnlyKeys = new Set([...collectorKeys].filter((k) => !agentKeys.has(k)));
 
 /**
  * The kind of a parsed configuration, told by the top-level keys only one kind has; undefined

@@ -134,10 +134,12 @@ export class ClusterMonitor extends PeriodicTask {
     const agents: HistoryPoint['agents'] = {};
     for (const a of report.agents)
       agents[a.id] = { bytesPerSec: a.bytesPerSec, lagBytes: a.lagBytes, lagSeconds: a.lagSeconds };
+    // A stale registration repeats the last load of a process that is gone: not counted.
+    const live = report.members.filter((m) => !m.stale);
     this.#history.push({
       t: now,
-      bytesPerSec: report.members.reduce((n, m) => n + m.bytesPerSec, 0),
-      members: Object.fromEntries(report.members.map((m) => [m.id, m.bytesPerSec])),
+      bytesPerSec: live.reduce((n, m) => n + m.bytesPerSec, 0),
+      members: Object.fromEntries(live.map((m) => [m.id, m.bytesPerSec])),
       lagBytes: report.agents.reduce((n, a) => n + a.lagBytes, 0),
       lagSeconds: report.agents.reduce((n, a) => Math.max(n, a.lagSeconds), 0),
       agents,

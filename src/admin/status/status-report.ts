@@ -8,7 +8,13 @@ export interface StatusReport {
   members: Array<{
     id: string;
     address: string;
+    /** True for the entry of the leader's own session (one entry at most, even when stale). */
     leader: boolean;
+    /**
+     * True for an older registration of a collector id that registered again (killed without
+     * closing its ZooKeeper session, then restarted): it is gone when that session expires.
+     */
+    stale: boolean;
     node: string;
     bytesPerSec: number;
     agents: number;
@@ -55,7 +61,8 @@ export function statusReport(view: ClusterView, zookeeper: string, root: string)
     members: view.members.map((m) => ({
       id: m.id,
       address: m.address,
-      leader: view.leader?.id === m.id,
+      leader: isLeader(view, m),
+      stale: m.stale ?? false,
       node: m.node,
       bytesPerSec: m.load.bytesPerSec,
       agents: m.load.agents,
@@ -89,6 +96,20 @@ export function statusReport(view: ClusterView, zookeeper: string, root: string)
   };
 }
 
+/**
+ * Whether `member` is the leader's own entry: the same session as the leading election node.
+ * Matching by id alone would mark every registration of a restarted leader.
+ */
+function isLeader(view: ClusterView, member: ClusterView['members'][number]): boolean {
+  const { leader } = view;
+  if (!leader || leader.id !== member.id) return false;
+  if (leader.session !== undefined && member.session !== undefined) {
+    return leader.session === member.session;
+  }
+  // A view without sessions (built by hand): the newest entry of the id stands for it.
+  return view.members.findLast((m) => m.id === member.id) === member;
+}
+
 /** Left-aligned columns, two spaces apart. */
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -109,16 +130,20 @@ export function formatSinks(sinks: StatusReport['members'][number]['sinks']): st
 /** The report as text tables: members, agents, streams. */
 export function formatStatus(report: StatusReport): string {
   const out: string[] = [];
+  const staleLeader = report.members.some((m) => m.leader && m.stale);
+  const leader = report.leader
+    ? `${report.leader.id} (epoch ${report.leader.epoch}${staleLeader ? ', stale: a new leader is elected when its session expires' : ''})`
+    : 'none';
   out.push(
     `cluster ${report.root} on ${report.zookeeper}: ${report.members.length} member(s), ` +
-      `leader ${report.leader ? `${report.leader.id} (epoch ${report.leader.epoch})` : 'none'}`,
+      `leader ${leader}`,
   );
   out.push('');
   out.push(
     table(
       ['MEMBER', 'ADDRESS', 'LEADER', 'BYTES/S', 'AGENTS', 'CONNECTIONS', 'IN-FLIGHT', 'SINKS'],
       report.members.map((m) => [
-        m.id,
+        m.stale ? `${m.id} (stale)` : m.id,
         m.address,
         m.leader ? 'yes' : '',
         String(m.bytesPerSec),
@@ -129,6 +154,13 @@ export function formatStatus(report: StatusReport): string {
       ]),
     ),
   );
+  if (report.members.some((m) => m.stale)) {
+    out.push(
+      '(stale): an older ZooKeeper session of a collector that registered again (killed without ' +
+        'closing its session, e.g. kill -9, then restarted); it disappears when that session ' +
+        'expires (cluster.zookeeper.sessionTimeoutMs)',
+    );
+  }
   out.push('');
   out.push(
     table(

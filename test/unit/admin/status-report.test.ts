@@ -93,4 +93,38 @@ describe('status report', () => {
     );
     expect(text).toContain('0 member(s), leader none');
   });
+
+  it('marks only the leader session of a restarted collector, and its stale entry', () => {
+    const c1 = view.members[0]!;
+    const c2 = view.members[1]!;
+    const restarted: ClusterView = {
+      ...view,
+      members: [
+        { ...c1, session: 'aa', stale: true },
+        { ...c2, session: 'bb', stale: false },
+        { ...c1, node: 'm-0000000002', address: '10.0.0.1:7071', session: 'cc', stale: false },
+      ],
+      leader: { id: 'c1', node: 'e-0000000000', epoch: 0, session: 'aa', stale: true },
+    };
+    const report = statusReport(restarted, 'zk:2181', '/logrelay');
+    expect(report.members.map((m) => [m.id, m.leader, m.stale])).toEqual([
+      ['c1', true, true],
+      ['c2', false, false],
+      ['c1', false, false],
+    ]);
+    const text = formatStatus(report);
+    expect(text).toContain(
+      'leader c1 (epoch 0, stale: a new leader is elected when its session expires)',
+    );
+    expect(text).toMatch(/^c1 \(stale\)\s+10\.0\.0\.1:7070\s+yes\s/m);
+    expect(text).toMatch(/^c1\s+10\.0\.0\.1:7071\s+1200\s/m);
+    expect(text).toContain('(stale): an older ZooKeeper session of a collector that registered');
+    // Without sessions (a view built by hand) the newest entry of the id stands for the leader.
+    const bare = statusReport(
+      { ...view, members: [c1, c2, { ...c1, node: 'm-0000000002' }] },
+      'zk',
+      '/x',
+    );
+    expect(bare.members.map((m) => m.leader)).toEqual([false, false, true]);
+  });
 });
