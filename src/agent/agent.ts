@@ -455,6 +455,7 @@ export class Agent extends Component {
       });
       for (const path of paths) {
         if (tail.exclude.some((re) => re.test(path))) continue;
+        this.#notices.seen('file', path);
         // stat follows symlinks: a retargeted link shows up as another file. Missing is normal
         // (a broken symlink, a file not written yet); anything else is a problem to report.
         const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
@@ -625,7 +626,10 @@ export class Agent extends Component {
   ): Promise<FileTailer | undefined> {
     try {
       const tailer = await FileTailer.open(path, options);
-      if (this.#notices.clear('file', path)) this.#log.info({ path }, 'file can be read again');
+      // A refusal stays while the path exists: a symlink flipped in and out of the roots is
+      // logged once, not at every flip.
+      if (this.#notices.state('file', path) !== REFUSED_STATE && this.#notices.clear('file', path))
+        this.#log.info({ path }, 'file opened after earlier problems');
       return tailer;
     } catch (err) {
       const error = RelayError.from(err);
@@ -660,7 +664,7 @@ export class Agent extends Component {
    * status says refused for as long as the file is.
    */
   #refuse(tail: TailEntry, path: string): void {
-    this.#notices.problem('file', path, 'outside-roots', () =>
+    this.#notices.problem('file', path, REFUSED_STATE, () =>
       this.#log.warn(
         { path, tail: tail.name },
         'refused: the file is outside the allowed roots (symlink?)',
@@ -861,6 +865,9 @@ export class Agent extends Component {
     }
   }
 }
+
+/** The scan-notice state of a file refused for leading outside `remote.allow`. */
+const REFUSED_STATE = 'outside-roots';
 
 interface TailEntry {
   name: string;

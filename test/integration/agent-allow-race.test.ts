@@ -3,6 +3,7 @@ import { appendFile, mkdir, rename, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { captureLog } from '../helpers/log-capture.js';
 import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
 import { endpoint, requireService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -72,20 +73,24 @@ describe('remote.allow cannot be raced with a flipping symlink', () => {
       .value(
         JSON.stringify([{ id: 7, log_path: join(logs, 'link-*.log'), topic: 'app', status: '1' }]),
       );
-    const agent = await startAgent({
-      id: 'allow-race',
-      collectors: [collector.address],
-      scanIntervalMs: 10,
-      pollIntervalMs: 10,
-      checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
-      lines: { partialFlushMs: 0 },
-      remote: {
-        etcd: { endpoints: [endpoint('etcd')], key },
-        allow: [logs],
-        statePath: join(dir, 'remote.json'),
-        pollMs: 500,
+    const { log, records } = captureLog();
+    const agent = await startAgent(
+      {
+        id: 'allow-race',
+        collectors: [collector.address],
+        scanIntervalMs: 10,
+        pollIntervalMs: 10,
+        checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
+        lines: { partialFlushMs: 0 },
+        remote: {
+          etcd: { endpoints: [endpoint('etcd')], key },
+          allow: [logs],
+          statePath: join(dir, 'remote.json'),
+          pollMs: 500,
+        },
       },
-    });
+      log,
+    );
     stops.push(() => agent.stop());
 
     flipper = spawn(process.execPath, ['-e', FLIPPER, inside, secret, ...links], {
@@ -120,12 +125,16 @@ describe('remote.allow cannot be raced with a flipping symlink', () => {
     const refusals = Number(
       /logrelay_agent_scan_problems_total\{kind="file"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0,
     );
+    const warnings = records.filter((r) => String(r['msg']).startsWith('refused:')).length;
     console.log(
-      `allow race: ${refusals} refusals in 10 s, ${leaked.length} secret lines shipped, ` +
-        `${delivered.length} lines delivered`,
+      `allow race: ${refusals} refusals in 10 s (${warnings} logged), ${leaked.length} secret ` +
+        `lines shipped, ${delivered.length} lines delivered`,
     );
     expect(leaked).toEqual([]);
     expect(refusals).toBeGreaterThan(0);
+    // Logged once per link, however often it flipped.
+    expect(warnings).toBeGreaterThan(0);
+    expect(warnings).toBeLessThanOrEqual(links.length);
     expect(countLines(written, delivered)).toEqual({
       written: written.length,
       delivered: written.length,

@@ -129,6 +129,8 @@ describe('scan problems do not flood the log', () => {
       duplicated: 0,
       unexpected: 0,
     });
-    expect(records.filter((r) => r['msg'] === 'file can be read again')).toHaveLength(1);
+    expect(records.filter((r) => r['msg'] === 'file opened after earlier problems')).toHaveLength(
+      1,
+    );
   });
 });

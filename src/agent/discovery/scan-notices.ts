@@ -9,8 +9,8 @@ export type ScanProblemKind = 'file' | 'directory' | 'tail';
  * file left unreadable for a day yields one warning, not 86,400.
  *
  * A subject's state is forgotten when it is fine again (`clear`) or when a scan no longer meets
- * it (`endScan`): the next problem is then a change and logged again. The map is bounded by
- * what one scan meets.
+ * it at all (`endScan`): the next problem is then a change and logged again. The map is bounded
+ * by what one scan meets.
  */
 export class ScanNotices {
   readonly #counter: Counter<'kind'>;
@@ -36,14 +36,23 @@ export class ScanNotices {
     log();
   }
 
+  /**
+   * The scan met `subject` without looking into it (e.g. a path whose file is already open): its
+   * state, if any, is kept. A symlink flipped back and forth is then not logged at every flip.
+   */
+  seen(kind: ScanProblemKind, subject: string): void {
+    const key = `${kind}:${subject}`;
+    if (this.#states.has(key)) this.#met.add(key);
+  }
+
   /** The subject is fine now; returns true when it had a problem (the caller may log recovery). */
   clear(kind: ScanProblemKind, subject: string): boolean {
     return this.#states.delete(`${kind}:${subject}`);
   }
 
-  /** True while `subject` is known to have a problem. */
-  has(kind: ScanProblemKind, subject: string): boolean {
-    return this.#states.has(`${kind}:${subject}`);
+  /** The problem state `subject` is known in, or undefined when it has none. */
+  state(kind: ScanProblemKind, subject: string): string | undefined {
+    return this.#states.get(`${kind}:${subject}`);
   }
 
   /**

@@ -40,8 +40,21 @@ describe('ScanNotices', () => {
     n.problem('file', '/a', 'EACCES', () => logged.push('2'));
     n.endScan();
     n.endScan(); // a scan that did not meet /a (deleted): forgotten
-    expect(n.has('file', '/a')).toBe(false);
+    expect(n.state('file', '/a')).toBeUndefined();
     n.problem('file', '/a', 'EACCES', () => logged.push('3'));
     expect(logged).toEqual(['1', '2', '3']);
+  });
+
+  it('keeps the state of a subject a scan only saw, and forgets one it did not meet', () => {
+    const { n, logged } = notices();
+    n.problem('file', '/link', 'outside', () => logged.push('refused'));
+    n.endScan();
+    n.seen('file', '/link'); // the link pointed at a file already open
+    n.seen('file', '/other'); // never had a problem: nothing kept
+    n.endScan();
+    expect(n.state('file', '/link')).toBe('outside');
+    expect(n.state('file', '/other')).toBeUndefined();
+    n.problem('file', '/link', 'outside', () => logged.push('refused again'));
+    expect(logged).toEqual(['refused']);
   });
 });
