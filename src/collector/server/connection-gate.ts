@@ -3,6 +3,7 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Counter } from 'prom-client';
 import { RelayError } from '../../common/errors/relay-error.js';
 import type { Logger } from '../../common/logging/logger.js';
+import { openFilesLimit } from './open-files-limit.js';
 import { RateLimitedWarn } from './rate-limited-warn.js';
 
 export interface ConnectionGateOptions {
@@ -106,6 +107,7 @@ export class ConnectionGate {
     } catch (err) {
       throw new RelayError('LISTEN_FAILED', `cannot resolve listen.host ${host}`, { cause: err });
     }
+    this.#checkDescriptors();
     let bound = port;
     for (const [i, address] of addresses.entries()) {
       try {
@@ -126,6 +128,20 @@ export class ConnectionGate {
       }
     }
     return bound;
+  }
+
+  /**
+   * Connections beyond the descriptor limit fail in `accept` before the caps see them (and
+   * sinks fail to open files): a cap at or above the limit protects nothing. Said once at start.
+   */
+  #checkDescriptors(): void {
+    const limit = openFilesLimit();
+    if (limit !== undefined && this.#opts.maxConnections >= limit) {
+      this.#log.warn(
+        { maxConnections: this.#opts.maxConnections, openFilesLimit: limit },
+        'listen.maxConnections is not below the open-files limit (ulimit -n / LimitNOFILE): lower it, or raise the limit, so the cap is reached before descriptors run out',
+      );
+    }
   }
 
   #listenOn(address: string, port: number): Promise<number> {
