@@ -19,7 +19,7 @@ import { captureLog } from '../helpers/log-capture.js';
 import { RawShip } from '../helpers/raw-client.js';
 import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
 
 let certs: { dir: string; cleanup: () => Promise<void> };
 const cert = (name: string) => join(certs.dir, name);
@@ -219,9 +219,9 @@ describe('connections that never speak', () => {
     ]);
   }, 60_000);
 
-  it('a plaintext client on the TLS port is closed, logged and counted; TLS clients are served', async () => {
+  it('a plaintext client on the TLS port is closed, logged and counted; TLS clients are served, past the handshake timeout', async () => {
     const { collector, out, records } = await collectorWith({
-      handshakeTimeoutMs: 5000,
+      handshakeTimeoutMs: 1000,
       tls: { cert: cert('server.crt'), key: cert('server.key') },
     });
     const port = Number(collector.address.split(':').pop());
@@ -240,17 +240,20 @@ describe('connections that never speak', () => {
     cleanups.push(async () => raw.close());
     raw.hello('tls-agent');
     const answer = await raw.ship(makeBatch(['over-tls'], 0, { agentId: 'tls-agent', seq: 1 }));
+    // The TLS connection made its call: it outlives the handshake timeout.
+    await sleep(2000);
+    const later = await raw.ship(makeBatch(['later'], 9, { agentId: 'tls-agent', seq: 2 }));
 
     const said = records.filter((r) => r['reason'] === 'plaintext_on_tls');
     expect({
       dropped: await dropped(collector),
-      answer: answer.result?.$case,
+      answers: [answer.result?.$case, later.result?.$case],
       lines: await readAllLines(out),
       logged: said.map((r) => ({ level: r['level'], peer: String(r['peer']).split(':')[0] })),
     }).toEqual({
       dropped: { plaintext_on_tls: 1 },
-      answer: 'committed',
-      lines: ['over-tls'],
+      answers: ['committed', 'committed'],
+      lines: ['over-tls', 'later'],
       logged: [{ level: 'warn', peer: '127.0.0.1' }],
     });
     expect(String(said[0]?.['msg'])).toMatch(/plaintext connection on the TLS port/);

@@ -1,7 +1,9 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { Counter } from 'prom-client';
 import { RelayError } from '../../common/errors/relay-error.js';
 import type { Logger } from '../../common/logging/logger.js';
+import { openFilesLimit } from './open-files-limit.js';
 import { RateLimitedWarn } from './rate-limited-warn.js';
 
 export interface ConnectionGateOptions {
@@ -71,7 +73,7 @@ export class ConnectionGate {
   /** Open connections by peer (`address:port`, as grpc-js's `getPeer` writes it). */
   readonly #open = new Map<string, Tracked>();
   readonly #perAddress = new Map<string, number>();
-  #server: Server | undefined;
+  readonly #servers: Server[] = [];
 
   constructor(
     opts: ConnectionGateOptions,
@@ -91,21 +93,67 @@ export class ConnectionGate {
     return this.#open.size;
   }
 
-  /** Listens on `host:port` (0: a free port); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(
-          new RelayError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.message}`, {
-            cause: err,
-          }),
-        ),
+  /**
+   * Listens on `host:port` (0: a free port); resolves with the bound port. A host name is
+   * listened on at every address it resolves to (`localhost`: 127.0.0.1 and ::1), on one port,
+   * as grpc-js's own bind does; the first address must bind, later ones may fail (logged).
+   */
+  async listen(host: string, port: number): Promise<number> {
+    let addresses: string[];
+    try {
+      addresses = isIP(host)
+        ? [host]
+        : [...new Set((await lookup(host, { all: true })).map((a) => a.address))];
+    } catch (err) {
+      throw new RelayError('LISTEN_FAILED', `cannot resolve listen.host ${host}`, { cause: err });
+    }
+    this.#checkDescriptors();
+    let bound = port;
+    for (const [i, address] of addresses.entries()) {
+      try {
+        bound = await this.#listenOn(address, bound);
+      } catch (err) {
+        if (i === 0) {
+          this.stopAccepting();
+          throw new RelayError(
+            'LISTEN_FAILED',
+            `cannot listen on ${host}:${port}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        this.#log.warn(
+          { address, port: bound, err },
+          'cannot listen on one address of listen.host',
+        );
+      }
+    }
+    return bound;
+  }
+
+  /**
+   * Connections beyond the descriptor limit fail in `accept` before the caps see them (and
+   * sinks fail to open files): a cap at or above the limit protects nothing. Said once at start.
+   */
+  #checkDescriptors(): void {
+    const limit = openFilesLimit();
+    if (limit !== undefined && this.#opts.maxConnections >= limit) {
+      this.#log.warn(
+        { maxConnections: this.#opts.maxConnections, openFilesLimit: limit },
+        'listen.maxConnections is not below the open-files limit (ulimit -n / LimitNOFILE): lower it, or raise the limit, so the cap is reached before descriptors run out',
       );
-      server.listen(port, host, () => {
-        const address = server.address();
-        resolve(typeof address === 'object' && address ? address.port : port);
+    }
+  }
+
+  #listenOn(address: string, port: number): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.removeListener('error', reject);
+        server.on('error', (err) => this.#log.error({ address, err }, 'listener error'));
+        this.#servers.push(server);
+        const bound = server.address();
+        resolve(typeof bound === 'object' && bound ? bound.port : port);
       });
     });
   }
@@ -120,8 +168,7 @@ export class ConnectionGate {
 
   /** Stops accepting, and closes every connection that has not made a call yet. */
   stopAccepting(): void {
-    this.#server?.close();
-    this.#server = undefined;
+    for (const server of this.#servers.splice(0)) server.close();
     for (const t of [...this.#open.values()]) if (t.timer !== undefined) t.socket.destroy();
   }
 
