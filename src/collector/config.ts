@@ -67,14 +67,14 @@ export const collectorConfigSchema = z
           ),
         /**
          * Most TCP connections open at once; more are closed on accept. Keep it below the
-         * process's file-descriptor limit minus what the sinks need. Default: 20000.
+         * process's file-descriptor limit minus what the sinks need. Default: 10000.
          */
         maxConnections: z
           .number()
           .int()
           .positive()
-          .default(20_000)
-          .describe('TCP connections open at once; more are closed on accept. Default: 20000.'),
+          .default(10_000)
+          .describe('TCP connections open at once; more are closed on accept. Default: 10000.'),
         /**
          * Most TCP connections open at once from one source address (agents behind one NAT
          * share it). Default: 1000.

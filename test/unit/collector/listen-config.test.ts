@@ -10,7 +10,7 @@ describe('collector listen: connection limits', () => {
     const config = validateConfig(collectorConfigSchema, base, 'test');
     expect(config.listen).toMatchObject({
       handshakeTimeoutMs: 10_000,
-      maxConnections: 20_000,
+      maxConnections: 10_000,
       maxConnectionsPerAddress: 1000,
     });
   });
