@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logging/logger.js';
 import type { Batch, ShipResponse } from '../../common/wire/index.js';
 import type { HighWaterMarks } from '../dedup/high-water-marks.js';
 import { unseenPart } from '../dedup/high-water-marks.js';
+import { MarkRetention } from '../dedup/mark-retention.js';
 import type { Router } from '../routing/router.js';
 import { PartialWriteError, type Sink, type SinkBatch } from '../sinks/sink.js';
 import type { AgentRates } from '../smoothing/agent-rates.js';
@@ -24,6 +25,12 @@ export interface BatchProcessorOptions extends BatchLimits {
   busyRetryAfterMs: number;
   /** A stream whose writes fail for this long is reported stuck, in ms. Default: 60000. */
   stuckStreamMs?: number;
+  /** A stream not heard from for this long has its marks forgotten, in ms. Default: 3600000. */
+  streamIdleMs?: number;
+  /** Same, for a stream a newer generation of its file replaced, in ms. Default: 60000. */
+  supersededStreamIdleMs?: number;
+  /** The clock for forgetting idle streams, ms (tests). Default: performance.now. */
+  now?: () => number;
 }
 
 /** The smoothing parts; each one is optional (off when absent). */
@@ -96,6 +103,10 @@ export class BatchProcessor {
   #fenced: string | undefined;
   /** Streams that have made no progress for long (for the log, a gauge and `/readyz`). */
   readonly stuckStreams: StuckStreams;
+  /** Which streams' marks and state may be forgotten (idle, or superseded and idle). */
+  readonly #retention: MarkRetention;
+  readonly #now: () => number;
+  #lastSweep = 0;
 
   constructor(
     opts: BatchProcessorOptions,
@@ -114,6 +125,34 @@ export class BatchProcessor {
     this.#log = log;
     this.#metrics = metrics;
     this.stuckStreams = new StuckStreams(opts.stuckStreamMs ?? 60_000, log);
+    this.#now = opts.now ?? (() => performance.now());
+    this.#retention = new MarkRetention({
+      streamIdleMs: opts.streamIdleMs ?? 3_600_000,
+      supersededIdleMs: opts.supersededStreamIdleMs ?? 60_000,
+    });
+    this.#lastSweep = this.#now();
+  }
+
+  /** Streams whose state (marks, order) this collector holds. */
+  get streamsTracked(): number {
+    return this.#retention.size;
+  }
+
+  /**
+   * Forgets the state of streams idle long enough. An exactly-once sink keeps its own marks and
+   * skips a resend after that as before; an at-least-once sink may write such a resend again.
+   */
+  #sweep(now: number): void {
+    if (now - this.#lastSweep < 1000) return;
+    this.#lastSweep = now;
+    const forgotten = this.#retention.sweep(now, (key) => this.#lanes.has(key));
+    for (const key of forgotten) {
+      this.#marks.forget(key);
+      this.#newestConnection.delete(key);
+      for (const sink of this.#sinks.keys()) this.#expected.delete(`${sink}\u0000${key}`);
+    }
+    if (forgotten.length > 0)
+      this.#log.debug({ streams: forgotten.length }, 'forgot the marks of idle streams');
   }
 
   get inFlightBytes(): number {
@@ -160,6 +199,9 @@ export class BatchProcessor {
       return Promise.resolve({ $case: 'rejected', value: checked.rejection });
     }
     const batch = checked.batch;
+    const clock = this.#now();
+    this.#retention.touch(batch.streamKey, batch.agentId, batch.keyPath ?? batch.path, clock);
+    this.#sweep(clock);
     if (this.#fenced !== undefined) {
       this.#count('busy', raw);
       return Promise.resolve({

@@ -8,6 +8,7 @@ import { Router } from '../../../../src/collector/routing/router.js';
 import {
   BatchProcessor,
   type BatchProcessorFlow,
+  type BatchProcessorOptions,
 } from '../../../../src/collector/server/batch-processor.js';
 import type { Sink, SinkBatch } from '../../../../src/collector/sinks/sink.js';
 import { AgentRates } from '../../../../src/collector/smoothing/agent-rates.js';
@@ -33,8 +34,15 @@ class MemorySink extends Component implements Sink {
   }
 }
 
-function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = {}) {
+function setup(
+  opts: {
+    maxInFlightBytes?: number;
+    flow?: BatchProcessorFlow;
+    processor?: Partial<BatchProcessorOptions>;
+  } = {},
+) {
   const registry = new Registry();
+  const marks = new HighWaterMarks();
   const kafka = new MemorySink('kafka');
   const hdfs = new MemorySink('hdfs');
   const processor = new BatchProcessor(
@@ -44,13 +52,14 @@ function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = 
       maxInFlightBytes: opts.maxInFlightBytes ?? 1e9,
       retryAfterMs: 750,
       busyRetryAfterMs: 50,
+      ...opts.processor,
     },
     new Router([{ topics: ['both'], sinks: ['kafka', 'hdfs'] }], ['kafka']),
     new Map<string, Sink>([
       ['kafka', kafka],
       ['hdfs', hdfs],
     ]),
-    new HighWaterMarks(),
+    marks,
     createLogger({ level: 'silent' }),
     {
       batches: new Counter({ name: 'b', help: 'b', labelNames: ['result'], registers: [registry] }),
@@ -101,7 +110,7 @@ function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = 
     },
     opts.flow,
   );
-  return { processor, kafka, hdfs, registry };
+  return { processor, kafka, hdfs, registry, marks };
 }
 
 const outage = () => new RelayError('SINK_UNAVAILABLE', 'broker down', { retriable: true });
@@ -321,5 +330,29 @@ describe('BatchProcessor', () => {
         throttled.values.map((v) => [`${v.labels['name']}/${v.labels['action']}`, v.value]),
       ),
     ).toEqual({ 'agent-1/held': 1, 'agent-1/refused': 1 });
+  });
+
+  it('forgets the marks of idle and superseded streams, and only theirs (issue 12 #15)', async () => {
+    let now = 0;
+    const { processor, kafka, marks } = setup({
+      processor: { now: () => now, streamIdleMs: 3_600_000, supersededStreamIdleMs: 60_000 },
+    });
+    const gen = (inode: number, lines: string[], start: number) =>
+      makeBatch(lines, start, { stream: { ...first.stream!, inode } });
+    expect((await processor.process(gen(1, ['g1'], 0))).$case).toBe('committed');
+    now = 1000;
+    // The file rotated: a new generation (inode 2) of the same path.
+    expect((await processor.process(gen(2, ['h1'], 0))).$case).toBe('committed');
+    expect(marks.size).toBe(2);
+    now = 61_000;
+    expect((await processor.process(gen(2, ['h2'], 3))).$case).toBe('committed');
+    expect(marks.size).toBe(1);
+    expect(processor.streamsTracked).toBe(1);
+    now = 3_700_000;
+    expect((await processor.process(makeBatch(['z1'], 0, { agentId: 'agent-9' }))).$case).toBe(
+      'committed',
+    );
+    expect(marks.size).toBe(1);
+    expect(kafka.lines).toEqual(['g1', 'h1', 'h2', 'z1']);
   });
 });
