@@ -143,6 +143,12 @@ export class Collector extends Component {
           labelNames: ['scope', 'name', 'action'],
           registers: reg,
         }),
+        skipped: new Counter({
+          name: 'logrelay_collector_skipped_delivered_lines_total',
+          help: 'Lines not written because the collector or the sink had them as delivered already (retransmissions, re-shipped files), by sink.',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
       },
       {
         sinks: flows,
@@ -289,6 +295,7 @@ export class Collector extends Component {
               processor.unfence();
               server.unfence();
             },
+            skippedLines: () => processor.skippedLines,
           },
           childLogger(this.#log, 'cluster'),
           this.registry,

@@ -58,6 +58,8 @@ export interface BatchProcessorMetrics {
   limitHits: Counter<'limit'>;
   /** Batches slowed by a rate limit, by scope (sink, agent), name and action (held, refused). */
   throttled: Counter<'scope' | 'name' | 'action'>;
+  /** Lines not written because the collector's or the sink's marks had them, by sink. */
+  skipped?: Counter<'sink'>;
 }
 
 /**
@@ -107,6 +109,10 @@ export class BatchProcessor {
   readonly #retention: MarkRetention;
   readonly #now: () => number;
   #lastSweep = 0;
+  /** (sink, stream) pairs whose skip as already delivered was logged (once each). */
+  readonly #skipLogged = new Set<string>();
+  /** Lines skipped as already delivered, per sink, since start (for `logrelay status`). */
+  readonly #skippedLines = new Map<string, number>();
 
   constructor(
     opts: BatchProcessorOptions,
@@ -133,6 +139,11 @@ export class BatchProcessor {
     this.#lastSweep = this.#now();
   }
 
+  /** Lines skipped as already delivered (collector or sink marks), per sink, since start. */
+  get skippedLines(): ReadonlyMap<string, number> {
+    return this.#skippedLines;
+  }
+
   /** Streams whose state (marks, order) this collector holds. */
   get streamsTracked(): number {
     return this.#retention.size;
@@ -149,7 +160,10 @@ export class BatchProcessor {
     for (const key of forgotten) {
       this.#marks.forget(key);
       this.#newestConnection.delete(key);
-      for (const sink of this.#sinks.keys()) this.#expected.delete(`${sink}\u0000${key}`);
+      for (const sink of this.#sinks.keys()) {
+        this.#expected.delete(`${sink}\u0000${key}`);
+        this.#skipLogged.delete(`${sink}\u0000${key}`);
+      }
     }
     if (forgotten.length > 0)
       this.#log.debug({ streams: forgotten.length }, 'forgot the marks of idle streams');
@@ -364,6 +378,7 @@ export class BatchProcessor {
     const first = batch.offsets[0] ?? batch.endOffset;
     const mark = this.#marks.get(name, batch.streamKey);
     let expected = this.#expected.get(laneKey);
+    const firstHere = expected === undefined;
     if (expected === undefined || connection !== expected.connection) {
       // The first batch here, or the agent reconnected: it starts from its acked offset, the
       // stream's new base.
@@ -394,6 +409,10 @@ export class BatchProcessor {
     }
     const { batch: part, duplicates } = unseenPart(batch, mark);
     if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
+    if (duplicates > 0 && (firstHere || !part)) {
+      const to = part ? (part.offsets[0] ?? batch.endOffset) : batch.endOffset;
+      this.#skippedAsDelivered(name, batch, laneKey, first, to, duplicates, 'collector');
+    } else if (duplicates > 0) this.#countSkipped(name, duplicates);
     if (!part) {
       this.#expect(laneKey, Math.max(batch.endOffset, mark ?? 0), connection);
       return { sink: name, duplicates };
@@ -429,8 +448,16 @@ export class BatchProcessor {
     }
     const end = this.#metrics.sinkSeconds.startTimer({ sink: name });
     try {
-      await sink.write(part);
+      const written = await sink.write(part);
       ticket?.done({ overloaded: false });
+      const skipped = written?.skippedLines ?? 0;
+      if (skipped > 0) {
+        const from = part.offsets[0] ?? first;
+        const to = part.offsets[skipped] ?? part.endOffset;
+        if (firstHere || skipped === part.lines.length)
+          this.#skippedAsDelivered(name, batch, laneKey, from, to, skipped, 'sink');
+        else this.#countSkipped(name, skipped);
+      }
       this.#metrics.sinkLines.inc({ sink: name }, part.lines.length);
       this.#metrics.sinkBytes.inc({ sink: name }, partBytes);
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
@@ -474,6 +501,43 @@ export class BatchProcessor {
     } finally {
       end();
     }
+  }
+
+  #countSkipped(sink: string, lines: number): void {
+    this.#skippedLines.set(sink, (this.#skippedLines.get(sink) ?? 0) + lines);
+    this.#metrics.skipped?.inc({ sink }, lines);
+  }
+
+  /**
+   * A whole batch, or the start of a stream, was not written because it was delivered before
+   * (a retransmission after a takeover, or a file shipped again under the same identity): said
+   * once per sink and stream, so a deliberate re-ship that writes nothing is not silent.
+   */
+  #skippedAsDelivered(
+    sink: string,
+    batch: SinkBatch,
+    laneKey: string,
+    fromOffset: number,
+    toOffset: number,
+    lines: number,
+    marks: 'collector' | 'sink',
+  ): void {
+    this.#countSkipped(sink, lines);
+    if (this.#skipLogged.has(laneKey)) return;
+    this.#skipLogged.add(laneKey);
+    this.#log.info(
+      {
+        sink,
+        agent: batch.agentId,
+        stream: batch.streamKey,
+        path: batch.path,
+        fromOffset,
+        toOffset,
+        lines,
+        marks,
+      },
+      'lines skipped as already delivered to this sink (logged once per stream; to ship a file again on purpose see docs/operations.md)',
+    );
   }
 
   /** The next batch on `connection` may start anywhere up to `next`. */
