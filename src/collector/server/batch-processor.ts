@@ -87,12 +87,15 @@ export class BatchProcessor {
    *   or refused range, or a sender that sent a later range first): it is answered retry-after
    *   OUT_OF_ORDER naming `next`, and neither written nor acknowledged. The agent rewinds to its
    *   acked offset, which is at most `next`, and resends in order.
+   * - The agent may leave a gap itself: a line over `lines.maxBytes` with `onLongLine: skip`.
+   *   Its resend then starts at the same offset again; unless `next` is a failed range, that
+   *   second identical gap is taken as skipped by the agent and written.
    * - A batch on a newer connection is the first after the agent reconnected, and the agent
    *   starts again from its acked offset: lines below it were committed (here or through another
    *   collector while it was away), so a start beyond `next` is the stream's new base, however
-   *   the last connection ended (fenced, failed, throttled). Lines between the old mark and that
-   *   base are remembered as a hole: the agent said they were acknowledged, so a batch of them
-   *   on that connection is refused, never acknowledged as a duplicate it was not.
+   *   the last connection ended (fenced, failed, throttled).
+   * - The offsets jumped over in either case are remembered as a hole: a batch in it on that
+   *   connection is refused, never acknowledged as a duplicate of lines that were not written.
    */
   readonly #expected = new Map<string, ExpectedStart>();
   /** Per stream: the newest connection a batch of it came on. */
@@ -384,19 +387,25 @@ export class BatchProcessor {
       // stream's new base.
       const below = mark ?? 0;
       const hole = first > below ? { from: below, to: first } : undefined;
-      expected = { next: Math.max(first, below), connection, hole };
+      expected = { next: Math.max(first, below), connection, failed: false, hole };
       this.#expected.set(laneKey, expected);
     }
-    const gap =
-      first > expected.next ||
-      (expected.hole !== undefined &&
-        first < expected.hole.to &&
-        batch.endOffset > expected.hole.from);
-    if (gap) {
-      const why =
-        first > expected.next
-          ? `out of order: waiting for offset ${expected.next} to be sent again (batch starts at ${first})`
-          : `out of order: offsets ${expected.hole?.from}-${expected.hole?.to} were reported acknowledged on this connection`;
+    const inHole =
+      expected.hole !== undefined &&
+      first < expected.hole.to &&
+      batch.endOffset > expected.hole.from;
+    if (first > expected.next && !expected.failed && expected.gapRefused === first) {
+      // Refused once and sent again from the agent's acked offset with the same start: the
+      // agent itself skipped those bytes (a line over lines.maxBytes with onLongLine: skip).
+      expected.hole = { from: expected.next, to: first };
+      expected.next = first;
+      expected.gapRefused = undefined;
+    } else if (first > expected.next || inHole) {
+      if (!inHole && (expected.gapRefused === undefined || first < expected.gapRefused))
+        expected.gapRefused = first;
+      const why = inHole
+        ? `out of order: offsets ${expected.hole?.from}-${expected.hole?.to} were skipped on this connection`
+        : `out of order: waiting for offset ${expected.next} to be sent again (batch starts at ${first})`;
       this.stuckStreams.failed(name, batch.streamKey, why);
       return {
         sink: name,
@@ -541,12 +550,13 @@ export class BatchProcessor {
   }
 
   /** The next batch on `connection` may start anywhere up to `next`. */
-  #expect(laneKey: string, next: number, connection: number): void {
-    const hole = this.#expected.get(laneKey);
+  #expect(laneKey: string, next: number, connection: number, failed = false): void {
+    const current = this.#expected.get(laneKey);
     this.#expected.set(laneKey, {
       next,
       connection,
-      hole: hole?.connection === connection ? hole.hole : undefined,
+      failed,
+      hole: current?.connection === connection ? current.hole : undefined,
     });
   }
 
@@ -554,7 +564,7 @@ export class BatchProcessor {
   #expectAgain(laneKey: string, offset: number, connection: number): void {
     const current = this.#expected.get(laneKey);
     const next = current?.connection === connection ? Math.min(current.next, offset) : offset;
-    this.#expect(laneKey, next, connection);
+    this.#expect(laneKey, next, connection, true);
   }
 
   #count(result: string, raw: Batch): void {
@@ -568,6 +578,10 @@ export class BatchProcessor {
 interface ExpectedStart {
   next: number;
   connection: number;
+  /** `next` is where a write failed (or was refused): nothing after it goes first. */
+  failed: boolean;
+  /** The lowest start of a batch refused for a gap since `next` was set. */
+  gapRefused?: number;
   /** Offsets the agent reported acknowledged when it came back on this connection. */
   hole?: { from: number; to: number };
 }

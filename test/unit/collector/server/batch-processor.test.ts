@@ -355,4 +355,34 @@ describe('BatchProcessor', () => {
     expect(marks.size).toBe(1);
     expect(kafka.lines).toEqual(['g1', 'h1', 'h2', 'z1']);
   });
+
+  it('refuses a gap once, then takes the same gap again as skipped by the agent; a failed range always first (issue 12 #5)', async () => {
+    const { processor, kafka } = setup();
+    expect((await processor.process(first, 1)).$case).toBe('committed');
+    // `third` (12) after `first` (ends at 6): a gap. Refused, naming the offset to resend from.
+    expect(await processor.process(third, 1)).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: expect.stringContaining('waiting for offset 6') },
+    });
+    // The agent resends from its acked offset (6) and starts at 12 again: it skipped 6-12
+    // itself (a long line), so the batch is written.
+    expect((await processor.process(third, 1)).$case).toBe('committed');
+    // The skipped range, sent afterwards, is not acknowledged as a duplicate of what it is not.
+    expect((await processor.process(second, 1)).$case).toBe('retryAfter');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1']);
+
+    // After a failed write the failed range always comes first, however often a later one comes.
+    const other = { stream: { ...first.stream!, inode: 77 } };
+    kafka.failNext = [outage()];
+    expect((await processor.process(makeBatch(['a1', 'a2'], 0, other), 1)).$case).toBe(
+      'retryAfter',
+    );
+    for (let i = 0; i < 3; i++)
+      expect((await processor.process(makeBatch(['b1', 'b2'], 6, other), 1)).$case).toBe(
+        'retryAfter',
+      );
+    expect((await processor.process(makeBatch(['a1', 'a2'], 0, other), 1)).$case).toBe('committed');
+    expect((await processor.process(makeBatch(['b1', 'b2'], 6, other), 1)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1', 'a1', 'a2', 'b1', 'b2']);
+  });
 });
