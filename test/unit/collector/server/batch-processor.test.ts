@@ -385,4 +385,29 @@ describe('BatchProcessor', () => {
     expect((await processor.process(makeBatch(['b1', 'b2'], 6, other), 1)).$case).toBe('committed');
     expect(kafka.lines).toEqual(['a1', 'a2', 'c1', 'a1', 'a2', 'b1', 'b2']);
   });
+
+  it('a stream fenced mid-write that moved away and came back higher flows again (issue 12 #4)', async () => {
+    const { processor, kafka } = setup();
+    let open!: () => void;
+    kafka.gate = new Promise<void>((r) => (open = r));
+    // `first` is being written when the collector fences itself; `second` waits in the lane.
+    const writing = processor.process(first, 1);
+    const queued = processor.process(second, 1);
+    await new Promise((r) => setTimeout(r, 10));
+    processor.fence('session lost');
+    open();
+    kafka.gate = undefined;
+    expect((await writing).$case).toBe('committed');
+    expect(await queued).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: expect.stringContaining('fenced') },
+    });
+    processor.unfence();
+    // Meanwhile another collector committed `second`; the agent comes back on a new connection
+    // with the next offset: it is written, and so is what follows.
+    expect((await processor.process(third, 2)).$case).toBe('committed');
+    expect((await processor.process(makeBatch(['d1'], 15), 2)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1', 'd1']);
+    expect(processor.stuckStreams.stuck()).toEqual([]);
+  });
 });
