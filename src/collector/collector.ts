@@ -72,16 +72,19 @@ export class Collector extends Component {
     });
     const defaultSinks =
       config.defaultSinks ?? (config.routes.length === 0 ? [...sinks.keys()] : []);
+    const marks = new HighWaterMarks();
     const processor = new BatchProcessor(
       {
         ...config.limits,
         retryAfterMs: config.retryAfterMs,
         busyRetryAfterMs: config.busyRetryAfterMs,
         stuckStreamMs: config.stuckStreamMs,
+        streamIdleMs: config.streamIdleMs,
+        supersededStreamIdleMs: config.supersededStreamIdleMs,
       },
       new Router(config.routes, defaultSinks),
       sinks,
-      new HighWaterMarks(),
+      marks,
       childLogger(this.#log, 'processor'),
       {
         batches: new Counter({
@@ -140,6 +143,12 @@ export class Collector extends Component {
           labelNames: ['scope', 'name', 'action'],
           registers: reg,
         }),
+        skipped: new Counter({
+          name: 'logrelay_collector_skipped_delivered_lines_total',
+          help: 'Lines not written because the collector or the sink had them as delivered already (retransmissions, re-shipped files), by sink.',
+          labelNames: ['sink'],
+          registers: reg,
+        }),
       },
       {
         sinks: flows,
@@ -181,6 +190,22 @@ export class Collector extends Component {
         }),
       },
     );
+    new Gauge({
+      name: 'logrelay_collector_dedup_marks',
+      help: 'Dedup high-water marks held in memory, (sink, stream) pairs; bounded by streamIdleMs and supersededStreamIdleMs.',
+      registers: reg,
+      collect() {
+        this.set(marks.size);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_collector_tracked_streams',
+      help: 'Streams whose dedup and order state the collector holds.',
+      registers: reg,
+      collect() {
+        this.set(processor.streamsTracked);
+      },
+    });
     new Gauge({
       name: 'logrelay_collector_stuck_streams',
       help: 'Streams whose writes to a sink have failed for longer than stuckStreamMs, by sink.',
@@ -287,6 +312,7 @@ export class Collector extends Component {
               processor.unfence();
               server.unfence();
             },
+            skippedLines: () => processor.skippedLines,
           },
           childLogger(this.#log, 'cluster'),
           this.registry,

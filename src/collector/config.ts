@@ -187,6 +187,32 @@ export const collectorConfigSchema = z
       .describe(
         'No progress on a stream for this long is reported (warn log, logrelay_collector_stuck_streams, /readyz 503), ms. Default: 60000.',
       ),
+    /**
+     * A stream (one generation of one file) not heard from for this long has its dedup mark and
+     * order state forgotten, so memory does not grow with every rotation ever seen, in ms.
+     * Exactly-once sinks keep their own marks and still skip a resend after that; with an
+     * at-least-once sink a batch resent after that long may be written again. Default: 3600000.
+     */
+    streamIdleMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(3_600_000)
+      .describe(
+        'A stream idle this long has its dedup mark forgotten (exactly-once sinks keep theirs), ms. Default: 3600000.',
+      ),
+    /**
+     * The same for a stream a newer generation of its file (same agent and path) has replaced:
+     * forgotten once idle this long (at most streamIdleMs), in ms. Default: 60000.
+     */
+    supersededStreamIdleMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(60_000)
+      .describe(
+        'A stream replaced by a newer generation of its file and idle this long has its mark forgotten, ms. Default: 60000.',
+      ),
     /** Delay suggested to agents when the collector is busy, in ms. Default: 200. */
     busyRetryAfterMs: z
       .number()

@@ -21,8 +21,11 @@ export interface StatusReport {
     connections: number;
     inFlightBytes: number;
     updatedAt: string;
-    /** Its sinks with their guarantee (`exactly-once`, `at-least-once`, `none`). */
-    sinks: Array<{ name: string; type: string; guarantee: string }>;
+    /**
+     * Its sinks with their guarantee (`exactly-once`, `at-least-once`, `none`) and the lines
+     * each skipped since the collector started as delivered before.
+     */
+    sinks: Array<{ name: string; type: string; guarantee: string; skippedLines: number }>;
   }>;
   assignment: {
     epoch: number;
@@ -69,7 +72,12 @@ export function statusReport(view: ClusterView, zookeeper: string, root: string)
       connections: m.load.connections,
       inFlightBytes: m.load.inFlightBytes,
       updatedAt: m.updatedAt,
-      sinks: m.sinks.map(({ name, type, guarantee }) => ({ name, type, guarantee })),
+      sinks: m.sinks.map(({ name, type, guarantee, skippedLines }) => ({
+        name,
+        type,
+        guarantee,
+        skippedLines: skippedLines ?? 0,
+      })),
     })),
     assignment: view.assignment
       ? {
@@ -121,10 +129,18 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** `kafka (kafka, exactly-once), files (file, at-least-once)`; `-` when none is reported. */
+/**
+ * `kafka (kafka, exactly-once, 100000 skipped as delivered), files (file, at-least-once)`; `-`
+ * when none is reported.
+ */
 export function formatSinks(sinks: StatusReport['members'][number]['sinks']): string {
   if (sinks.length === 0) return '-';
-  return sinks.map((s) => `${s.name} (${s.type}, ${s.guarantee})`).join(', ');
+  return sinks
+    .map((s) => {
+      const skipped = s.skippedLines > 0 ? `, ${s.skippedLines} skipped as delivered` : '';
+      return `${s.name} (${s.type}, ${s.guarantee}${skipped})`;
+    })
+    .join(', ');
 }
 
 /** The report as text tables: members, agents, streams. */

@@ -46,6 +46,8 @@ export interface ClusterNodeHooks {
   fence(reason: string): void;
   /** Membership is confirmed again: accept agents. */
   unfence(): void;
+  /** Lines each sink skipped as already delivered, since start (shown by `logrelay status`). */
+  skippedLines?(): ReadonlyMap<string, number>;
 }
 
 export type AssignmentWrite = 'ok' | 'fenced' | 'conflict';
@@ -305,7 +307,10 @@ export class ClusterNode extends Component {
       startedAt: this.#startedAt,
       updatedAt: new Date().toISOString(),
       load: { ...rest, bytesPerSec: Math.round(bytesPerSec) },
-      sinks: [...this.#opts.sinks],
+      sinks: this.#opts.sinks.map((sink) => ({
+        ...sink,
+        skippedLines: this.#hooks.skippedLines?.().get(sink.name) ?? 0,
+      })),
     };
     return Buffer.from(JSON.stringify(info));
   }

@@ -6,6 +6,8 @@ import type { SinkBatch } from '../sinks/sink.js';
  * the lines at or after the mark, so a sink never receives a line twice from this collector.
  *
  * Kept in memory, within this collector; sharing marks across collectors is the cluster's job.
+ * Bounded by MarkRetention: marks of streams idle for `streamIdleMs` (or superseded by a newer
+ * generation of their file and idle for `supersededStreamIdleMs`) are forgotten.
  */
 export class HighWaterMarks {
   readonly #marks = new Map<string, Map<string, number>>();
@@ -29,7 +31,14 @@ export class HighWaterMarks {
     return n;
   }
 
-  /** Forgets a stream everywhere (when its agent says it is finished). */
+  /** (sink, stream) marks held, over all sinks (for the gauge). */
+  get size(): number {
+    let n = 0;
+    for (const perSink of this.#marks.values()) n += perSink.size;
+    return n;
+  }
+
+  /** Forgets a stream everywhere (see MarkRetention for when). */
   forget(streamKey: string): void {
     for (const perSink of this.#marks.values()) perSink.delete(streamKey);
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../../common/logging/logger.js';
 import type { Batch, ShipResponse } from '../../common/wire/index.js';
 import type { HighWaterMarks } from '../dedup/high-water-marks.js';
 import { unseenPart } from '../dedup/high-water-marks.js';
+import { MarkRetention } from '../dedup/mark-retention.js';
 import type { Router } from '../routing/router.js';
 import { PartialWriteError, type Sink, type SinkBatch } from '../sinks/sink.js';
 import type { AgentRates } from '../smoothing/agent-rates.js';
@@ -24,6 +25,12 @@ export interface BatchProcessorOptions extends BatchLimits {
   busyRetryAfterMs: number;
   /** A stream whose writes fail for this long is reported stuck, in ms. Default: 60000. */
   stuckStreamMs?: number;
+  /** A stream not heard from for this long has its marks forgotten, in ms. Default: 3600000. */
+  streamIdleMs?: number;
+  /** Same, for a stream a newer generation of its file replaced, in ms. Default: 60000. */
+  supersededStreamIdleMs?: number;
+  /** The clock for forgetting idle streams, ms (tests). Default: performance.now. */
+  now?: () => number;
 }
 
 /** The smoothing parts; each one is optional (off when absent). */
@@ -54,6 +61,8 @@ export interface BatchProcessorMetrics {
    * action (held, refused).
    */
   throttled: Counter<'scope' | 'name' | 'action'>;
+  /** Lines not written because the collector's or the sink's marks had them, by sink. */
+  skipped?: Counter<'sink'>;
 }
 
 /**
@@ -88,12 +97,15 @@ export class BatchProcessor {
    *   or refused range, or a sender that sent a later range first): it is answered retry-after
    *   OUT_OF_ORDER naming `next`, and neither written nor acknowledged. The agent rewinds to its
    *   acked offset, which is at most `next`, and resends in order.
+   * - The agent may leave a gap itself: a line over `lines.maxBytes` with `onLongLine: skip`.
+   *   Its resend then starts at the same offset again; unless `next` is a failed range, that
+   *   second identical gap is taken as skipped by the agent and written.
    * - A batch on a newer connection is the first after the agent reconnected, and the agent
    *   starts again from its acked offset: lines below it were committed (here or through another
    *   collector while it was away), so a start beyond `next` is the stream's new base, however
-   *   the last connection ended (fenced, failed, throttled). Lines between the old mark and that
-   *   base are remembered as a hole: the agent said they were acknowledged, so a batch of them
-   *   on that connection is refused, never acknowledged as a duplicate it was not.
+   *   the last connection ended (fenced, failed, throttled).
+   * - The offsets jumped over in either case are remembered as a hole: a batch in it on that
+   *   connection is refused, never acknowledged as a duplicate of lines that were not written.
    */
   readonly #expected = new Map<string, ExpectedStart>();
   /** Per stream: the newest connection a batch of it came on. */
@@ -106,6 +118,14 @@ export class BatchProcessor {
   #fenced: string | undefined;
   /** Streams that have made no progress for long (for the log, a gauge and `/readyz`). */
   readonly stuckStreams: StuckStreams;
+  /** Which streams' marks and state may be forgotten (idle, or superseded and idle). */
+  readonly #retention: MarkRetention;
+  readonly #now: () => number;
+  #lastSweep = 0;
+  /** (sink, stream) pairs whose skip as already delivered was logged (once each). */
+  readonly #skipLogged = new Set<string>();
+  /** Lines skipped as already delivered, per sink, since start (for `logrelay status`). */
+  readonly #skippedLines = new Map<string, number>();
 
   constructor(
     opts: BatchProcessorOptions,
@@ -124,6 +144,42 @@ export class BatchProcessor {
     this.#log = log;
     this.#metrics = metrics;
     this.stuckStreams = new StuckStreams(opts.stuckStreamMs ?? 60_000, log);
+    this.#now = opts.now ?? (() => performance.now());
+    this.#retention = new MarkRetention({
+      streamIdleMs: opts.streamIdleMs ?? 3_600_000,
+      supersededIdleMs: opts.supersededStreamIdleMs ?? 60_000,
+    });
+    this.#lastSweep = this.#now();
+  }
+
+  /** Lines skipped as already delivered (collector or sink marks), per sink, since start. */
+  get skippedLines(): ReadonlyMap<string, number> {
+    return this.#skippedLines;
+  }
+
+  /** Streams whose state (marks, order) this collector holds. */
+  get streamsTracked(): number {
+    return this.#retention.size;
+  }
+
+  /**
+   * Forgets the state of streams idle long enough. An exactly-once sink keeps its own marks and
+   * skips a resend after that as before; an at-least-once sink may write such a resend again.
+   */
+  #sweep(now: number): void {
+    if (now - this.#lastSweep < 1000) return;
+    this.#lastSweep = now;
+    const forgotten = this.#retention.sweep(now, (key) => this.#lanes.has(key));
+    for (const key of forgotten) {
+      this.#marks.forget(key);
+      this.#newestConnection.delete(key);
+      for (const sink of this.#sinks.keys()) {
+        this.#expected.delete(`${sink}\u0000${key}`);
+        this.#skipLogged.delete(`${sink}\u0000${key}`);
+      }
+    }
+    if (forgotten.length > 0)
+      this.#log.debug({ streams: forgotten.length }, 'forgot the marks of idle streams');
   }
 
   get inFlightBytes(): number {
@@ -170,6 +226,9 @@ export class BatchProcessor {
       return Promise.resolve({ $case: 'rejected', value: checked.rejection });
     }
     const batch = checked.batch;
+    const clock = this.#now();
+    this.#retention.touch(batch.streamKey, batch.agentId, batch.keyPath ?? batch.path, clock);
+    this.#sweep(clock);
     if (this.#fenced !== undefined) {
       this.#count('busy', raw);
       return Promise.resolve({
@@ -332,24 +391,31 @@ export class BatchProcessor {
     const first = batch.offsets[0] ?? batch.endOffset;
     const mark = this.#marks.get(name, batch.streamKey);
     let expected = this.#expected.get(laneKey);
+    const firstHere = expected === undefined;
     if (expected === undefined || connection !== expected.connection) {
       // The first batch here, or the agent reconnected: it starts from its acked offset, the
       // stream's new base.
       const below = mark ?? 0;
       const hole = first > below ? { from: below, to: first } : undefined;
-      expected = { next: Math.max(first, below), connection, hole };
+      expected = { next: Math.max(first, below), connection, failed: false, hole };
       this.#expected.set(laneKey, expected);
     }
-    const gap =
-      first > expected.next ||
-      (expected.hole !== undefined &&
-        first < expected.hole.to &&
-        batch.endOffset > expected.hole.from);
-    if (gap) {
-      const why =
-        first > expected.next
-          ? `out of order: waiting for offset ${expected.next} to be sent again (batch starts at ${first})`
-          : `out of order: offsets ${expected.hole?.from}-${expected.hole?.to} were reported acknowledged on this connection`;
+    const inHole =
+      expected.hole !== undefined &&
+      first < expected.hole.to &&
+      batch.endOffset > expected.hole.from;
+    if (first > expected.next && !expected.failed && expected.gapRefused === first) {
+      // Refused once and sent again from the agent's acked offset with the same start: the
+      // agent itself skipped those bytes (a line over lines.maxBytes with onLongLine: skip).
+      expected.hole = { from: expected.next, to: first };
+      expected.next = first;
+      expected.gapRefused = undefined;
+    } else if (first > expected.next || inHole) {
+      if (!inHole && (expected.gapRefused === undefined || first < expected.gapRefused))
+        expected.gapRefused = first;
+      const why = inHole
+        ? `out of order: offsets ${expected.hole?.from}-${expected.hole?.to} were skipped on this connection`
+        : `out of order: waiting for offset ${expected.next} to be sent again (batch starts at ${first})`;
       this.stuckStreams.failed(name, batch.streamKey, why);
       return {
         sink: name,
@@ -362,6 +428,10 @@ export class BatchProcessor {
     }
     const { batch: part, duplicates } = unseenPart(batch, mark);
     if (duplicates > 0) this.#metrics.duplicates.inc({ sink: name }, duplicates);
+    if (duplicates > 0 && (firstHere || !part)) {
+      const to = part ? (part.offsets[0] ?? batch.endOffset) : batch.endOffset;
+      this.#skippedAsDelivered(name, batch, laneKey, first, to, duplicates, 'collector');
+    } else if (duplicates > 0) this.#countSkipped(name, duplicates);
     if (!part) {
       this.#expect(laneKey, Math.max(batch.endOffset, mark ?? 0), connection);
       return { sink: name, duplicates };
@@ -397,8 +467,16 @@ export class BatchProcessor {
     }
     const end = this.#metrics.sinkSeconds.startTimer({ sink: name });
     try {
-      await sink.write(part);
+      const written = await sink.write(part);
       ticket?.done({ overloaded: false });
+      const skipped = written?.skippedLines ?? 0;
+      if (skipped > 0) {
+        const from = part.offsets[0] ?? first;
+        const to = part.offsets[skipped] ?? part.endOffset;
+        if (firstHere || skipped === part.lines.length)
+          this.#skippedAsDelivered(name, batch, laneKey, from, to, skipped, 'sink');
+        else this.#countSkipped(name, skipped);
+      }
       this.#metrics.sinkLines.inc({ sink: name }, part.lines.length);
       this.#metrics.sinkBytes.inc({ sink: name }, partBytes);
       this.#marks.advance(name, batch.streamKey, batch.endOffset);
@@ -444,13 +522,51 @@ export class BatchProcessor {
     }
   }
 
+  #countSkipped(sink: string, lines: number): void {
+    this.#skippedLines.set(sink, (this.#skippedLines.get(sink) ?? 0) + lines);
+    this.#metrics.skipped?.inc({ sink }, lines);
+  }
+
+  /**
+   * A whole batch, or the start of a stream, was not written because it was delivered before
+   * (a retransmission after a takeover, or a file shipped again under the same identity): said
+   * once per sink and stream, so a deliberate re-ship that writes nothing is not silent.
+   */
+  #skippedAsDelivered(
+    sink: string,
+    batch: SinkBatch,
+    laneKey: string,
+    fromOffset: number,
+    toOffset: number,
+    lines: number,
+    marks: 'collector' | 'sink',
+  ): void {
+    this.#countSkipped(sink, lines);
+    if (this.#skipLogged.has(laneKey)) return;
+    this.#skipLogged.add(laneKey);
+    this.#log.info(
+      {
+        sink,
+        agent: batch.agentId,
+        stream: batch.streamKey,
+        path: batch.path,
+        fromOffset,
+        toOffset,
+        lines,
+        marks,
+      },
+      'lines skipped as already delivered to this sink (logged once per stream; to ship a file again on purpose see docs/operations.md)',
+    );
+  }
+
   /** The next batch on `connection` may start anywhere up to `next`. */
-  #expect(laneKey: string, next: number, connection: number): void {
-    const hole = this.#expected.get(laneKey);
+  #expect(laneKey: string, next: number, connection: number, failed = false): void {
+    const current = this.#expected.get(laneKey);
     this.#expected.set(laneKey, {
       next,
       connection,
-      hole: hole?.connection === connection ? hole.hole : undefined,
+      failed,
+      hole: current?.connection === connection ? current.hole : undefined,
     });
   }
 
@@ -458,7 +574,7 @@ export class BatchProcessor {
   #expectAgain(laneKey: string, offset: number, connection: number): void {
     const current = this.#expected.get(laneKey);
     const next = current?.connection === connection ? Math.min(current.next, offset) : offset;
-    this.#expect(laneKey, next, connection);
+    this.#expect(laneKey, next, connection, true);
   }
 
   #count(result: string, raw: Batch): void {
@@ -472,6 +588,10 @@ export class BatchProcessor {
 interface ExpectedStart {
   next: number;
   connection: number;
+  /** `next` is where a write failed (or was refused): nothing after it goes first. */
+  failed: boolean;
+  /** The lowest start of a batch refused for a gap since `next` was set. */
+  gapRefused?: number;
   /** Offsets the agent reported acknowledged when it came back on this connection. */
   hole?: { from: number; to: number };
 }

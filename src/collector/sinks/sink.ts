@@ -45,7 +45,17 @@ export interface SinkBatch {
 export interface Sink extends Component {
   /** The sink's name from the configuration (e.g. `kafka-main`). */
   readonly name: string;
-  write(batch: SinkBatch): Promise<void>;
+  /**
+   * Resolves once committed; a sink that keeps marks of its own (exactly-once) may say how many
+   * of the lines it skipped because it had committed them before.
+   */
+  write(batch: SinkBatch): Promise<void | SinkWriteResult>;
+}
+
+/** What a sink may report about a committed write. */
+export interface SinkWriteResult {
+  /** Lines of the batch not written because the sink's own marks had them (already delivered). */
+  readonly skippedLines: number;
 }
 
 /** What every sink is built with besides its own config. */

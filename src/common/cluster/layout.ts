@@ -45,6 +45,11 @@ export const memberSinkSchema = z.object({
    * failed write or a collector crash) or `none` (the null sink).
    */
   guarantee: z.string(),
+  /**
+   * Lines it skipped since the collector started because they were delivered before (the
+   * collector's or the sink's marks had them); collectors before 0.1 did not report it.
+   */
+  skippedLines: z.number().nonnegative().optional(),
 });
 
 export const memberInfoSchema = z.object({

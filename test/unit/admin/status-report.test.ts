@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatStatus, statusReport } from '../../../src/admin/status/status-report.js';
+import {
+  formatSinks,
+  formatStatus,
+  statusReport,
+} from '../../../src/admin/status/status-report.js';
 import type { ClusterView } from '../../../src/common/cluster/index.js';
 
 const load = {
@@ -126,5 +130,22 @@ describe('status report', () => {
       '/x',
     );
     expect(bare.members.map((m) => m.leader)).toEqual([false, false, true]);
+  });
+
+  it('shows the lines each sink skipped as already delivered (issue 12 #22)', () => {
+    const members = [
+      {
+        ...view.members[0]!,
+        sinks: [
+          { name: 'kafka', type: 'kafka', guarantee: 'exactly-once', skippedLines: 100000 },
+          { name: 'files', type: 'file', guarantee: 'at-least-once' },
+        ],
+      },
+    ];
+    const report = statusReport({ ...view, members }, 'zk:2181', '/logrelay');
+    expect(report.members[0]?.sinks.map((s) => s.skippedLines)).toEqual([100000, 0]);
+    expect(formatSinks(report.members[0]!.sinks)).toBe(
+      'kafka (kafka, exactly-once, 100000 skipped as delivered), files (file, at-least-once)',
+    );
   });
 });

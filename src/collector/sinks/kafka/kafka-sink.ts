@@ -11,6 +11,7 @@ import {
   type SinkBatch,
   type SinkConfigRef,
   type SinkContext,
+  type SinkWriteResult,
 } from '../sink.js';
 import type { KafkaSinkConfig } from './config.js';
 import {
@@ -202,17 +203,17 @@ export class KafkaSink extends Component implements Sink {
     return this.#eosStarted;
   }
 
-  write(batch: SinkBatch): Promise<void> {
+  write(batch: SinkBatch): Promise<SinkWriteResult> {
     const producer = this.#producer;
     if (!this.running || !producer) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
       return Promise.reject(sinkNotRunning('Kafka', this.name, this.state));
     }
-    if (batch.lines.length === 0) return Promise.resolve();
+    if (batch.lines.length === 0) return Promise.resolve({ skippedLines: 0 });
     return this.#inflight.track(this.#write(producer, batch));
   }
 
-  async #write(producer: RecordProducer, batch: SinkBatch): Promise<void> {
+  async #write(producer: RecordProducer, batch: SinkBatch): Promise<SinkWriteResult> {
     const endTimer = this.#writeSeconds.startTimer();
     try {
       let written = batch.lines.length;
@@ -231,6 +232,7 @@ export class KafkaSink extends Component implements Sink {
       let bytes = 0;
       for (const line of batch.lines) bytes += line.length;
       this.#bytes.inc(bytes);
+      return { skippedLines: batch.lines.length - written };
     } catch (err) {
       // kafkajs errors (a connection refused, retries exhausted) are outages, never the batch's
       // fault: toRelayError keeps them retriable.

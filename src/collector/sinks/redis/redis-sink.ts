@@ -6,7 +6,7 @@ import { Component } from '../../../common/lifecycle/component.js';
 import type { Logger } from '../../../common/logging/logger.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
-import type { Sink, SinkBatch, SinkContext } from '../sink.js';
+import type { Sink, SinkBatch, SinkContext, SinkWriteResult } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 import { APPEND_SCRIPT, buildScriptArgs, marksKey, redisKey } from './records.js';
 
@@ -137,17 +137,17 @@ export class RedisSink extends Component implements Sink {
     client.disconnect();
   }
 
-  write(batch: SinkBatch): Promise<void> {
+  write(batch: SinkBatch): Promise<SinkWriteResult> {
     const client = this.#client;
     if (!this.running || !client) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
       return Promise.reject(sinkNotRunning('Redis', this.name, this.state));
     }
-    if (batch.lines.length === 0) return Promise.resolve();
+    if (batch.lines.length === 0) return Promise.resolve({ skippedLines: 0 });
     return this.#inflight.track(this.#write(client, batch));
   }
 
-  async #write(client: Redis, batch: SinkBatch): Promise<void> {
+  async #write(client: Redis, batch: SinkBatch): Promise<SinkWriteResult> {
     try {
       const key = redisKey(this.config.keyTemplate, batch.topic);
       const args = buildScriptArgs(batch, this.config);
@@ -162,6 +162,7 @@ export class RedisSink extends Component implements Sink {
       const appended = Number(reply);
       this.#lines.inc(appended);
       this.#duplicates.inc(batch.lines.length - appended);
+      return { skippedLines: batch.lines.length - appended };
     } catch (err) {
       const error = toRelayError(err, this.name);
       this.#errors.inc({ sink: this.name, code: error.code });

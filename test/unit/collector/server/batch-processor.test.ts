@@ -8,6 +8,7 @@ import { Router } from '../../../../src/collector/routing/router.js';
 import {
   BatchProcessor,
   type BatchProcessorFlow,
+  type BatchProcessorOptions,
 } from '../../../../src/collector/server/batch-processor.js';
 import type { Sink, SinkBatch } from '../../../../src/collector/sinks/sink.js';
 import { AgentRates } from '../../../../src/collector/smoothing/agent-rates.js';
@@ -33,8 +34,15 @@ class MemorySink extends Component implements Sink {
   }
 }
 
-function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = {}) {
+function setup(
+  opts: {
+    maxInFlightBytes?: number;
+    flow?: BatchProcessorFlow;
+    processor?: Partial<BatchProcessorOptions>;
+  } = {},
+) {
   const registry = new Registry();
+  const marks = new HighWaterMarks();
   const kafka = new MemorySink('kafka');
   const hdfs = new MemorySink('hdfs');
   const processor = new BatchProcessor(
@@ -44,13 +52,14 @@ function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = 
       maxInFlightBytes: opts.maxInFlightBytes ?? 1e9,
       retryAfterMs: 750,
       busyRetryAfterMs: 50,
+      ...opts.processor,
     },
     new Router([{ topics: ['both'], sinks: ['kafka', 'hdfs'] }], ['kafka']),
     new Map<string, Sink>([
       ['kafka', kafka],
       ['hdfs', hdfs],
     ]),
-    new HighWaterMarks(),
+    marks,
     createLogger({ level: 'silent' }),
     {
       batches: new Counter({ name: 'b', help: 'b', labelNames: ['result'], registers: [registry] }),
@@ -101,7 +110,7 @@ function setup(opts: { maxInFlightBytes?: number; flow?: BatchProcessorFlow } = 
     },
     opts.flow,
   );
-  return { processor, kafka, hdfs, registry };
+  return { processor, kafka, hdfs, registry, marks };
 }
 
 const outage = () => new RelayError('SINK_UNAVAILABLE', 'broker down', { retriable: true });
@@ -321,5 +330,84 @@ describe('BatchProcessor', () => {
         throttled.values.map((v) => [`${v.labels['name']}/${v.labels['action']}`, v.value]),
       ),
     ).toEqual({ 'agentRate/held': 1, 'agentRate/refused': 1 });
+  });
+
+  it('forgets the marks of idle and superseded streams, and only theirs (issue 12 #15)', async () => {
+    let now = 0;
+    const { processor, kafka, marks } = setup({
+      processor: { now: () => now, streamIdleMs: 3_600_000, supersededStreamIdleMs: 60_000 },
+    });
+    const gen = (inode: number, lines: string[], start: number) =>
+      makeBatch(lines, start, { stream: { ...first.stream!, inode } });
+    expect((await processor.process(gen(1, ['g1'], 0))).$case).toBe('committed');
+    now = 1000;
+    // The file rotated: a new generation (inode 2) of the same path.
+    expect((await processor.process(gen(2, ['h1'], 0))).$case).toBe('committed');
+    expect(marks.size).toBe(2);
+    now = 61_000;
+    expect((await processor.process(gen(2, ['h2'], 3))).$case).toBe('committed');
+    expect(marks.size).toBe(1);
+    expect(processor.streamsTracked).toBe(1);
+    now = 3_700_000;
+    expect((await processor.process(makeBatch(['z1'], 0, { agentId: 'agent-9' }))).$case).toBe(
+      'committed',
+    );
+    expect(marks.size).toBe(1);
+    expect(kafka.lines).toEqual(['g1', 'h1', 'h2', 'z1']);
+  });
+
+  it('refuses a gap once, then takes the same gap again as skipped by the agent; a failed range always first (issue 12 #5)', async () => {
+    const { processor, kafka } = setup();
+    expect((await processor.process(first, 1)).$case).toBe('committed');
+    // `third` (12) after `first` (ends at 6): a gap. Refused, naming the offset to resend from.
+    expect(await processor.process(third, 1)).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: expect.stringContaining('waiting for offset 6') },
+    });
+    // The agent resends from its acked offset (6) and starts at 12 again: it skipped 6-12
+    // itself (a long line), so the batch is written.
+    expect((await processor.process(third, 1)).$case).toBe('committed');
+    // The skipped range, sent afterwards, is not acknowledged as a duplicate of what it is not.
+    expect((await processor.process(second, 1)).$case).toBe('retryAfter');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1']);
+
+    // After a failed write the failed range always comes first, however often a later one comes.
+    const other = { stream: { ...first.stream!, inode: 77 } };
+    kafka.failNext = [outage()];
+    expect((await processor.process(makeBatch(['a1', 'a2'], 0, other), 1)).$case).toBe(
+      'retryAfter',
+    );
+    for (let i = 0; i < 3; i++)
+      expect((await processor.process(makeBatch(['b1', 'b2'], 6, other), 1)).$case).toBe(
+        'retryAfter',
+      );
+    expect((await processor.process(makeBatch(['a1', 'a2'], 0, other), 1)).$case).toBe('committed');
+    expect((await processor.process(makeBatch(['b1', 'b2'], 6, other), 1)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1', 'a1', 'a2', 'b1', 'b2']);
+  });
+
+  it('a stream fenced mid-write that moved away and came back higher flows again (issue 12 #4)', async () => {
+    const { processor, kafka } = setup();
+    let open!: () => void;
+    kafka.gate = new Promise<void>((r) => (open = r));
+    // `first` is being written when the collector fences itself; `second` waits in the lane.
+    const writing = processor.process(first, 1);
+    const queued = processor.process(second, 1);
+    await new Promise((r) => setTimeout(r, 10));
+    processor.fence('session lost');
+    open();
+    kafka.gate = undefined;
+    expect((await writing).$case).toBe('committed');
+    expect(await queued).toMatchObject({
+      $case: 'retryAfter',
+      value: { reason: expect.stringContaining('fenced') },
+    });
+    processor.unfence();
+    // Meanwhile another collector committed `second`; the agent comes back on a new connection
+    // with the next offset: it is written, and so is what follows.
+    expect((await processor.process(third, 2)).$case).toBe('committed');
+    expect((await processor.process(makeBatch(['d1'], 15), 2)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1', 'd1']);
+    expect(processor.stuckStreams.stuck()).toEqual([]);
   });
 });
