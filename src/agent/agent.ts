@@ -16,6 +16,7 @@ import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
+import { compressionOf, type CompressionFormat } from './tail/compression.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
@@ -54,6 +55,8 @@ export class Agent extends Component {
   #pumpAgain = false;
   #scanning: Promise<void> | undefined;
   #cursor = 0;
+  /** Compressed files skipped (`<device>:<inode>` → format): logged once, not opened again. */
+  readonly #compressed = new Map<string, CompressionFormat>();
   readonly #m;
 
   /**
@@ -133,6 +136,12 @@ export class Agent extends Component {
       discardedBytes: new Counter({
         name: 'logrelay_agent_long_line_discarded_bytes_total',
         help: 'Bytes dropped from lines longer than lines.maxBytes.',
+        registers: reg,
+      }),
+      compressedSkipped: new Counter({
+        name: 'logrelay_agent_compressed_files_skipped_total',
+        help: 'Files skipped because they start with a compression magic number (tails[].compressed: skip), by format.',
+        labelNames: ['format'],
         registers: reg,
       }),
       files: new Gauge({
@@ -393,6 +402,7 @@ export class Agent extends Component {
           const id = `${st.dev}:${st.ino}`;
           if (seen.has(id)) continue;
           seen.add(id);
+          if (this.#compressed.has(id)) continue;
           const existing = this.#harvesters.get(id);
           if (existing) {
             // The stream keeps the name it was found under (the live name, before rotation):
@@ -416,6 +426,7 @@ export class Agent extends Component {
         }
       }
     }
+    for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) h.orphaned = true;
       if (!h.busy) await h.tailer.observeSize();
@@ -483,6 +494,14 @@ export class Agent extends Component {
     let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect });
     if (!tailer) return;
+    if (tail.compressed === 'skip') {
+      const format = compressionOf((await tailer.probe()).prefix);
+      if (format) {
+        await tailer.close();
+        this.#skipCompressed(id, path, format);
+        return;
+      }
+    }
     // Set when the registry knows the file's line; otherwise a first generation, below.
     let generation: number | undefined;
     if (latest) {
@@ -617,6 +636,10 @@ export class Agent extends Component {
             h.lostBytes = 0;
           }
           h.lag.observe(h.tailer.size, now);
+          if (next && this.#isCompressed(h, next.batch)) {
+            await this.#dropCompressed(h, next.batch);
+            continue;
+          }
           if (next) {
             const lines = next.batch.lineLengths.length;
             this.#m.linesRead.inc(lines);
@@ -664,6 +687,39 @@ export class Agent extends Component {
       if (otherRenamed !== hRenamed ? otherRenamed : openedBefore) return true;
     }
     return false;
+  }
+
+  /** Remembers a compressed file so later scans pass it by; logs and counts it once. */
+  #skipCompressed(id: string, path: string, format: CompressionFormat): void {
+    if (this.#compressed.has(id)) return;
+    this.#compressed.set(id, format);
+    this.#m.compressedSkipped.inc({ format });
+    this.#log.info(
+      { path, format },
+      'skipped: the file is compressed (tails[].compressed: skip); its bytes are not lines',
+    );
+  }
+
+  /**
+   * A file opened while it was still empty (a compressor had just created it) is checked again
+   * by its first batch: the first line of a compressed file starts with the magic number.
+   */
+  #isCompressed(h: Harvester, batch: Batch): boolean {
+    if (batch.startOffset !== 0) return false;
+    const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+    if (tail?.config.compressed !== 'skip') return false;
+    return compressionOf(batch.lines.subarray(0, batch.lineLengths[0] ?? 0)) !== undefined;
+  }
+
+  async #dropCompressed(h: Harvester, batch: Batch): Promise<void> {
+    const id = `${h.identity.device}:${h.identity.inode}`;
+    h.closed = true;
+    this.#harvesters.delete(id);
+    await h.tailer.close();
+    if (this.checkpoints.has(h.key)) this.checkpoints.delete(h.key);
+    this.#m.files.set(this.#harvesters.size);
+    const format = compressionOf(batch.lines.subarray(0, batch.lineLengths[0] ?? 0));
+    if (format) this.#skipCompressed(id, h.path, format);
   }
 
   /** A file renamed away or deleted, read to its end and fully acked, is closed. */
