@@ -11,6 +11,7 @@ import { CheckpointRegistry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
+import { liveNameOf } from './discovery/rotated-name.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
@@ -57,6 +58,8 @@ export class Agent extends Component {
   #cursor = 0;
   /** Compressed files skipped (`<device>:<inode>` → format): logged once, not opened again. */
   readonly #compressed = new Map<string, CompressionFormat>();
+  #scansStarted = 0;
+  #scansCompleted = 0;
   readonly #m;
 
   /**
@@ -391,7 +394,11 @@ export class Agent extends Component {
   }
 
   async #scanOnce(): Promise<void> {
+    this.#scansStarted++;
     const seen = new Set<string>();
+    /** New files, opened oldest first once all are known: see #waitsForPredecessor. */
+    const found: { path: string; tail: TailEntry; id: string; bornMs: number }[] = [];
+    const names = new Set<string>();
     for (const tail of this.#tails) {
       for (const glob of tail.config.paths) {
         for (const path of await expandGlob(glob)) {
@@ -399,6 +406,7 @@ export class Agent extends Component {
           // stat follows symlinks: a retargeted link shows up as another file.
           const st = await stat(path).catch(() => undefined);
           if (!st?.isFile()) continue;
+          names.add(path);
           const id = `${st.dev}:${st.ino}`;
           if (seen.has(id)) continue;
           seen.add(id);
@@ -422,10 +430,12 @@ export class Agent extends Component {
             );
             continue;
           }
-          await this.#open(path, tail, id);
+          found.push({ path, tail, id, bornMs: st.birthtimeMs || st.mtimeMs });
         }
       }
     }
+    found.sort((a, b) => a.bornMs - b.bornMs);
+    for (const f of found) await this.#open(f.path, f.tail, f.id, f.bornMs, names);
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) h.orphaned = true;
@@ -433,6 +443,7 @@ export class Agent extends Component {
       h.lag.observe(h.tailer.size, Date.now());
     }
     this.#firstScan = false;
+    this.#scansCompleted++;
     this.#m.files.set(this.#harvesters.size);
     this.#pump();
   }
@@ -464,7 +475,18 @@ export class Agent extends Component {
     if (this.running) await this.#scan();
   }
 
-  async #open(path: string, tailEntry: TailEntry, id: string): Promise<void> {
+  /**
+   * @param bornMs the file's birth time (its mtime where none is kept), ms
+   * @param names every path the scan found: a generation the registry does not know is keyed
+   *   by the live name among them it was rotated from (`app.log.2` → `app.log`)
+   */
+  async #open(
+    path: string,
+    tailEntry: TailEntry,
+    id: string,
+    bornMs: number,
+    names: ReadonlySet<string>,
+  ): Promise<void> {
     const tail = tailEntry.config;
     const [device = '', inode = ''] = id.split(':');
     // Opened by path, checked against the file the scan stat-ed: if the path was rotated in
@@ -532,6 +554,7 @@ export class Agent extends Component {
         );
       }
     }
+    if (generation === undefined) keyPath = this.#liveName(path, tail.topic, names);
     // Only a file without a known line pays for the birth-time stat.
     generation ??= firstGeneration(
       tailer.identity.fingerprint,
@@ -566,12 +589,33 @@ export class Agent extends Component {
       await tailer.close();
       return;
     }
+    harvester.bornMs = bornMs;
+    // A later scan may find a generation of this file that this one missed (renamed between the
+    // directory listing and the stat): wait for one more scan before reading after a rotation.
+    const hasGeneration = [...this.#harvesters.values()].some(
+      (h) => h.keyPath === keyPath && h.opts.topic === tail.topic,
+    );
+    if (!this.#firstScan && hasGeneration) harvester.holdUntilScan = this.#scansStarted + 1;
     this.#harvesters.set(id, harvester);
     // Recorded at once, not at the first ack: a new file after a rotation is not read until its
     // predecessor is finished, and if it is renamed away before a restart, its entry is the only
     // place its first name (its key path) survives.
     if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /** The live name a file unknown to the registry was rotated from, or its own path. */
+  #liveName(path: string, topic: string, names: ReadonlySet<string>): string {
+    const known = [...this.#harvesters.values()]
+      .filter((h) => h.opts.topic === topic)
+      .map((h) => h.keyPath);
+    const recorded = this.checkpoints.running
+      ? this.checkpoints
+          .entries()
+          .filter((e) => e.topic === topic)
+          .map((e) => e.keyPath)
+      : [];
+    return liveNameOf(path, [...names, ...known, ...recorded]);
   }
 
   /** The tailer, or undefined (logged) when the file cannot be opened or was rotated meanwhile. */
@@ -612,7 +656,8 @@ export class Agent extends Component {
       for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
         const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
         const now = Date.now();
-        if (!h.ready(now) || this.#waitsForPredecessor(h)) continue;
+        if (!h.ready(now) || h.holdUntilScan > this.#scansCompleted || this.#waitsForPredecessor(h))
+          continue;
         h.busy = true;
         try {
           const generation = h.generation;
@@ -669,9 +714,11 @@ export class Agent extends Component {
    * Kafka key): it is read only once the old file has been read to its end and acknowledged, so
    * the lines of one name reach their partition in the order they were written.
    *
-   * The older of two files with one key path is the one renamed away from it (its path is no
-   * longer the key path) while the other still has that name; otherwise, the one opened first.
-   * After an agent restart both are found by the same scan, the live name usually first.
+   * The older of two files with one key path is the one born first: a rotation tool creates each
+   * generation after the one before, whatever names they have by now (`app.log.3` older than
+   * `app.log.2`, older than `app.log`). Where the file system keeps no birth time, the one
+   * renamed away from the key path while the other still has that name; otherwise, the one
+   * opened first.
    */
   #waitsForPredecessor(h: Harvester): boolean {
     let openedBefore = true;
@@ -682,6 +729,10 @@ export class Agent extends Component {
       }
       if (other.keyPath !== h.keyPath || other.opts.topic !== h.opts.topic || other.drained)
         continue;
+      if (other.bornMs !== h.bornMs && other.bornMs > 0 && h.bornMs > 0) {
+        if (other.bornMs < h.bornMs) return true;
+        continue;
+      }
       const otherRenamed = other.path !== other.keyPath;
       const hRenamed = h.path !== h.keyPath;
       if (otherRenamed !== hRenamed ? otherRenamed : openedBefore) return true;

@@ -85,6 +85,13 @@ export class Harvester {
   /** When the bytes not yet acked were first seen: the stream's lag in seconds. */
   readonly lag = new LagClock();
   closed = false;
+  /**
+   * Birth time of the file in ms (0 where the file system keeps none): of two files with one
+   * key path, the one born first is the older generation and is read first.
+   */
+  bornMs = 0;
+  /** Not read before the agent has completed this many scans (a generation may be missing). */
+  holdUntilScan = 0;
   /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
   budgetBytes: number;
   budgetLines: number;
