@@ -1,4 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../common/errors/relay-error.js';
 import { OpsServer } from '../common/http/ops-server.js';
@@ -18,6 +19,8 @@ import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { Shipper } from './ship/shipper.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { compressionOf, type CompressionFormat } from './tail/compression.js';
+import { canMatchCopies, findCopy, type FoundCopy } from './tail/copy-finder.js';
+import { hashPrefix, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
@@ -58,6 +61,8 @@ export class Agent extends Component {
   #cursor = 0;
   /** Compressed files skipped (`<device>:<inode>` → format): logged once, not opened again. */
   readonly #compressed = new Map<string, CompressionFormat>();
+  /** Copies (copytruncate) whose content was read in full under the original's name. */
+  readonly #readCopies = new Set<string>();
   #scansStarted = 0;
   #scansCompleted = 0;
   readonly #m;
@@ -410,7 +415,7 @@ export class Agent extends Component {
           const id = `${st.dev}:${st.ino}`;
           if (seen.has(id)) continue;
           seen.add(id);
-          if (this.#compressed.has(id)) continue;
+          if (this.#compressed.has(id) || this.#readCopies.has(id)) continue;
           const existing = this.#harvesters.get(id);
           if (existing) {
             // The stream keeps the name it was found under (the live name, before rotation):
@@ -437,6 +442,7 @@ export class Agent extends Component {
     found.sort((a, b) => a.bornMs - b.bornMs);
     for (const f of found) await this.#open(f.path, f.tail, f.id, f.bornMs, names);
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
+    for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) h.orphaned = true;
       if (!h.busy) await h.tailer.observeSize();
@@ -487,6 +493,8 @@ export class Agent extends Component {
     bornMs: number,
     names: ReadonlySet<string>,
   ): Promise<void> {
+    // Opened meanwhile as the copy of a truncated file (see #continueFromCopy).
+    if (this.#harvesters.has(id)) return;
     const tail = tailEntry.config;
     const [device = '', inode = ''] = id.split(':');
     // Opened by path, checked against the file the scan stat-ed: if the path was rotated in
@@ -526,6 +534,8 @@ export class Agent extends Component {
     }
     // Set when the registry knows the file's line; otherwise a first generation, below.
     let generation: number | undefined;
+    // Set when this file is a copytruncate copy read as the rest of another file's stream.
+    let continues: InodeRef | undefined;
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -539,8 +549,22 @@ export class Agent extends Component {
         start = decision.offset;
         generation = latest.generation;
         keyPath = latest.entry.keyPath;
+        continues = continuedStream(latest.entry.key, id);
       } else {
-        const truncated = decision?.action === 'restart' && decision.reason === 'truncated';
+        // Truncated (or truncated and written past the old length) while the agent was down: the
+        // rest of the old content is read from the rotated copy, if there is one.
+        const copied =
+          identity !== undefined &&
+          (await this.#continueFromCopy(
+            path,
+            tailEntry,
+            { key: latest.entry.key, identity, generation: latest.generation },
+            latest.entry.offset,
+            latest.entry.keyPath,
+            id,
+          ));
+        const truncated =
+          copied || (decision?.action === 'restart' && decision.reason === 'truncated');
         start = 0;
         // The same file truncated in place: the next generation of its line, under its key
         // path. Another file on the inode: a first generation, never used before.
@@ -551,6 +575,24 @@ export class Agent extends Component {
         this.#log.info(
           { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
           'file content restarted: reading from 0 as a new generation',
+        );
+      }
+    }
+    if (generation === undefined && !latest) {
+      const copy = await this.#asCopy(tailer, id);
+      if (copy === 'wait' || copy === 'read') {
+        await tailer.close();
+        if (copy === 'read') this.#readCopies.add(id);
+        return;
+      }
+      if (copy) {
+        start = Math.min(copy.offset, tailer.size);
+        generation = copy.generation;
+        keyPath = copy.keyPath;
+        continues = copy.continues;
+        this.#log.info(
+          { path, of: copy.keyPath, offset: start },
+          'copy of a truncated file (copytruncate): reading the rest of its old content',
         );
       }
     }
@@ -581,6 +623,7 @@ export class Agent extends Component {
       tailer.position,
       // Every generation of the file keeps the name it was first recorded under.
       keyPath,
+      continues,
     );
     // The tail may have been stopped while the file was being opened (a scan that began before
     // the control plane's change): opening it now would read a file nobody asked for any more.
@@ -602,6 +645,155 @@ export class Agent extends Component {
     // place its first name (its key path) survives.
     if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /**
+   * A file the registry does not know, looked at as a possible copytruncate copy: its first
+   * bytes are those of content already read. `wait` while that content is still being read from
+   * the original (the truncation will find the copy); `read` when everything the copy holds was
+   * acknowledged; otherwise where to continue that content's stream, or undefined (a new file).
+   */
+  async #asCopy(
+    tailer: FileTailer,
+    id: string,
+  ): Promise<
+    | 'wait'
+    | 'read'
+    | { offset: number; generation: number; keyPath: string; continues: InodeRef }
+    | undefined
+  > {
+    const size = tailer.size;
+    const prefix = (await tailer.probe()).prefix;
+    const same = (known: FileIdentity) =>
+      canMatchCopies(known) &&
+      known.prefixLength <= prefix.length &&
+      hashPrefix(prefix.subarray(0, known.prefixLength)) === known.prefixHash;
+    for (const h of this.#harvesters.values()) {
+      if ((!h.continues && same(h.identity)) || (h.previous && same(h.previous.identity)))
+        return 'wait';
+    }
+    let best:
+      { offset: number; generation: number; keyPath: string; continues: InodeRef } | undefined;
+    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
+      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
+      if (!known || `${e.device}:${e.inode}` === id || !same(known)) continue;
+      const [device, inode, generation] = e.key.split(':').slice(-3).map(Number);
+      if (device === undefined || inode === undefined || generation === undefined) continue;
+      if ([...this.#harvesters.values()].some((h) => h.key === e.key)) return 'wait';
+      if (!best || e.offset > best.offset)
+        best = { offset: e.offset, generation, keyPath: e.keyPath, continues: { device, inode } };
+    }
+    if (best && best.offset >= size) {
+      this.#log.debug({ path: tailer.path, of: best.keyPath }, 'copy already read: skipped');
+      return 'read';
+    }
+    return best;
+  }
+
+  /**
+   * Reads the rest of a truncated file's old content (acknowledged up to `acked`) from its
+   * rotated copy in the same folder, under the old content's stream key, so nothing written
+   * before the truncation is lost and nothing delivered is sent twice. False when no copy
+   * holds it (or one is already being read).
+   */
+  async #continueFromCopy(
+    path: string,
+    tailEntry: TailEntry,
+    old: { key: string; identity: FileIdentity; generation: number },
+    acked: number,
+    keyPath: string,
+    liveId: string,
+  ): Promise<FoundCopy | boolean> {
+    for (const h of this.#harvesters.values()) if (h.key === old.key && h.continues) return true;
+    const copy = await findCopy(
+      dirname(path),
+      old.identity,
+      (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
+    );
+    if (!copy || copy.size < acked) return false;
+    if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
+    const tailer = await this.#openTailer(copy.path, {
+      fingerprintBytes: this.config.fingerprintBytes,
+      maxLineBytes: this.config.lines.maxBytes,
+      onLongLine: this.config.lines.onTooLong,
+      chunkBytes: 256 * 1024,
+      start: acked,
+      generation: old.generation,
+      expect: { dev: copy.dev, ino: copy.ino },
+    });
+    if (!tailer) return false;
+    const tail = tailEntry.config;
+    const harvester = new Harvester(
+      {
+        agentId: this.config.id,
+        host: this.config.host,
+        topic: tail.topic,
+        tailName: tailEntry.name,
+        maxBatchBytes: this.config.batch.maxBytes,
+        maxBatchLines: this.config.batch.maxLines,
+        partialFlushMs: this.config.lines.partialFlushMs,
+        maxWaitMs: this.config.batch.maxWaitMs,
+      },
+      tailer,
+      copy.path,
+      acked,
+      keyPath,
+      { device: old.identity.device, inode: old.identity.inode },
+    );
+    harvester.bornMs = copy.bornMs;
+    this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
+    if (this.checkpoints.running) this.#record(harvester);
+    this.#m.files.set(this.#harvesters.size);
+    this.#log.info(
+      { path: copy.path, of: path, offset: acked, size: copy.size },
+      'file truncated in place (copytruncate): reading the rest of its old content from its copy',
+    );
+    return copy;
+  }
+
+  /**
+   * Once every batch of a truncated file's old content was answered: the rest of that content
+   * is read from the copy, or, with no copy, counted as lost.
+   */
+  async #settlePrevious(h: Harvester): Promise<void> {
+    const prev = h.previous;
+    if (!prev || prev.inFlight.length > 0) return;
+    const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+    const id = `${h.identity.device}:${h.identity.inode}`;
+    const copy = tail
+      ? await this.#continueFromCopy(
+          h.path,
+          tail,
+          { key: prev.key, identity: prev.identity, generation: prev.generation },
+          prev.acked,
+          h.keyPath,
+          id,
+        )
+      : false;
+    h.previous = undefined;
+    // With the copy, only what was seen in the file beyond the copy's end is gone (written
+    // between the copy and the truncation); without it, everything not acknowledged.
+    const lost =
+      copy === false
+        ? Math.max(prev.seenSize, prev.readEnd) - prev.acked
+        : copy === true
+          ? 0
+          : Math.max(0, prev.seenSize - copy.size);
+    if (lost > 0) {
+      this.#m.lostBytes.inc(lost);
+      this.#log.warn(
+        {
+          path: h.path,
+          lostBytes: lost,
+          from: prev.acked,
+          prefixBytes: prev.identity.prefixLength,
+          copy: copy === false ? undefined : true,
+        },
+        copy === false
+          ? 'file truncated in place and no copy of its old content found: unread bytes lost'
+          : 'file truncated in place: bytes written after its copy was made are lost',
+      );
+    }
   }
 
   /** The live name a file unknown to the registry was rotated from, or its own path. */
@@ -660,13 +852,27 @@ export class Agent extends Component {
           continue;
         h.busy = true;
         try {
+          if (h.previous?.inFlight.length === 0) {
+            await this.#settlePrevious(h);
+            // The copy, if found, is read first.
+            if (this.#waitsForPredecessor(h)) continue;
+          }
           const generation = h.generation;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
             h.lag.reset();
+            // Recorded at once: the old content's entry may soon name its copy instead (see
+            // #continueFromCopy), and a restart must still find this file's line.
+            if (this.checkpoints.running && !this.checkpoints.get(h.key)) this.#record(h);
             this.#m.truncations.inc();
             this.#log.warn(
-              { path: h.path, generation: h.generation },
+              {
+                path: h.path,
+                generation: h.generation,
+                cause: h.previous?.cause,
+                readTo: h.previous?.readEnd,
+                seenSize: h.previous?.seenSize,
+              },
               'file truncated in place: reading from 0',
             );
           }
@@ -729,6 +935,9 @@ export class Agent extends Component {
       }
       if (other.keyPath !== h.keyPath || other.opts.topic !== h.opts.topic || other.drained)
         continue;
+      // The rest of a truncated content, read from its copy, comes before whatever followed it.
+      if (other.continues && !h.continues) return true;
+      if (h.continues && !other.continues) continue;
       if (other.bornMs !== h.bornMs && other.bornMs > 0 && h.bornMs > 0) {
         if (other.bornMs < h.bornMs) return true;
         continue;
@@ -792,7 +1001,12 @@ export class Agent extends Component {
    */
   #stale(batch: Batch): boolean {
     const tracked = this.#batches.get(batch);
-    if (!tracked || tracked.harvester.isCurrent(tracked.sent)) return false;
+    if (
+      !tracked ||
+      tracked.harvester.isCurrent(tracked.sent) ||
+      tracked.harvester.isPrevious(tracked.sent)
+    )
+      return false;
     this.#batches.delete(batch);
     return true;
   }
@@ -810,6 +1024,23 @@ export class Agent extends Component {
       this.#m.bytesAcked.inc(batch.lines.length);
       this.#committedBytes += batch.lines.length;
     } else this.#m.linesRejected.inc(lines);
+    const prev = h.previous;
+    if (prev && h.isPrevious(sent)) {
+      const moved = h.settlePrevious(sent, true);
+      if (moved !== undefined && this.checkpoints.running) {
+        this.checkpoints.set(prev.key, {
+          offset: moved,
+          path: h.path,
+          keyPath: h.keyPath,
+          device: prev.identity.device,
+          inode: prev.identity.inode,
+          fingerprint: encodeIdentity(prev.identity),
+          topic: h.opts.topic,
+        });
+      }
+      this.#pump();
+      return;
+    }
     const acked = h.settle(sent);
     if (acked !== undefined && this.checkpoints.running) this.#record(h);
   }
@@ -848,13 +1079,11 @@ export class Agent extends Component {
       );
       return;
     }
-    if (sent.generation !== h.generation) {
-      // The file was truncated since: these bytes are gone from it and cannot be sent again.
-      this.#m.lostBytes.inc(sent.end - sent.start);
-      this.#log.warn(
-        { path: h.path, start: sent.start, end: sent.end },
-        'unacknowledged lines lost to a truncation',
-      );
+    if (h.isPrevious(sent)) {
+      // The file was truncated since: these bytes are gone from it; its copy may have them
+      // (#settlePrevious), else they are counted as lost there.
+      h.settlePrevious(sent, false);
+      this.#pump();
       return;
     }
     if (h.rewind(sent, delayMs, Date.now())) {
@@ -886,4 +1115,14 @@ async function insideRoots(path: string, roots: readonly string[]): Promise<bool
     real !== undefined &&
     roots.some((root) => real === root || real.startsWith(root.endsWith('/') ? root : `${root}/`))
   );
+}
+
+/**
+ * The file (device and inode) whose stream a registry entry continues, when the entry's key
+ * names another file than the one read (`id`): a copytruncate copy read under the original's key.
+ */
+function continuedStream(key: string, id: string): InodeRef | undefined {
+  const [device, inode] = key.split(':').slice(-3);
+  if (`${device}:${inode}` === id) return undefined;
+  return { device: Number(device), inode: Number(inode) };
 }

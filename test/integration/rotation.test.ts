@@ -164,4 +164,43 @@ describe('tailing across rotation (file sink)', () => {
     await writing;
     expect(await outcome(out, written)).toEqual(exact(40_000));
   });
+
+  it('skips copytruncate copies matched by *.log*: every line once, none lost', async () => {
+    const { logs, out, agent, outcomeOf } = await copytruncateRun('*.log*');
+    void logs;
+    expect(await outcomeOf(out)).toEqual(exact(40_000));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('finds the copy of a copytruncate rotation the glob does not match: none lost', async () => {
+    const { out, agent, outcomeOf } = await copytruncateRun('*.log');
+    expect(await outcomeOf(out)).toEqual(exact(40_000));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  /** Two files rotated by copytruncate every 0.4 s while the agent reads them. */
+  async function copytruncateRun(glob: string) {
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, glob)], topic: 'app' }],
+    });
+    const written: string[] = [];
+    await writeRotating(
+      {
+        dir: logs,
+        files: ['a', 'b'],
+        linesPerFile: 20_000,
+        rotateEvery: 1000,
+        style: 'copytruncate',
+        durationMs: 8000,
+      },
+      written,
+    );
+    return { logs, out, agent, outcomeOf: (o: string) => outcome(o, written) };
+  }
 });
