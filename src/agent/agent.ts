@@ -421,6 +421,7 @@ export class Agent extends Component {
             // The stream keeps the name it was found under (the live name, before rotation):
             // it is the Kafka key, so every generation of a rotated file stays in one partition.
             existing.orphaned = false;
+            existing.atLiveName = path === existing.keyPath;
             continue;
           }
           if (tail.allow && !(await insideRoots(path, tail.allow))) {
@@ -444,7 +445,10 @@ export class Agent extends Component {
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
     for (const [id, h] of this.#harvesters) {
-      if (!seen.has(id)) h.orphaned = true;
+      if (!seen.has(id)) {
+        h.orphaned = true;
+        h.atLiveName = false;
+      }
       if (!h.busy) await h.tailer.observeSize();
       h.lag.observe(h.tailer.size, Date.now());
     }
@@ -572,10 +576,20 @@ export class Agent extends Component {
           keyPath = latest.entry.keyPath;
           generation = maxGeneration + 1;
         }
-        this.#log.info(
-          { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
-          'file content restarted: reading from 0 as a new generation',
-        );
+        const reason = decision?.action === 'restart' ? decision.reason : 'unknown identity';
+        if (truncated && !copied) {
+          // Lines written after the checkpoint and before the truncation were never seen: they
+          // cannot be counted, only reported.
+          this.#log.warn(
+            { path, reason, acked: latest.entry.offset },
+            'file truncated while the agent was down and no copy of its old content found: lines after the acknowledged offset are lost',
+          );
+        } else {
+          this.#log.info(
+            { path, reason, fromCopy: copied !== false },
+            'file content restarted: reading from 0 as a new generation',
+          );
+        }
       }
     }
     if (generation === undefined && !latest) {
@@ -633,6 +647,7 @@ export class Agent extends Component {
       return;
     }
     harvester.bornMs = bornMs;
+    harvester.atLiveName = path === keyPath;
     // A later scan may find a generation of this file that this one missed (renamed between the
     // directory listing and the stat): wait for one more scan before reading after a rotation.
     const hasGeneration = [...this.#harvesters.values()].some(
@@ -741,6 +756,7 @@ export class Agent extends Component {
       { device: old.identity.device, inode: old.identity.inode },
     );
     harvester.bornMs = copy.bornMs;
+    harvester.atLiveName = false;
     this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
     if (this.checkpoints.running) this.#record(harvester);
     this.#m.files.set(this.#harvesters.size);
@@ -865,7 +881,7 @@ export class Agent extends Component {
             // #continueFromCopy), and a restart must still find this file's line.
             if (this.checkpoints.running && !this.checkpoints.get(h.key)) this.#record(h);
             this.#m.truncations.inc();
-            this.#log.warn(
+            this.#log.info(
               {
                 path: h.path,
                 generation: h.generation,
@@ -920,11 +936,12 @@ export class Agent extends Component {
    * Kafka key): it is read only once the old file has been read to its end and acknowledged, so
    * the lines of one name reach their partition in the order they were written.
    *
-   * The older of two files with one key path is the one born first: a rotation tool creates each
+   * The older of two files with one key path: the rest of a truncated content read from its
+   * copy; then one at a rotated name (or none) rather than one at the live name, whether the
+   * rotation renamed or copied it; then the one born first, as a rotation tool creates each
    * generation after the one before, whatever names they have by now (`app.log.3` older than
-   * `app.log.2`, older than `app.log`). Where the file system keeps no birth time, the one
-   * renamed away from the key path while the other still has that name; otherwise, the one
-   * opened first.
+   * `app.log.2`); where the file system keeps no birth time, the one renamed away from the key
+   * path while the other still has that name; otherwise, the one opened first.
    */
   #waitsForPredecessor(h: Harvester): boolean {
     let openedBefore = true;
@@ -938,6 +955,10 @@ export class Agent extends Component {
       // The rest of a truncated content, read from its copy, comes before whatever followed it.
       if (other.continues && !h.continues) return true;
       if (h.continues && !other.continues) continue;
+      if (other.atLiveName !== h.atLiveName) {
+        if (h.atLiveName) return true;
+        continue;
+      }
       if (other.bornMs !== h.bornMs && other.bornMs > 0 && h.bornMs > 0) {
         if (other.bornMs < h.bornMs) return true;
         continue;

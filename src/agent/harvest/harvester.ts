@@ -121,6 +121,12 @@ export class Harvester {
    * key path, the one born first is the older generation and is read first.
    */
   bornMs = 0;
+  /**
+   * Whether the last scan found this file at its key path (the live name). Of two generations,
+   * one at a rotated name (or no name) holds older lines than the one at the live name, whether
+   * rotation renamed the file away or copied it (copytruncate).
+   */
+  atLiveName = true;
   /** Not read before the agent has completed this many scans (a generation may be missing). */
   holdUntilScan = 0;
   /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
