@@ -1,5 +1,5 @@
-import { realpath, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../common/errors/relay-error.js';
 import { OpsServer } from '../common/http/ops-server.js';
@@ -12,7 +12,7 @@ import { CheckpointRegistry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
-import { liveNameOf } from './discovery/rotated-name.js';
+import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
@@ -567,6 +567,10 @@ export class Agent extends Component {
             latest.entry.keyPath,
             id,
           ));
+        // Generations copied and truncated after that one, while the agent was down, are the
+        // copies born since (at rotated names of the same file): read them too, in turn.
+        if (typeof copied === 'object')
+          await this.#openLaterCopies(tailEntry, latest.entry.keyPath, copied.bornMs, names);
         const truncated =
           copied || (decision?.action === 'restart' && decision.reason === 'truncated');
         start = 0;
@@ -765,6 +769,39 @@ export class Agent extends Component {
       'file truncated in place (copytruncate): reading the rest of its old content from its copy',
     );
     return copy;
+  }
+
+  /**
+   * Files at rotated names of `keyPath` in its folder, born after `afterMs` (the copy of the
+   * last content the agent knew), opened oldest first: the generations copied and truncated
+   * while the agent was down, which a glob of the live name alone does not match.
+   */
+  async #openLaterCopies(
+    tailEntry: TailEntry,
+    keyPath: string,
+    afterMs: number,
+    names: ReadonlySet<string>,
+  ): Promise<void> {
+    const dir = dirname(keyPath);
+    const later: { path: string; id: string; bornMs: number }[] = [];
+    for (const name of await readdir(dir).catch(() => [])) {
+      const path = join(dir, name);
+      if (!isRotationOf(path, keyPath)) continue;
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      const id = `${st.dev}:${st.ino}`;
+      const bornMs = st.birthtimeMs || st.mtimeMs;
+      if (bornMs <= afterMs || this.#harvesters.has(id) || this.#compressed.has(id)) continue;
+      if (tailEntry.allow && !(await insideRoots(path, tailEntry.allow))) continue;
+      later.push({ path, id, bornMs });
+    }
+    if (later.length === 0) return;
+    this.#log.info(
+      { path: keyPath, copies: later.map((l) => l.path) },
+      'copies made while the agent was down (copytruncate): reading them in turn',
+    );
+    later.sort((a, b) => a.bornMs - b.bornMs);
+    for (const l of later) await this.#open(l.path, tailEntry, l.id, l.bornMs, names);
   }
 
   /**

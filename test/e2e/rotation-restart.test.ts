@@ -114,13 +114,16 @@ describe('agent restarted while files rotate (file sink)', () => {
     });
   }
 
-  // The glob covers the copies: generations copied and truncated while the agent was down are
-  // only reachable through them (with `*.log` alone they are lost, as with rename rotation).
+  // With `*.log*` the copies are matched by the glob; with `*.log` they are found in the live
+  // file's folder: the rest of the last content read, then the generations copied while the
+  // agent was down (born since), oldest first.
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-    it(`copytruncate with *.log*, agent stopped with ${signal}: every line once, each file in order`, async () => {
-      const { result, cleanup } = await run('copytruncate', signal, 6000);
-      expect(result).toEqual(exact);
-      await cleanup();
-    });
+    for (const glob of ['*.log*', '*.log']) {
+      it(`copytruncate with ${glob}, agent stopped with ${signal}: every line once, each file in order`, async () => {
+        const { result, cleanup } = await run('copytruncate', signal, 6000, glob);
+        expect(result).toEqual(exact);
+        await cleanup();
+      });
+    }
   }
 });
