@@ -1,4 +1,5 @@
-import { realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RelayError } from '../common/errors/relay-error.js';
 import { OpsServer } from '../common/http/ops-server.js';
@@ -11,6 +12,7 @@ import { CheckpointRegistry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
+import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
 import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
@@ -18,6 +20,9 @@ import { ScanNotices } from './discovery/scan-notices.js';
 import { Shipper } from './ship/shipper.js';
 import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
+import { compressionOf, type CompressionFormat } from './tail/compression.js';
+import { canMatchCopies, findCopy, type FoundCopy } from './tail/copy-finder.js';
+import { hashPrefix, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume } from './tail/rotation.js';
 
@@ -65,6 +70,12 @@ export class Agent extends Component {
   #pumpAgain = false;
   #scanning: Promise<void> | undefined;
   #cursor = 0;
+  /** Compressed files skipped (`<device>:<inode>` → format): logged once, not opened again. */
+  readonly #compressed = new Map<string, CompressionFormat>();
+  /** Copies (copytruncate) whose content was read in full under the original's name. */
+  readonly #readCopies = new Set<string>();
+  #scansStarted = 0;
+  #scansCompleted = 0;
   readonly #m;
   /** Problems met on every scan, logged once per subject and state. */
   readonly #notices: ScanNotices;
@@ -147,6 +158,12 @@ export class Agent extends Component {
       discardedBytes: new Counter({
         name: 'logrelay_agent_long_line_discarded_bytes_total',
         help: 'Bytes dropped from lines longer than lines.maxBytes.',
+        registers: reg,
+      }),
+      compressedSkipped: new Counter({
+        name: 'logrelay_agent_compressed_files_skipped_total',
+        help: 'Files skipped because they start with a compression magic number (tails[].compressed: skip), by format.',
+        labelNames: ['format'],
         registers: reg,
       }),
       files: new Gauge({
@@ -406,29 +423,42 @@ export class Agent extends Component {
   }
 
   async #scanOnce(): Promise<void> {
+    this.#scansStarted++;
     const seen = new Set<string>();
     // A tail whose scan failed keeps its open files: not seeing them is no sign they are gone.
     const failed = new Set<string>();
+    /** New files, opened oldest first once all are known: see #waitsForPredecessor. */
+    const found: FoundFile[] = [];
+    const names = new Set<string>();
     for (const tail of this.#tails) {
       try {
-        await this.#scanTail(tail, seen);
+        await this.#scanTail(tail, seen, found, names);
         if (this.#notices.clear('tail', tail.name))
           this.#log.info({ tail: tail.name }, 'tail scan works again');
       } catch (err) {
         // One bad tail must not stop the others: the scan goes on with the next one.
         failed.add(tail.name);
-        const error = RelayError.from(err);
-        this.#notices.problem('tail', tail.name, `${error.code}:${error.message}`, () =>
-          this.#log.error(
-            { tail: tail.name, paths: tail.config.paths, err: error },
-            'scan of a tail failed; the other tails go on',
-          ),
-        );
+        this.#tailProblem(tail, err);
       }
     }
     this.#notices.endScan();
+    found.sort((a, b) => a.bornMs - b.bornMs);
+    for (const f of found) {
+      if (failed.has(f.tail.name)) continue;
+      try {
+        await this.#open(f.path, f.tail, f.id, f.bornMs, names);
+      } catch (err) {
+        failed.add(f.tail.name);
+        this.#tailProblem(f.tail, err);
+      }
+    }
+    for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
+    for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
     for (const [id, h] of this.#harvesters) {
-      if (!seen.has(id) && !failed.has(h.opts.tailName)) h.orphaned = true;
+      if (!seen.has(id)) {
+        h.atLiveName = false;
+        if (!failed.has(h.opts.tailName)) h.orphaned = true;
+      }
       // A quiet file that still exists must keep its entry: dropped as inactive, it would be
       // read again from its start at the next start.
       if (seen.has(id) && this.checkpoints.running && this.checkpoints.has(h.key))
@@ -437,12 +467,21 @@ export class Agent extends Component {
       h.lag.observe(h.tailer.size, Date.now());
     }
     this.#firstScan = false;
+    this.#scansCompleted++;
     this.#m.files.set(this.#harvesters.size);
     this.#pump();
   }
 
-  /** Finds the files of one tail and opens those not open yet; `seen` collects their ids. */
-  async #scanTail(tail: TailEntry, seen: Set<string>): Promise<void> {
+  /**
+   * Finds the files of one tail: `seen` collects their ids, `names` every path matched, and
+   * `found` the files not open yet (opened by the caller, oldest first across all tails).
+   */
+  async #scanTail(
+    tail: TailEntry,
+    seen: Set<string>,
+    found: FoundFile[],
+    names: Set<string>,
+  ): Promise<void> {
     for (const glob of tail.config.paths) {
       const paths = await expandGlob(glob, {
         onUnreadable: (dir, err) =>
@@ -464,14 +503,17 @@ export class Agent extends Component {
           return undefined;
         });
         if (!st?.isFile()) continue;
+        names.add(path);
         const id = `${st.dev}:${st.ino}`;
         if (seen.has(id)) continue;
         seen.add(id);
+        if (this.#compressed.has(id) || this.#readCopies.has(id)) continue;
         const existing = this.#harvesters.get(id);
         if (existing) {
           // The stream keeps the name it was found under (the live name, before rotation):
           // it is the Kafka key, so every generation of a rotated file stays in one partition.
           existing.orphaned = false;
+          existing.atLiveName = path === existing.keyPath;
           continue;
         }
         // A cheap first filter only: the guarantee is the check of the opened descriptor.
@@ -479,9 +521,20 @@ export class Agent extends Component {
           this.#refuse(tail, path);
           continue;
         }
-        await this.#open(path, tail, id);
+        found.push({ path, tail, id, bornMs: st.birthtimeMs || st.mtimeMs });
       }
     }
+  }
+
+  /** A tail whose scan (or the opening of one of its files) failed: logged once per state. */
+  #tailProblem(tail: TailEntry, err: unknown): void {
+    const error = RelayError.from(err);
+    this.#notices.problem('tail', tail.name, `${error.code}:${error.message}`, () =>
+      this.#log.error(
+        { tail: tail.name, paths: tail.config.paths, err: error },
+        'scan of a tail failed; the other tails go on',
+      ),
+    );
   }
 
   /**
@@ -511,7 +564,20 @@ export class Agent extends Component {
     if (this.running) await this.#scan();
   }
 
-  async #open(path: string, tailEntry: TailEntry, id: string): Promise<void> {
+  /**
+   * @param bornMs the file's birth time (its mtime where none is kept), ms
+   * @param names every path the scan found: a generation the registry does not know is keyed
+   *   by the live name among them it was rotated from (`app.log.2` → `app.log`)
+   */
+  async #open(
+    path: string,
+    tailEntry: TailEntry,
+    id: string,
+    bornMs: number,
+    names: ReadonlySet<string>,
+  ): Promise<void> {
+    // Opened meanwhile as the copy of a truncated file (see #continueFromCopy).
+    if (this.#harvesters.has(id)) return;
     const tail = tailEntry.config;
     const [device = '', inode = ''] = id.split(':');
     // Opened by path, checked against the file the scan stat-ed: if the path was rotated in
@@ -543,8 +609,18 @@ export class Agent extends Component {
     let keyPath = path;
     let tailer = await this.#openTailer(path, { ...lineOpts, start: 0, expect }, tailEntry);
     if (!tailer) return;
+    if (tail.compressed === 'skip') {
+      const format = compressionOf((await tailer.probe()).prefix);
+      if (format) {
+        await tailer.close();
+        this.#skipCompressed(id, path, format);
+        return;
+      }
+    }
     // Set when the registry knows the file's line; otherwise a first generation, below.
     let generation: number | undefined;
+    // Set when this file is a copytruncate copy read as the rest of another file's stream.
+    let continues: InodeRef | undefined;
     if (latest) {
       const identity = decodeIdentity(
         latest.entry.device,
@@ -558,8 +634,26 @@ export class Agent extends Component {
         start = decision.offset;
         generation = latest.generation;
         keyPath = latest.entry.keyPath;
+        continues = continuedStream(latest.entry.key, id);
       } else {
-        const truncated = decision?.action === 'restart' && decision.reason === 'truncated';
+        // Truncated (or truncated and written past the old length) while the agent was down: the
+        // rest of the old content is read from the rotated copy, if there is one.
+        const copied =
+          identity !== undefined &&
+          (await this.#continueFromCopy(
+            path,
+            tailEntry,
+            { key: latest.entry.key, identity, generation: latest.generation },
+            latest.entry.offset,
+            latest.entry.keyPath,
+            id,
+          ));
+        // Generations copied and truncated after that one, while the agent was down, are the
+        // copies born since (at rotated names of the same file): read them too, in turn.
+        if (typeof copied === 'object')
+          await this.#openLaterCopies(tailEntry, latest.entry.keyPath, copied.bornMs, names);
+        const truncated =
+          copied || (decision?.action === 'restart' && decision.reason === 'truncated');
         start = 0;
         // The same file truncated in place: the next generation of its line, under its key
         // path. Another file on the inode: a first generation, never used before.
@@ -567,12 +661,41 @@ export class Agent extends Component {
           keyPath = latest.entry.keyPath;
           generation = maxGeneration + 1;
         }
+        const reason = decision?.action === 'restart' ? decision.reason : 'unknown identity';
+        if (truncated && !copied) {
+          // Lines written after the checkpoint and before the truncation were never seen: they
+          // cannot be counted, only reported.
+          this.#log.warn(
+            { path, reason, acked: latest.entry.offset },
+            'file truncated while the agent was down and no copy of its old content found: lines after the acknowledged offset are lost',
+          );
+        } else {
+          this.#log.info(
+            { path, reason, fromCopy: copied !== false },
+            'file content restarted: reading from 0 as a new generation',
+          );
+        }
+      }
+    }
+    if (generation === undefined && !latest) {
+      const copy = await this.#asCopy(tailer, id);
+      if (copy === 'wait' || copy === 'read') {
+        await tailer.close();
+        if (copy === 'read') this.#readCopies.add(id);
+        return;
+      }
+      if (copy) {
+        start = Math.min(copy.offset, tailer.size);
+        generation = copy.generation;
+        keyPath = copy.keyPath;
+        continues = copy.continues;
         this.#log.info(
-          { path, reason: decision?.action === 'restart' ? decision.reason : 'unknown identity' },
-          'file content restarted: reading from 0 as a new generation',
+          { path, of: copy.keyPath, offset: start },
+          'copy of a truncated file (copytruncate): reading the rest of its old content',
         );
       }
     }
+    if (generation === undefined) keyPath = this.#liveName(path, tail.topic, names);
     // Only a file without a known line pays for the birth-time stat.
     generation ??= firstGeneration(
       tailer.identity.fingerprint,
@@ -599,6 +722,7 @@ export class Agent extends Component {
       tailer.position,
       // Every generation of the file keeps the name it was first recorded under.
       keyPath,
+      continues,
     );
     // The tail may have been stopped while the file was being opened (a scan that began before
     // the control plane's change): opening it now would read a file nobody asked for any more.
@@ -607,12 +731,222 @@ export class Agent extends Component {
       await tailer.close();
       return;
     }
+    harvester.bornMs = bornMs;
+    harvester.atLiveName = path === keyPath;
+    // A later scan may find a generation of this file that this one missed (renamed between the
+    // directory listing and the stat): wait for one more scan before reading after a rotation.
+    const hasGeneration = [...this.#harvesters.values()].some(
+      (h) => h.keyPath === keyPath && h.opts.topic === tail.topic,
+    );
+    if (!this.#firstScan && hasGeneration) harvester.holdUntilScan = this.#scansStarted + 1;
     this.#harvesters.set(id, harvester);
     // Recorded at once, not at the first ack: a new file after a rotation is not read until its
     // predecessor is finished, and if it is renamed away before a restart, its entry is the only
     // place its first name (its key path) survives.
     if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /**
+   * A file the registry does not know, looked at as a possible copytruncate copy: its first
+   * bytes are those of content already read. `wait` while that content is still being read from
+   * the original (the truncation will find the copy); `read` when everything the copy holds was
+   * acknowledged; otherwise where to continue that content's stream, or undefined (a new file).
+   */
+  async #asCopy(
+    tailer: FileTailer,
+    id: string,
+  ): Promise<
+    | 'wait'
+    | 'read'
+    | { offset: number; generation: number; keyPath: string; continues: InodeRef }
+    | undefined
+  > {
+    const size = tailer.size;
+    const prefix = (await tailer.probe()).prefix;
+    const same = (known: FileIdentity) =>
+      canMatchCopies(known) &&
+      known.prefixLength <= prefix.length &&
+      hashPrefix(prefix.subarray(0, known.prefixLength)) === known.prefixHash;
+    for (const h of this.#harvesters.values()) {
+      if ((!h.continues && same(h.identity)) || (h.previous && same(h.previous.identity)))
+        return 'wait';
+    }
+    let best:
+      { offset: number; generation: number; keyPath: string; continues: InodeRef } | undefined;
+    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
+      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
+      if (!known || `${e.device}:${e.inode}` === id || !same(known)) continue;
+      const [device, inode, generation] = e.key.split(':').slice(-3).map(Number);
+      if (device === undefined || inode === undefined || generation === undefined) continue;
+      if ([...this.#harvesters.values()].some((h) => h.key === e.key)) return 'wait';
+      if (!best || e.offset > best.offset)
+        best = { offset: e.offset, generation, keyPath: e.keyPath, continues: { device, inode } };
+    }
+    if (best && best.offset >= size) {
+      this.#log.debug({ path: tailer.path, of: best.keyPath }, 'copy already read: skipped');
+      return 'read';
+    }
+    return best;
+  }
+
+  /**
+   * Reads the rest of a truncated file's old content (acknowledged up to `acked`) from its
+   * rotated copy in the same folder, under the old content's stream key, so nothing written
+   * before the truncation is lost and nothing delivered is sent twice. False when no copy
+   * holds it (or one is already being read).
+   */
+  async #continueFromCopy(
+    path: string,
+    tailEntry: TailEntry,
+    old: { key: string; identity: FileIdentity; generation: number },
+    acked: number,
+    keyPath: string,
+    liveId: string,
+  ): Promise<FoundCopy | boolean> {
+    for (const h of this.#harvesters.values()) if (h.key === old.key && h.continues) return true;
+    const copy = await findCopy(
+      dirname(path),
+      old.identity,
+      (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
+    );
+    if (!copy || copy.size < acked) return false;
+    if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
+    const tailer = await this.#openTailer(
+      copy.path,
+      {
+        fingerprintBytes: this.config.fingerprintBytes,
+        maxLineBytes: this.config.lines.maxBytes,
+        onLongLine: this.config.lines.onTooLong,
+        chunkBytes: 256 * 1024,
+        start: acked,
+        generation: old.generation,
+        expect: { dev: copy.dev, ino: copy.ino },
+        ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
+      },
+      tailEntry,
+    );
+    if (!tailer) return false;
+    const tail = tailEntry.config;
+    const harvester = new Harvester(
+      {
+        agentId: this.config.id,
+        host: this.config.host,
+        topic: tail.topic,
+        tailName: tailEntry.name,
+        maxBatchBytes: this.config.batch.maxBytes,
+        maxBatchLines: this.config.batch.maxLines,
+        partialFlushMs: this.config.lines.partialFlushMs,
+        maxWaitMs: this.config.batch.maxWaitMs,
+      },
+      tailer,
+      copy.path,
+      acked,
+      keyPath,
+      { device: old.identity.device, inode: old.identity.inode },
+    );
+    harvester.bornMs = copy.bornMs;
+    harvester.atLiveName = false;
+    this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
+    if (this.checkpoints.running) this.#record(harvester);
+    this.#m.files.set(this.#harvesters.size);
+    this.#log.info(
+      { path: copy.path, of: path, offset: acked, size: copy.size },
+      'file truncated in place (copytruncate): reading the rest of its old content from its copy',
+    );
+    return copy;
+  }
+
+  /**
+   * Files at rotated names of `keyPath` in its folder, born after `afterMs` (the copy of the
+   * last content the agent knew), opened oldest first: the generations copied and truncated
+   * while the agent was down, which a glob of the live name alone does not match.
+   */
+  async #openLaterCopies(
+    tailEntry: TailEntry,
+    keyPath: string,
+    afterMs: number,
+    names: ReadonlySet<string>,
+  ): Promise<void> {
+    const dir = dirname(keyPath);
+    const later: { path: string; id: string; bornMs: number }[] = [];
+    for (const name of await readdir(dir).catch(() => [])) {
+      const path = join(dir, name);
+      if (!isRotationOf(path, keyPath)) continue;
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      const id = `${st.dev}:${st.ino}`;
+      const bornMs = st.birthtimeMs || st.mtimeMs;
+      if (bornMs <= afterMs || this.#harvesters.has(id) || this.#compressed.has(id)) continue;
+      if (tailEntry.allow && !(await insideRoots(path, tailEntry.allow))) continue;
+      later.push({ path, id, bornMs });
+    }
+    if (later.length === 0) return;
+    this.#log.info(
+      { path: keyPath, copies: later.map((l) => l.path) },
+      'copies made while the agent was down (copytruncate): reading them in turn',
+    );
+    later.sort((a, b) => a.bornMs - b.bornMs);
+    for (const l of later) await this.#open(l.path, tailEntry, l.id, l.bornMs, names);
+  }
+
+  /**
+   * Once every batch of a truncated file's old content was answered: the rest of that content
+   * is read from the copy, or, with no copy, counted as lost.
+   */
+  async #settlePrevious(h: Harvester): Promise<void> {
+    const prev = h.previous;
+    if (!prev || prev.inFlight.length > 0) return;
+    const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+    const id = `${h.identity.device}:${h.identity.inode}`;
+    const copy = tail
+      ? await this.#continueFromCopy(
+          h.path,
+          tail,
+          { key: prev.key, identity: prev.identity, generation: prev.generation },
+          prev.acked,
+          h.keyPath,
+          id,
+        )
+      : false;
+    h.previous = undefined;
+    // With the copy, only what was seen in the file beyond the copy's end is gone (written
+    // between the copy and the truncation); without it, everything not acknowledged.
+    const lost =
+      copy === false
+        ? Math.max(prev.seenSize, prev.readEnd) - prev.acked
+        : copy === true
+          ? 0
+          : Math.max(0, prev.seenSize - copy.size);
+    if (lost > 0) {
+      this.#m.lostBytes.inc(lost);
+      this.#log.warn(
+        {
+          path: h.path,
+          lostBytes: lost,
+          from: prev.acked,
+          prefixBytes: prev.identity.prefixLength,
+          copy: copy === false ? undefined : true,
+        },
+        copy === false
+          ? 'file truncated in place and no copy of its old content found: unread bytes lost'
+          : 'file truncated in place: bytes written after its copy was made are lost',
+      );
+    }
+  }
+
+  /** The live name a file unknown to the registry was rotated from, or its own path. */
+  #liveName(path: string, topic: string, names: ReadonlySet<string>): string {
+    const known = [...this.#harvesters.values()]
+      .filter((h) => h.opts.topic === topic)
+      .map((h) => h.keyPath);
+    const recorded = this.checkpoints.running
+      ? this.checkpoints
+          .entries()
+          .filter((e) => e.topic === topic)
+          .map((e) => e.keyPath)
+      : [];
+    return liveNameOf(path, [...names, ...known, ...recorded]);
   }
 
   /**
@@ -699,16 +1033,31 @@ export class Agent extends Component {
       for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
         const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
         const now = Date.now();
-        if (!h.ready(now) || this.#waitsForPredecessor(h)) continue;
+        if (!h.ready(now) || h.holdUntilScan > this.#scansCompleted || this.#waitsForPredecessor(h))
+          continue;
         h.busy = true;
         try {
+          if (h.previous?.inFlight.length === 0) {
+            await this.#settlePrevious(h);
+            // The copy, if found, is read first.
+            if (this.#waitsForPredecessor(h)) continue;
+          }
           const generation = h.generation;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
             h.lag.reset();
+            // Recorded at once: the old content's entry may soon name its copy instead (see
+            // #continueFromCopy), and a restart must still find this file's line.
+            if (this.checkpoints.running && !this.checkpoints.get(h.key)) this.#record(h);
             this.#m.truncations.inc();
-            this.#log.warn(
-              { path: h.path, generation: h.generation },
+            this.#log.info(
+              {
+                path: h.path,
+                generation: h.generation,
+                cause: h.previous?.cause,
+                readTo: h.previous?.readEnd,
+                seenSize: h.previous?.seenSize,
+              },
               'file truncated in place: reading from 0',
             );
           }
@@ -723,6 +1072,10 @@ export class Agent extends Component {
             h.lostBytes = 0;
           }
           h.lag.observe(h.tailer.size, now);
+          if (next && this.#isCompressed(h, next.batch)) {
+            await this.#dropCompressed(h, next.batch);
+            continue;
+          }
           if (next) {
             const lines = next.batch.lineLengths.length;
             this.#m.linesRead.inc(lines);
@@ -752,9 +1105,12 @@ export class Agent extends Component {
    * Kafka key): it is read only once the old file has been read to its end and acknowledged, so
    * the lines of one name reach their partition in the order they were written.
    *
-   * The older of two files with one key path is the one renamed away from it (its path is no
-   * longer the key path) while the other still has that name; otherwise, the one opened first.
-   * After an agent restart both are found by the same scan, the live name usually first.
+   * The older of two files with one key path: the rest of a truncated content read from its
+   * copy; then one at a rotated name (or none) rather than one at the live name, whether the
+   * rotation renamed or copied it; then the one born first, as a rotation tool creates each
+   * generation after the one before, whatever names they have by now (`app.log.3` older than
+   * `app.log.2`); where the file system keeps no birth time, the one renamed away from the key
+   * path while the other still has that name; otherwise, the one opened first.
    */
   #waitsForPredecessor(h: Harvester): boolean {
     let openedBefore = true;
@@ -765,11 +1121,55 @@ export class Agent extends Component {
       }
       if (other.keyPath !== h.keyPath || other.opts.topic !== h.opts.topic || other.drained)
         continue;
+      // The rest of a truncated content, read from its copy, comes before whatever followed it.
+      if (other.continues && !h.continues) return true;
+      if (h.continues && !other.continues) continue;
+      if (other.atLiveName !== h.atLiveName) {
+        if (h.atLiveName) return true;
+        continue;
+      }
+      if (other.bornMs !== h.bornMs && other.bornMs > 0 && h.bornMs > 0) {
+        if (other.bornMs < h.bornMs) return true;
+        continue;
+      }
       const otherRenamed = other.path !== other.keyPath;
       const hRenamed = h.path !== h.keyPath;
       if (otherRenamed !== hRenamed ? otherRenamed : openedBefore) return true;
     }
     return false;
+  }
+
+  /** Remembers a compressed file so later scans pass it by; logs and counts it once. */
+  #skipCompressed(id: string, path: string, format: CompressionFormat): void {
+    if (this.#compressed.has(id)) return;
+    this.#compressed.set(id, format);
+    this.#m.compressedSkipped.inc({ format });
+    this.#log.info(
+      { path, format },
+      'skipped: the file is compressed (tails[].compressed: skip); its bytes are not lines',
+    );
+  }
+
+  /**
+   * A file opened while it was still empty (a compressor had just created it) is checked again
+   * by its first batch: the first line of a compressed file starts with the magic number.
+   */
+  #isCompressed(h: Harvester, batch: Batch): boolean {
+    if (batch.startOffset !== 0) return false;
+    const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+    if (tail?.config.compressed !== 'skip') return false;
+    return compressionOf(batch.lines.subarray(0, batch.lineLengths[0] ?? 0)) !== undefined;
+  }
+
+  async #dropCompressed(h: Harvester, batch: Batch): Promise<void> {
+    const id = `${h.identity.device}:${h.identity.inode}`;
+    h.closed = true;
+    this.#harvesters.delete(id);
+    await h.tailer.close();
+    if (this.checkpoints.has(h.key)) this.checkpoints.delete(h.key);
+    this.#m.files.set(this.#harvesters.size);
+    const format = compressionOf(batch.lines.subarray(0, batch.lineLengths[0] ?? 0));
+    if (format) this.#skipCompressed(id, h.path, format);
   }
 
   /** A file renamed away or deleted, read to its end and fully acked, is closed. */
@@ -791,7 +1191,12 @@ export class Agent extends Component {
    */
   #stale(batch: Batch): boolean {
     const tracked = this.#batches.get(batch);
-    if (!tracked || tracked.harvester.isCurrent(tracked.sent)) return false;
+    if (
+      !tracked ||
+      tracked.harvester.isCurrent(tracked.sent) ||
+      tracked.harvester.isPrevious(tracked.sent)
+    )
+      return false;
     this.#batches.delete(batch);
     return true;
   }
@@ -809,6 +1214,23 @@ export class Agent extends Component {
       this.#m.bytesAcked.inc(batch.lines.length);
       this.#committedBytes += batch.lines.length;
     } else this.#m.linesRejected.inc(lines);
+    const prev = h.previous;
+    if (prev && h.isPrevious(sent)) {
+      const moved = h.settlePrevious(sent, true);
+      if (moved !== undefined && this.checkpoints.running) {
+        this.checkpoints.set(prev.key, {
+          offset: moved,
+          path: h.path,
+          keyPath: h.keyPath,
+          device: prev.identity.device,
+          inode: prev.identity.inode,
+          fingerprint: encodeIdentity(prev.identity),
+          topic: h.opts.topic,
+        });
+      }
+      this.#pump();
+      return;
+    }
     const acked = h.settle(sent);
     if (acked !== undefined && this.checkpoints.running) this.#record(h);
   }
@@ -847,13 +1269,11 @@ export class Agent extends Component {
       );
       return;
     }
-    if (sent.generation !== h.generation) {
-      // The file was truncated since: these bytes are gone from it and cannot be sent again.
-      this.#m.lostBytes.inc(sent.end - sent.start);
-      this.#log.warn(
-        { path: h.path, start: sent.start, end: sent.end },
-        'unacknowledged lines lost to a truncation',
-      );
+    if (h.isPrevious(sent)) {
+      // The file was truncated since: these bytes are gone from it; its copy may have them
+      // (#settlePrevious), else they are counted as lost there.
+      h.settlePrevious(sent, false);
+      this.#pump();
       return;
     }
     if (h.rewind(sent, delayMs, Date.now())) {
@@ -868,6 +1288,15 @@ export class Agent extends Component {
 
 /** The scan-notice state of a file refused for leading outside `remote.allow`. */
 const REFUSED_STATE = 'outside-roots';
+
+/** A file a scan found and has not opened yet. */
+interface FoundFile {
+  path: string;
+  tail: TailEntry;
+  id: string;
+  /** Birth time (mtime where the file system has none), ms: files are opened oldest first. */
+  bornMs: number;
+}
 
 interface TailEntry {
   name: string;
@@ -885,4 +1314,14 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
 async function insideRoots(path: string, roots: readonly string[]): Promise<boolean> {
   const real = await realpath(path).catch(() => undefined);
   return real !== undefined && isInsideRoots(real, await resolvedRoots(roots));
+}
+
+/**
+ * The file (device and inode) whose stream a registry entry continues, when the entry's key
+ * names another file than the one read (`id`): a copytruncate copy read under the original's key.
+ */
+function continuedStream(key: string, id: string): InodeRef | undefined {
+  const [device, inode] = key.split(':').slice(-3);
+  if (`${device}:${inode}` === id) return undefined;
+  return { device: Number(device), inode: Number(inode) };
 }

@@ -41,6 +41,18 @@ export const tailConfigSchema = z
       .enum(['beginning', 'end'])
       .default('beginning')
       .describe('Where a file never seen before starts. Default: beginning.'),
+    /**
+     * Files whose first bytes are a gzip, bzip2, xz or zstd magic number (a rotated generation
+     * compressed by logrotate, matched by a glob like `app.log*`): `skip` them (logged once per
+     * file, counted in `logrelay_agent_compressed_files_skipped_total`), or `read` them as they
+     * are, bytes and all. They are never decompressed. Default: skip.
+     */
+    compressed: z
+      .enum(['skip', 'read'])
+      .default('skip')
+      .describe(
+        'Files starting with a gzip, bzip2, xz or zstd magic number: skip (logged once, counted) or read as they are. Never decompressed. Default: skip.',
+      ),
   })
   .describe('A set of files to collect.');
 

@@ -79,7 +79,7 @@ export function parseRemoteTails(
     }
     tails.push({
       name: `remote:${id}`,
-      config: { paths: [logPath], exclude: [], topic, startAt: 'beginning' },
+      config: { paths: [logPath], exclude: [], topic, startAt: 'beginning', compressed: 'skip' },
       allow,
     });
   }

@@ -1,5 +1,5 @@
 import type { Batch } from '../../common/wire/index.js';
-import { streamKey, type FileIdentity } from '../tail/fingerprint.js';
+import { streamKey, type FileIdentity, type InodeRef } from '../tail/fingerprint.js';
 import type { FileTailer } from '../tail/file-reader.js';
 import { lineEnd, type Line } from '../tail/line-splitter.js';
 import { LagClock } from './lag-clock.js';
@@ -37,6 +37,29 @@ export function decodeIdentity(
     prefixHash: hash,
     fingerprint: '',
   };
+}
+
+/**
+ * The content a file held before it was truncated in place (copytruncate), while its last
+ * batches are answered. Then the agent looks for the rotated copy to read the rest from.
+ */
+export interface PreviousGeneration {
+  /** Stream key of the old content. */
+  key: string;
+  identity: FileIdentity;
+  generation: number;
+  /** Offset up to which the old content was acknowledged. */
+  acked: number;
+  /** End of what was read of the old content (sent, or in flight). */
+  readEnd: number;
+  /** Size the old content was last seen to have, in bytes (≥ readEnd). */
+  seenSize: number;
+  /** Its batches still unanswered, in offset order. */
+  inFlight: SentBatch[];
+  /** How the truncation was seen: the file shrank, or its first bytes changed. */
+  cause: 'shrunk' | 'rewritten';
+  /** A batch of it failed: the bytes from `acked` on were not all committed. */
+  failed: boolean;
 }
 
 export interface HarvesterOptions {
@@ -81,10 +104,31 @@ export class Harvester {
   atEof = false;
   /** Bytes seen in the file and lost to a truncation before they could be read. */
   lostBytes = 0;
+  /** The content before a truncation in place, until the agent has dealt with its rest. */
+  previous: PreviousGeneration | undefined;
+  /**
+   * Set when this file is a copy (copytruncate's `app.log.1`) read as the rest of another file's
+   * truncated content: batches carry that file's device and inode (and this generation), so
+   * they continue its stream, and the collectors' marks drop what was already delivered.
+   */
+  readonly continues: InodeRef | undefined;
   busy = false;
   /** When the bytes not yet acked were first seen: the stream's lag in seconds. */
   readonly lag = new LagClock();
   closed = false;
+  /**
+   * Birth time of the file in ms (0 where the file system keeps none): of two files with one
+   * key path, the one born first is the older generation and is read first.
+   */
+  bornMs = 0;
+  /**
+   * Whether the last scan found this file at its key path (the live name). Of two generations,
+   * one at a rotated name (or no name) holds older lines than the one at the live name, whether
+   * rotation renamed the file away or copied it (copytruncate).
+   */
+  atLiveName = true;
+  /** Not read before the agent has completed this many scans (a generation may be missing). */
+  holdUntilScan = 0;
   /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
   budgetBytes: number;
   budgetLines: number;
@@ -99,7 +143,9 @@ export class Harvester {
     path: string,
     acked: number,
     keyPath: string = path,
+    continues?: InodeRef,
   ) {
+    this.continues = continues;
     this.opts = opts;
     this.tailer = tailer;
     this.path = path;
@@ -139,7 +185,7 @@ export class Harvester {
   }
 
   get key(): string {
-    return streamKey(this.opts.agentId, this.tailer.identity, this.generation);
+    return streamKey(this.opts.agentId, this.continues ?? this.tailer.identity, this.generation);
   }
 
   get identity(): FileIdentity {
@@ -148,7 +194,12 @@ export class Harvester {
 
   /** Everything read was acknowledged. */
   get drained(): boolean {
-    return this.inFlight.length === 0 && this.atEof && this.tailer.pendingBytes === 0;
+    return (
+      this.inFlight.length === 0 &&
+      this.previous === undefined &&
+      this.atEof &&
+      this.tailer.pendingBytes === 0
+    );
   }
 
   /** May send now: not paused, not closed, not reading. */
@@ -163,7 +214,8 @@ export class Harvester {
   async nextBatch(now: number): Promise<{ batch: Batch; sent: SentBatch } | undefined> {
     // A new generation (after copytruncate) waits until the old one's batches are answered:
     // the collector processes generations as separate streams, so they could overtake each other.
-    if (this.inFlight.some((b) => b.generation !== this.generation)) return undefined;
+    if (this.previous !== undefined) return undefined;
+    const before = this.tailer.identity;
     if (this.#seekPending) {
       this.#seekPending = false;
       this.tailer.seek(this.acked);
@@ -176,25 +228,43 @@ export class Harvester {
     }
     this.atEof = result.eof;
     let lines = result.lines;
+    // A copy's last line will never be finished: it is sent at once.
     if (
       lines.length === 0 &&
-      this.orphaned &&
-      now - this.lastDataAt >= this.opts.partialFlushMs &&
+      (this.continues !== undefined ||
+        (this.orphaned && now - this.lastDataAt >= this.opts.partialFlushMs)) &&
       this.tailer.pendingBytes > 0
     ) {
       const partial = this.tailer.flushPartial();
       if (partial) lines = [partial];
     }
-    if (result.truncation) {
-      this.lostBytes += result.truncation.lostBytes;
+    const truncation = result.truncation && {
+      ...result.truncation,
+      identity: before,
+      readEnd: result.endOffset,
+    };
+    const partial = lines[lines.length - 1];
+    if (truncation && partial?.terminatorLength === 0) {
+      // The old content's unterminated last line: its copy (copytruncate) has it whole, so it
+      // is read from there; without a copy it is counted as lost (seen, never delivered).
+      lines = lines.slice(0, -1);
+      truncation.lostBytes += truncation.readEnd - partial.offset;
+      truncation.readEnd = partial.offset;
     }
     if (lines.length === 0) {
-      if (result.truncation) this.#switchGeneration(result.truncation.generation);
+      if (truncation) this.#switchGeneration(truncation);
       return undefined;
     }
+    const readCount = lines.length;
     // Linger: a small batch at the end of the file waits (up to maxWaitMs from when its first
     // line was seen) for more lines; the lines are read again then, not held in memory.
-    if (result.eof && !this.orphaned && !result.truncation && this.opts.maxWaitMs > 0) {
+    if (
+      result.eof &&
+      !this.orphaned &&
+      !this.continues &&
+      !result.truncation &&
+      this.opts.maxWaitMs > 0
+    ) {
       const bytes = lines.reduce((n, l) => n + l.content.length, 0);
       this.#lingerSince ??= now;
       if (
@@ -222,8 +292,6 @@ export class Harvester {
     }
     const generation = this.generation;
     const batch = this.#toBatch(lines, generation, now);
-    if (result.truncation && count === result.lines.length)
-      this.#switchGeneration(result.truncation.generation);
     const sent: SentBatch = {
       start: batch.startOffset,
       end: batch.endOffset,
@@ -233,14 +301,60 @@ export class Harvester {
       done: false,
     };
     this.inFlight.push(sent);
+    if (truncation && count === readCount) this.#switchGeneration(truncation);
     return { batch, sent };
   }
 
-  #switchGeneration(generation: number): void {
-    // In-flight batches of the old content can no longer be re-read: a retry of them is a loss.
-    this.generation = generation;
+  /**
+   * The file was truncated in place: reading goes on at 0 under the next generation, and what
+   * is in flight of the old content is kept apart until answered (see {@link previous}).
+   */
+  #switchGeneration(t: {
+    cause: 'shrunk' | 'rewritten';
+    generation: number;
+    identity: FileIdentity;
+    readEnd: number;
+    lostBytes: number;
+  }): void {
+    this.previous = {
+      key: this.key,
+      identity: t.identity,
+      generation: this.generation,
+      acked: this.acked,
+      readEnd: t.readEnd,
+      seenSize: t.readEnd + t.lostBytes,
+      inFlight: this.inFlight.splice(0),
+      cause: t.cause,
+      failed: false,
+    };
+    this.generation = t.generation;
     this.acked = 0;
     this.epoch++;
+  }
+
+  /** Whether `sent` is an unanswered batch of the content before a truncation. */
+  isPrevious(sent: SentBatch): boolean {
+    return this.previous?.inFlight.includes(sent) === true && !sent.done;
+  }
+
+  /**
+   * An answer to a batch of the content before a truncation. Returns the old content's new
+   * acked offset when it moved, so the caller can checkpoint it.
+   */
+  settlePrevious(sent: SentBatch, committed: boolean): number | undefined {
+    const prev = this.previous;
+    if (!prev || !this.isPrevious(sent)) return undefined;
+    if (!committed) {
+      // The old bytes cannot be read again from this file: the copy (if any) has them.
+      prev.failed = true;
+      prev.inFlight.length = 0;
+      return undefined;
+    }
+    sent.done = true;
+    let moved: number | undefined;
+    while (prev.inFlight[0]?.done) moved = (prev.inFlight.shift() as SentBatch).end;
+    if (moved !== undefined && !prev.failed) prev.acked = moved;
+    return moved !== undefined && !prev.failed ? moved : undefined;
   }
 
   #toBatch(lines: readonly Line[], generation: number, now: number): Batch {
@@ -258,8 +372,8 @@ export class Harvester {
         host: this.opts.host,
         path: this.path,
         keyPath: this.keyPath,
-        device: identity.device,
-        inode: identity.inode,
+        device: this.continues?.device ?? identity.device,
+        inode: this.continues?.inode ?? identity.inode,
         fingerprint: identity.fingerprint,
         generation,
       },

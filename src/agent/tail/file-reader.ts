@@ -315,7 +315,9 @@ export class FileTailer {
           if (this.#position >= this.#size) return this.#result(lines, true);
         }
         // Nothing read although the last look promised bytes: the file shrank; look again.
-        shortRead = (await this.#readChunk(maxBytes - bytes)) === 0;
+        const read = await this.#readChunk(maxBytes - bytes);
+        if (typeof read !== 'number') return this.#restart(lines, read);
+        shortRead = read === 0;
       }
       return this.#result(lines, false);
     } finally {
@@ -377,6 +379,17 @@ export class FileTailer {
     if (this.#closed || this.#busy) return;
     const st = await this.#handle.stat().catch(() => undefined);
     if (st && st.size > this.#size && !this.#busy) this.#size = st.size;
+    // The identity grows with the file while reading waits (an older generation goes first):
+    // a copy of this content (copytruncate) is recognised by it.
+    const id = this.#identity;
+    if (!st || this.#busy || id.prefixLength >= this.fingerprintBytes || st.size <= id.prefixLength)
+      return;
+    const probe = await probeFile(this.#handle, {
+      fingerprintBytes: this.fingerprintBytes,
+      knownPrefixLength: id.prefixLength,
+    }).catch(() => undefined);
+    if (probe && !this.#busy && !this.#closed && this.#identity === id && sameFile(id, probe))
+      this.#identity = identityOf(probe, this.fingerprintBytes);
   }
 
   /**
@@ -433,8 +446,14 @@ export class FileTailer {
     return { lines, endOffset: this.resumeOffset, eof, truncation: undefined };
   }
 
-  /** Reads the next chunk and splits it into the ready queue (which is empty here). */
-  async #readChunk(budget: number): Promise<number> {
+  /**
+   * Reads the next chunk and splits it into the ready queue (which is empty here). Returns the
+   * bytes read, or the truncation found when the file's first bytes changed by the end of the
+   * read (the chunk is then dropped: it may hold new content read at an old offset).
+   */
+  async #readChunk(
+    budget: number,
+  ): Promise<number | (TruncationEventBase & { probe: FileProbe | undefined })> {
     // Reading about what the caller can take keeps the read-ahead queue (and the lines that
     // survive into the next call, which the GC must then promote) small.
     const want = Math.min(
@@ -453,6 +472,29 @@ export class FileTailer {
     if (this.#closed) throw new RelayError(TailErrorCode.Closed, `${this.path}: tailer is closed`);
     // Shrunk since the last look. #size stays: it is what tells how many seen bytes were lost.
     if (bytesRead === 0) return 0;
+    // copytruncate while reading mid-file: truncated and written again past our position since
+    // the last look, the read returned new content at an old offset. Checked after the read, so
+    // a chunk kept was read before any truncation (unless the new content starts with the same
+    // bytes, which nothing can tell).
+    const id = this.#identity;
+    if (this.verifyPrefix && id.prefixLength > 0) {
+      const probe = await probeFile(this.#handle, {
+        fingerprintBytes: this.fingerprintBytes,
+        knownPrefixLength: id.prefixLength,
+      }).catch((err: unknown) => {
+        throw readError(this.path, err);
+      });
+      if (!sameFile(id, probe)) {
+        return {
+          cause: probe.size < this.#position ? 'shrunk' : 'rewritten',
+          newSize: probe.size,
+          lostBytes: Math.max(0, this.#size - this.#position),
+          probe,
+        };
+      }
+      if (probe.prefix.length > id.prefixLength)
+        this.#identity = identityOf(probe, this.fingerprintBytes);
+    }
     const chunk = bytesRead === want ? buf : buf.subarray(0, bytesRead);
     this.#splitter.push(chunk, this.#ready, this.#position);
     this.#readyChunkBytes = buf.length;
@@ -512,7 +554,11 @@ export class FileTailer {
     const previousGeneration = this.#generation;
     this.#generation += 1;
     this.#identity = identityOf(probe, this.fingerprintBytes);
-    this.#size = probe.size;
+    // The probe's fstat may predate the truncation that its prefix read saw (copytruncate
+    // between the two): a size taken now belongs to the new content, or a later look would take
+    // the old size for this content's and report a truncation that did not happen.
+    const now = await this.#handle.stat().catch(() => undefined);
+    this.#size = now === undefined ? probe.size : Math.min(probe.size, now.size);
     this.#position = 0;
     this.#splitter.reset(0);
     this.#dropReady();

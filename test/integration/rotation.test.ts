@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Agent } from '../../src/agent/agent.js';
+import { metricSum } from '../helpers/processes.js';
+import { perFileOrderBreaks, writeRotating } from '../helpers/rotating-writer.js';
+import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { sleep, waitFor } from '../helpers/wait-for.js';
+
+// Tailing across rotation, one agent and one collector with a file sink, lines counted exactly.
+describe('tailing across rotation (file sink)', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  async function setup(extra: Record<string, unknown> = {}) {
+    const { dir, cleanup } = await tempDir();
+    stops.push(cleanup);
+    const logs = join(dir, 'logs');
+    const out = join(dir, 'out');
+    await mkdir(logs);
+    const collector = await startCollector({
+      id: 'c1',
+      // One output file in arrival order: the order of each file's lines is checked.
+      sinks: [
+        {
+          type: 'file',
+          name: 'out',
+          directory: out,
+          fsync: false,
+          maxFileBytes: 1024 ** 3,
+          maxFileAgeMs: 3_600_000,
+        },
+      ],
+    });
+    stops.push(() => collector.stop());
+    const agentConfig = {
+      id: 'rot',
+      collectors: [collector.address],
+      tails: [{ paths: [join(logs, '*.log*')], topic: 'app' }],
+      checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
+      lines: { partialFlushMs: 200 },
+      ...extra,
+    };
+    return { dir, logs, out, agentConfig };
+  }
+
+  async function agentFor(config: Record<string, unknown>): Promise<Agent> {
+    const agent = await startAgent(config);
+    stops.push(() => agent.stop());
+    return agent;
+  }
+
+  const linesOf = (from: number, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => `app#${String(from + i).padStart(6, '0')} ${'x'.repeat((from + i) % 40)}`,
+    );
+  const text = (lines: readonly string[]) => lines.map((l) => `${l}\n`).join('');
+
+  it('skips gzip generations matched by app.log*: no garbage lines, lag back to 0', async () => {
+    const { logs, out, agentConfig } = await setup();
+    const written = linesOf(0, 2000);
+    await writeFile(join(logs, 'app.log'), text(written));
+    // An old generation compressed by logrotate, with newlines among its bytes.
+    const gz = gzipSync(Buffer.concat([Buffer.from(text(linesOf(0, 5000))), randomBytes(20_000)]));
+    expect(gz.includes(10)).toBe(true);
+    await writeFile(join(logs, 'app.log.1.gz'), gz);
+    // One created empty (the compressor has just opened it) and filled after the agent saw it.
+    await writeFile(join(logs, 'app.log.2.gz'), '');
+    const agent = await agentFor(agentConfig);
+    await sleep(300);
+    await writeFile(join(logs, 'app.log.2.gz'), gz);
+    const more = linesOf(2000, 1000);
+    await appendFile(join(logs, 'app.log'), text(more));
+    written.push(...more);
+
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 20_000,
+      what: 'all lines',
+    });
+    await sleep(1000);
+    const delivered = await readAllLines(out);
+    expect(countLines(written, delivered)).toEqual({
+      written: 3000,
+      delivered: 3000,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    await waitFor(() => agent.streams.every((s) => s.size === s.acked && s.lagSeconds === 0), {
+      what: 'lag back to 0',
+    });
+    const metrics = await agent.registry.metrics();
+    expect(metricSum(metrics, 'logrelay_agent_compressed_files_skipped_total')).toBe(2);
+    expect(metricSum(metrics, 'logrelay_agent_stream_lag_bytes')).toBe(0);
+  });
+
+  /** Exact counts and per-file order breaks of what reached the sink. */
+  async function outcome(out: string, written: readonly string[]) {
+    await waitFor(async () => (await readAllLines(out)).length >= written.length, {
+      timeoutMs: 60_000,
+      what: `all ${written.length} lines`,
+    }).catch(() => undefined);
+    await sleep(1000);
+    const delivered = await readAllLines(out);
+    return { ...countLines(written, delivered), orderBreaks: perFileOrderBreaks(delivered) };
+  }
+
+  const exact = (n: number) => ({
+    written: n,
+    delivered: n,
+    missing: 0,
+    duplicated: 0,
+    unexpected: 0,
+    orderBreaks: 0,
+  });
+
+  it('ships rename generations oldest first when files rotate faster than the scan', async () => {
+    // Scans once a second; each file rotates every 0.4 s, so a scan meets several new
+    // generations at once (app.log.1, app.log.2, … shifted by logrotate-style renames).
+    const { logs, out, agentConfig } = await setup({ scanIntervalMs: 1000 });
+    await agentFor(agentConfig);
+    const written: string[] = [];
+    await writeRotating(
+      {
+        dir: logs,
+        files: ['a', 'b'],
+        linesPerFile: 20_000,
+        rotateEvery: 1000,
+        style: 'rename',
+        durationMs: 8000,
+      },
+      written,
+    );
+    expect(await outcome(out, written)).toEqual(exact(40_000));
+  });
+
+  it('ships rename generations found at a restart oldest first', async () => {
+    // The agent is stopped for 3 s while each file rotates every 0.5 s: at the restart it finds
+    // about six generations of each file it never saw, beside the one it was reading.
+    const { logs, out, agentConfig } = await setup();
+    const first = await startAgent(agentConfig);
+    const written: string[] = [];
+    const writing = writeRotating(
+      {
+        dir: logs,
+        files: ['a', 'b'],
+        linesPerFile: 20_000,
+        rotateEvery: 1000,
+        style: 'rename',
+        durationMs: 10_000,
+      },
+      written,
+    );
+    await sleep(2500);
+    await first.stop();
+    await sleep(3000);
+    await agentFor(agentConfig);
+    await writing;
+    expect(await outcome(out, written)).toEqual(exact(40_000));
+  });
+
+  it('skips copytruncate copies matched by *.log*: every line once, none lost', async () => {
+    const { logs, out, agent, outcomeOf } = await copytruncateRun('*.log*');
+    void logs;
+    expect(await outcomeOf(out)).toEqual(exact(40_000));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('finds the copy of a copytruncate rotation the glob does not match: none lost', async () => {
+    const { out, agent, outcomeOf } = await copytruncateRun('*.log');
+    expect(await outcomeOf(out)).toEqual(exact(40_000));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  /** Two files rotated by copytruncate every 0.4 s while the agent reads them. */
+  async function copytruncateRun(glob: string) {
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, glob)], topic: 'app' }],
+    });
+    const written: string[] = [];
+    await writeRotating(
+      {
+        dir: logs,
+        files: ['a', 'b'],
+        linesPerFile: 20_000,
+        rotateEvery: 1000,
+        style: 'copytruncate',
+        durationMs: 8000,
+      },
+      written,
+    );
+    return { logs, out, agent, outcomeOf: (o: string) => outcome(o, written) };
+  }
+});

@@ -1,0 +1,42 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findCopy } from '../../../../src/agent/tail/copy-finder.js';
+import { identityOf } from '../../../../src/agent/tail/fingerprint.js';
+import { tempDir } from '../../../helpers/temp-dir.js';
+
+describe('findCopy', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  const content = Array.from({ length: 100 }, (_, i) => `line ${i} of the old content\n`).join('');
+  const identity = identityOf({
+    device: 1,
+    inode: 2,
+    size: content.length,
+    prefix: Buffer.from(content),
+  });
+
+  it('finds the file in the folder that starts with the known first bytes', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    await writeFile(join(dir, 'app.log'), 'new content after the truncation\n');
+    await writeFile(join(dir, 'app.log.1'), content + 'line written before the truncation\n');
+    await writeFile(join(dir, 'other.log'), 'something else entirely, long enough\n');
+    const copy = await findCopy(dir, identity, () => false);
+    expect(copy?.path).toBe(join(dir, 'app.log.1'));
+    expect(copy?.size).toBe(content.length + 'line written before the truncation\n'.length);
+  });
+
+  it('passes over skipped files, shorter files and too short an identity', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    await writeFile(join(dir, 'app.log.1'), content);
+    await writeFile(join(dir, 'app.log.2'), content.slice(0, 500));
+    expect(await findCopy(dir, identity, () => true)).toBeUndefined();
+    const short = identityOf({ device: 1, inode: 2, size: 8, prefix: Buffer.from('line 0 o') });
+    expect(await findCopy(dir, short, () => false)).toBeUndefined();
+  });
+});
