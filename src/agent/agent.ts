@@ -13,7 +13,13 @@ import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
-import { decodeIdentity, encodeIdentity, Harvester, type SentBatch } from './harvest/harvester.js';
+import {
+  decodeIdentity,
+  encodeIdentity,
+  Harvester,
+  type HarvesterOptions,
+  type SentBatch,
+} from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { ScanNotices } from './discovery/scan-notices.js';
@@ -526,6 +532,20 @@ export class Agent extends Component {
     }
   }
 
+  /** What every harvester of a tail is made with: the agent's batching and the tail's topic. */
+  #harvesterOptions(tailEntry: TailEntry): HarvesterOptions {
+    return {
+      agentId: this.config.id,
+      host: this.config.host,
+      topic: tailEntry.config.topic,
+      tailName: tailEntry.name,
+      maxBatchBytes: this.config.batch.maxBytes,
+      maxBatchLines: this.config.batch.maxLines,
+      partialFlushMs: this.config.lines.partialFlushMs,
+      maxWaitMs: this.config.batch.maxWaitMs,
+    };
+  }
+
   /** A tail whose scan (or the opening of one of its files) failed: logged once per state. */
   #tailProblem(tail: TailEntry, err: unknown): void {
     const error = RelayError.from(err);
@@ -707,16 +727,7 @@ export class Agent extends Component {
       if (!tailer) return;
     }
     const harvester = new Harvester(
-      {
-        agentId: this.config.id,
-        host: this.config.host,
-        topic: tail.topic,
-        tailName: tailEntry.name,
-        maxBatchBytes: this.config.batch.maxBytes,
-        maxBatchLines: this.config.batch.maxLines,
-        partialFlushMs: this.config.lines.partialFlushMs,
-        maxWaitMs: this.config.batch.maxWaitMs,
-      },
+      this.#harvesterOptions(tailEntry),
       tailer,
       path,
       tailer.position,
@@ -827,18 +838,8 @@ export class Agent extends Component {
       tailEntry,
     );
     if (!tailer) return false;
-    const tail = tailEntry.config;
     const harvester = new Harvester(
-      {
-        agentId: this.config.id,
-        host: this.config.host,
-        topic: tail.topic,
-        tailName: tailEntry.name,
-        maxBatchBytes: this.config.batch.maxBytes,
-        maxBatchLines: this.config.batch.maxLines,
-        partialFlushMs: this.config.lines.partialFlushMs,
-        maxWaitMs: this.config.batch.maxWaitMs,
-      },
+      this.#harvesterOptions(tailEntry),
       tailer,
       copy.path,
       acked,
