@@ -8,7 +8,7 @@ import { childLogger, type Logger } from '../common/logging/logger.js';
 import { createMetricsRegistry } from '../common/metrics/registry.js';
 import type { Batch } from '../common/wire/index.js';
 import { version } from '../version.js';
-import { CheckpointRegistry } from './checkpoint/registry.js';
+import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
@@ -27,10 +27,10 @@ import { Shipper } from './ship/shipper.js';
 import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { compressionOf, type CompressionFormat } from './tail/compression.js';
-import { canMatchCopies, findCopy, type FoundCopy } from './tail/copy-finder.js';
+import { canMatchCopies, findCopy, startsWith, type FoundCopy } from './tail/copy-finder.js';
 import { hashPrefix, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
 import { TailErrorCode } from './tail/line-splitter.js';
-import { decideResume } from './tail/rotation.js';
+import { decideResume, type ResumeDecision } from './tail/rotation.js';
 
 /** What an agent is built with besides its configuration. */
 export interface AgentOptions {
@@ -470,6 +470,11 @@ export class Agent extends Component {
       if (seen.has(id) && this.checkpoints.running && this.checkpoints.has(h.key))
         this.checkpoints.touch(h.key);
       if (!h.busy) await h.tailer.observeSize();
+      // The identity grows while a new generation waits for its predecessor: recorded at once,
+      // a restart can tell its content from a later one (the entry was taken of a file just
+      // truncated, often empty).
+      const entry = this.checkpoints.running ? this.checkpoints.get(h.key) : undefined;
+      if (entry && !h.closed && entry.fingerprint !== encodeIdentity(h.identity)) this.#record(h);
       h.lag.observe(h.tailer.size, Date.now());
     }
     this.#firstScan = false;
@@ -647,9 +652,19 @@ export class Agent extends Component {
         latest.entry.inode,
         latest.entry.fingerprint,
       );
-      const decision = identity
-        ? decideResume({ identity, offset: latest.entry.offset }, await tailer.probe(identity))
-        : undefined;
+      // An identity too short to recognise its content (taken when the file was empty or nearly,
+      // just after a truncation) matches whatever the file holds now: copytruncate copies born
+      // since tell whether that content was copied away while the agent was down.
+      const since =
+        identity !== undefined && !canMatchCopies(identity)
+          ? await this.#copiesSince(tailEntry, latest.entry, identity, id)
+          : [];
+      const decision: ResumeDecision | undefined =
+        since.length > 0
+          ? { action: 'restart', reason: 'truncated' }
+          : identity
+            ? decideResume({ identity, offset: latest.entry.offset }, await tailer.probe(identity))
+            : undefined;
       if (decision?.action === 'resume') {
         start = decision.offset;
         generation = latest.generation;
@@ -667,6 +682,7 @@ export class Agent extends Component {
             latest.entry.offset,
             latest.entry.keyPath,
             id,
+            since[0],
           ));
         // Generations copied and truncated after that one, while the agent was down, are the
         // copies born since (at rotated names of the same file): read them too, in turn.
@@ -814,13 +830,16 @@ export class Agent extends Component {
     acked: number,
     keyPath: string,
     liveId: string,
+    known?: FoundCopy,
   ): Promise<FoundCopy | boolean> {
     for (const h of this.#harvesters.values()) if (h.key === old.key && h.continues) return true;
-    const copy = await findCopy(
-      dirname(path),
-      old.identity,
-      (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
-    );
+    const copy =
+      known ??
+      (await findCopy(
+        dirname(path),
+        old.identity,
+        (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
+      ));
     if (!copy || copy.size < acked) return false;
     if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
     const tailer = await this.#openTailer(
@@ -856,6 +875,51 @@ export class Agent extends Component {
       'file truncated in place (copytruncate): reading the rest of its old content from its copy',
     );
     return copy;
+  }
+
+  /**
+   * The copytruncate copies of the content a registry entry names, when its identity is too short
+   * to find them by their first bytes: the files at rotated names of its key path that the
+   * registry does not know, born after the newest one it knows (the previous content's copy; the
+   * entry's last update when it knows none), oldest first. The first is that content's copy, the
+   * others those of the contents after it, all copied while the agent was down. Empty when there
+   * are none, or when the first does not start with the entry's bytes or is shorter than what was
+   * acknowledged (then it cannot be that content's copy).
+   */
+  async #copiesSince(
+    tailEntry: TailEntry,
+    entry: CheckpointEntry,
+    identity: FileIdentity,
+    liveId: string,
+  ): Promise<FoundCopy[]> {
+    const dir = dirname(entry.keyPath);
+    const registered = this.checkpoints.running ? this.checkpoints.entries() : [];
+    const knownIds = new Set(registered.map((e) => `${e.device}:${e.inode}`));
+    const sameLine = new Set(
+      registered
+        .filter((e) => e.keyPath === entry.keyPath && e.topic === entry.topic)
+        .map((e) => `${e.device}:${e.inode}`),
+    );
+    let afterMs: number | undefined;
+    const unknown: FoundCopy[] = [];
+    for (const name of await readdir(dir).catch(() => [])) {
+      const path = join(dir, name);
+      if (!isRotationOf(path, entry.keyPath)) continue;
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      const id = `${st.dev}:${st.ino}`;
+      const bornMs = st.birthtimeMs || st.mtimeMs;
+      if (sameLine.has(id)) afterMs = Math.max(afterMs ?? 0, bornMs);
+      if (id === liveId || knownIds.has(id) || this.#harvesters.has(id) || this.#compressed.has(id))
+        continue;
+      if (tailEntry.allow && !(await insideRoots(path, tailEntry.allow))) continue;
+      unknown.push({ path, dev: st.dev, ino: st.ino, size: st.size, bornMs });
+    }
+    const since = afterMs ?? entry.updatedAt;
+    const copies = unknown.filter((c) => c.bornMs > since).sort((a, b) => a.bornMs - b.bornMs);
+    const first = copies[0];
+    if (!first || first.size < entry.offset) return [];
+    return (await startsWith(first.path, identity)) ? copies : [];
   }
 
   /**

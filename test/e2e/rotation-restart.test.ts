@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Collector } from '../../src/collector/collector.js';
@@ -61,7 +61,12 @@ describe('agent restarted while files rotate (file sink)', () => {
       checkpoint: { path: join(dir, 'agent.registry.json'), flushIntervalMs: 200 },
       log: { level: 'info' },
     };
+    // The files exist and the agent reads them before the first line is written: with `*.log`,
+    // copies made before the agent ever ran are history its glob does not ask for (a slow
+    // start under load once let two rotations pass before the first scan).
+    for (const file of FILES) await writeFile(join(logs, `${file}.log`), '');
     let agent = await spawnLogrelay('agent', 'agent', agentConfig, { dir });
+    await agent.waitForLog((e) => e['msg'] === 'agent started', { what: 'agent started' });
     const written: string[] = [];
     const writing = writeRotating(
       {

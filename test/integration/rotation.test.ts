@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  copyFile,
+  mkdir,
+  readFile,
+  rename,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { metricSum } from '../helpers/processes.js';
-import { perFileOrderBreaks, writeRotating } from '../helpers/rotating-writer.js';
+import { perFileOrderBreaks, rotationLine, writeRotating } from '../helpers/rotating-writer.js';
 import { countLines, readAllLines, startAgent, startCollector } from '../helpers/relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -181,6 +190,79 @@ describe('tailing across rotation (file sink)', () => {
       metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
     ).toBe(0);
   });
+
+  // The agent stops just after a copytruncate, while the file's new content is still empty (or
+  // shorter than a copy can be recognised by): its registry entry holds almost no first bytes.
+  // While it is down the file is copied and truncated twice more, so at the restart the live
+  // file is longer than the acknowledged offset again and starts with other bytes. The copies
+  // made meanwhile (app.log.1, app.log.2, not matched by `*.log`) hold the rest of the content
+  // the entry names and the one after it: both must be read, oldest first, before the live file.
+  for (const [what, head] of [
+    ['empty', []],
+    ['holding one short line', ['a#0001000']],
+  ] as const) {
+    it(`reads the copies made while the agent was down after a copytruncate left the file ${what}`, async () => {
+      const { dir, logs, out, agentConfig } = await setup();
+      const config = { ...agentConfig, tails: [{ paths: [join(logs, '*.log')], topic: 'app' }] };
+      const live = join(logs, 'a.log');
+      const written: string[] = [];
+      let next = 0;
+      const write = async (n: number) => {
+        const lines = Array.from({ length: n }, (_, i) => rotationLine('a', next + i));
+        next += n;
+        written.push(...lines);
+        await appendFile(live, text(lines));
+      };
+      let copies = 0;
+      const copytruncate = async () => {
+        for (let k = copies; k >= 1; k--) await rename(`${live}.${k}`, `${live}.${k + 1}`);
+        await copyFile(live, `${live}.1`);
+        await truncate(live, 0);
+        copies++;
+        await sleep(20); // distinct birth times
+      };
+
+      await write(1000);
+      const first = await startAgent(config);
+      await waitFor(async () => (await readAllLines(out)).length >= 1000, { what: 'first lines' });
+      await copytruncate();
+      next = 1000;
+      for (const line of head) {
+        written.push(line);
+        await appendFile(live, `${line}\n`);
+        next++;
+      }
+      // The new content's entry is on disk, taken of the file as it is now (too short to match).
+      const headBytes = head.reduce((n, l) => n + l.length + 1, 0);
+      const { ino } = await stat(live);
+      await waitFor(
+        async () => {
+          const registry = JSON.parse(await readFile(join(dir, 'registry.json'), 'utf8')) as {
+            entries: Record<string, { inode: string; offset: number; fingerprint: string }>;
+          };
+          return Object.values(registry.entries).some(
+            (e) =>
+              e.inode === String(ino) &&
+              e.offset === headBytes &&
+              e.fingerprint.startsWith(`${headBytes}/`),
+          );
+        },
+        { what: 'entry of the truncated file' },
+      );
+      await first.stop();
+
+      // Down: two more copytruncate rotations, then more lines than were acknowledged.
+      await write(1000);
+      await copytruncate();
+      await write(1000);
+      await copytruncate();
+      await write(500);
+      expect((await stat(live)).size).toBeGreaterThan(headBytes);
+
+      await agentFor(config);
+      expect(await outcome(out, written)).toEqual(exact(written.length));
+    });
+  }
 
   /** Two files rotated by copytruncate every 0.4 s while the agent reads them. */
   async function copytruncateRun(glob: string) {

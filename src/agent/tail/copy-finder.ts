@@ -66,6 +66,19 @@ export async function findCopy(
   return found;
 }
 
+/**
+ * Whether the file at `path` starts with the bytes `identity` covers (always, when it covers
+ * none). False when the file cannot be read or is shorter.
+ */
+export async function startsWith(
+  path: string,
+  identity: Pick<FileIdentity, 'prefixLength' | 'prefixHash'>,
+): Promise<boolean> {
+  if (identity.prefixLength === 0) return true;
+  const prefix = await readPrefix(path, identity.prefixLength);
+  return prefix?.length === identity.prefixLength && hashPrefix(prefix) === identity.prefixHash;
+}
+
 async function readPrefix(path: string, length: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return undefined;

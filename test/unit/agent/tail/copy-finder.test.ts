@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findCopy } from '../../../../src/agent/tail/copy-finder.js';
+import { findCopy, startsWith } from '../../../../src/agent/tail/copy-finder.js';
 import { identityOf } from '../../../../src/agent/tail/fingerprint.js';
 import { tempDir } from '../../../helpers/temp-dir.js';
 
@@ -38,5 +38,19 @@ describe('findCopy', () => {
     expect(await findCopy(dir, identity, () => true)).toBeUndefined();
     const short = identityOf({ device: 1, inode: 2, size: 8, prefix: Buffer.from('line 0 o') });
     expect(await findCopy(dir, short, () => false)).toBeUndefined();
+  });
+
+  it('startsWith: the known first bytes, however few; none match anything', async () => {
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const path = join(dir, 'app.log.1');
+    await writeFile(path, 'a#1\nmore lines\n');
+    const of = (bytes: string) =>
+      identityOf({ device: 1, inode: 2, size: bytes.length, prefix: Buffer.from(bytes) });
+    expect(await startsWith(path, of(''))).toBe(true);
+    expect(await startsWith(path, of('a#1\n'))).toBe(true);
+    expect(await startsWith(path, of('a#2\n'))).toBe(false);
+    expect(await startsWith(path, of('a#1\nmore lines\nand beyond'))).toBe(false);
+    expect(await startsWith(join(dir, 'missing'), of('a#1\n'))).toBe(false);
   });
 });
