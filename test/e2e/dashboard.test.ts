@@ -284,7 +284,9 @@ describe('the dashboard in a real browser, over 3 collectors, MariaDB and etcd',
           ids.map(() => 'files (file, at-least-once)'),
         );
         expect(status.members.map((m) => m.sinks)).toEqual(
-          ids.map(() => [{ name: 'files', type: 'file', guarantee: 'at-least-once' }]),
+          ids.map(() => [
+            { name: 'files', type: 'file', guarantee: 'at-least-once', skippedLines: 0 },
+          ]),
         );
         expect(shown.leader).toBe(leader);
         expect(shown.summary).toContain(`epoch ${view.leader?.epoch}`);
