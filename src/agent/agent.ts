@@ -892,7 +892,6 @@ export class Agent extends Component {
     identity: FileIdentity,
     liveId: string,
   ): Promise<FoundCopy[]> {
-    const dir = dirname(entry.keyPath);
     const registered = this.checkpoints.running ? this.checkpoints.entries() : [];
     const knownIds = new Set(registered.map((e) => `${e.device}:${e.inode}`));
     const sameLine = new Set(
@@ -902,18 +901,13 @@ export class Agent extends Component {
     );
     let afterMs: number | undefined;
     const unknown: FoundCopy[] = [];
-    for (const name of await readdir(dir).catch(() => [])) {
-      const path = join(dir, name);
-      if (!isRotationOf(path, entry.keyPath)) continue;
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      const id = `${st.dev}:${st.ino}`;
-      const bornMs = st.birthtimeMs || st.mtimeMs;
-      if (sameLine.has(id)) afterMs = Math.max(afterMs ?? 0, bornMs);
+    for (const file of await rotatedFiles(entry.keyPath)) {
+      const id = `${file.dev}:${file.ino}`;
+      if (sameLine.has(id)) afterMs = Math.max(afterMs ?? 0, file.bornMs);
       if (id === liveId || knownIds.has(id) || this.#harvesters.has(id) || this.#compressed.has(id))
         continue;
-      if (tailEntry.allow && !(await insideRoots(path, tailEntry.allow))) continue;
-      unknown.push({ path, dev: st.dev, ino: st.ino, size: st.size, bornMs });
+      if (tailEntry.allow && !(await insideRoots(file.path, tailEntry.allow))) continue;
+      unknown.push(file);
     }
     const since = afterMs ?? entry.updatedAt;
     const copies = unknown.filter((c) => c.bornMs > since).sort((a, b) => a.bornMs - b.bornMs);
@@ -933,15 +927,9 @@ export class Agent extends Component {
     afterMs: number,
     names: ReadonlySet<string>,
   ): Promise<void> {
-    const dir = dirname(keyPath);
     const later: { path: string; id: string; bornMs: number }[] = [];
-    for (const name of await readdir(dir).catch(() => [])) {
-      const path = join(dir, name);
-      if (!isRotationOf(path, keyPath)) continue;
-      const st = await stat(path).catch(() => undefined);
-      if (!st?.isFile()) continue;
-      const id = `${st.dev}:${st.ino}`;
-      const bornMs = st.birthtimeMs || st.mtimeMs;
+    for (const { path, dev, ino, bornMs } of await rotatedFiles(keyPath)) {
+      const id = `${dev}:${ino}`;
       if (bornMs <= afterMs || this.#harvesters.has(id) || this.#compressed.has(id)) continue;
       if (tailEntry.allow && !(await insideRoots(path, tailEntry.allow))) continue;
       later.push({ path, id, bornMs });
@@ -1373,6 +1361,30 @@ interface TailEntry {
 
 function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {
   return { name, config, exclude: config.exclude.map(globToRegExp), allow };
+}
+
+/**
+ * The regular files in `keyPath`'s folder at a rotated name of it (`app.log.1`,
+ * `app.log-20240101`, …), with their identity, size and birth time (mtime where the file system
+ * has none).
+ */
+async function rotatedFiles(keyPath: string): Promise<FoundCopy[]> {
+  const dir = dirname(keyPath);
+  const files: FoundCopy[] = [];
+  for (const name of await readdir(dir).catch(() => [])) {
+    const path = join(dir, name);
+    if (!isRotationOf(path, keyPath)) continue;
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) continue;
+    files.push({
+      path,
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      bornMs: st.birthtimeMs || st.mtimeMs,
+    });
+  }
+  return files;
 }
 
 /** True when the file, symlinks resolved now, lies inside one of the roots. */
