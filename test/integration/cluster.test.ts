@@ -108,14 +108,25 @@ describe('collector cluster on ZooKeeper', () => {
       connect: (i) => (i === 1 ? `127.0.0.1:${proxy.port}` : endpoint('zookeeper')),
     });
     const paths = clusterPaths(root);
-    await waitFor(async () => (await readCluster(zk, paths)).assignment?.leader === 'c1', {
-      timeoutMs: 10_000,
-    });
-    const oldEpoch = c1!.cluster!.epoch!;
     const okWrites = async () =>
       (
         await c1!.registry.getSingleMetric('logrelay_cluster_assignment_writes_total')!.get()
       ).values.find((v) => v.labels['result'] === 'ok')?.value ?? 0;
+    // Count c1's writes only once the assignment has settled: the leader rewrites it as each
+    // member joins, and c1 sees its own write acknowledged a moment after this test can read it.
+    // Every version so far is c1's (created at version 0), so settled means version + 1 writes.
+    await waitFor(
+      async () => {
+        const a = (await readCluster(zk, paths)).assignment;
+        return (
+          a?.leader === 'c1' &&
+          Object.keys(a.members).length === 3 &&
+          (await okWrites()) === a.version + 1
+        );
+      },
+      { timeoutMs: 10_000 },
+    );
+    const oldEpoch = c1!.cluster!.epoch!;
     const writesBefore = await okWrites();
     const cutAt = Date.now();
     await proxy.down();
