@@ -54,6 +54,7 @@ export class Collector extends Component {
           log: childLogger(this.#log, `sink.${sinkConfig.type}`, { sink: sinkConfig.name }),
           registry: this.registry,
           collectorId: config.id,
+          ...(config.cluster ? { zookeeper: config.cluster.zookeeper } : {}),
           configPath: `sinks[${i}]`,
           configSource,
         }),

@@ -287,6 +287,16 @@ export const collectorConfigSchema = z
         });
       names.add(sink.name);
     });
+    config.sinks.forEach((sink, i) => {
+      if (sink.type === 'hdfs' && sink.exactlyOnce && !sink.zookeeper && !config.cluster)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'exactlyOnce'],
+          message:
+            'needs ZooKeeper for its marks: set sinks[].zookeeper or cluster.zookeeper, or ' +
+            'exactlyOnce: false (at-least-once across collector crashes)',
+        });
+    });
     config.routes.forEach((route, i) =>
       route.sinks.forEach((name, j) => {
         if (!names.has(name))

@@ -32,6 +32,7 @@ describe('relay to Kafka and HDFS with rotation and copytruncate', () => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
+    await requireService('zookeeper');
     await requireService('kafka');
     await requireService('hdfs');
     const admin = kafka.admin();
@@ -57,6 +58,7 @@ describe('relay to Kafka and HDFS with rotation and copytruncate', () => {
           name: 'hdfs',
           namenodeUrl: `http://${services.hdfs.host}:${services.hdfs.port}`,
           pathTemplate: `${hdfsRoot}/{topic}/{collector}-{n}.log`,
+          zookeeper: { connect: endpoint('zookeeper'), root: `/${uniqueName('lr_rkh')}` },
         },
       ],
     });

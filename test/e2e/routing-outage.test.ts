@@ -30,6 +30,7 @@ describe('routing while one sink is down', () => {
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
+    await requireService('zookeeper');
     await requireService('kafka');
     await requireService('hdfs');
     const admin = kafka.admin();
@@ -64,6 +65,7 @@ describe('routing while one sink is down', () => {
           namenodeUrl: `http://127.0.0.1:${proxy.port}`,
           pathTemplate: `${hdfsRoot}/{topic}/{collector}-{n}.log`,
           maxAttempts: 2,
+          zookeeper: { connect: endpoint('zookeeper'), root: `/${uniqueName('lr_route')}` },
         },
       ],
       routes: [

@@ -4,14 +4,11 @@ import { RelayError } from '../../src/common/errors/relay-error.js';
 import { validateConfig } from '../../src/common/config/load-config.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { hdfsSinkConfigSchema } from '../../src/collector/sinks/hdfs/config.js';
-import {
-  HdfsSink,
-  createWebHdfsClient,
-  hdfsFilePaths,
-} from '../../src/collector/sinks/hdfs/hdfs-sink.js';
+import { finalPathOf, hdfsFilePaths } from '../../src/collector/sinks/hdfs/file-layout.js';
+import { HdfsSink, createWebHdfsClient } from '../../src/collector/sinks/hdfs/hdfs-sink.js';
 import { WebHdfsClient, type WebHdfsApi } from '../../src/collector/sinks/hdfs/webhdfs-client.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
-import { requireService, services } from '../helpers/services.js';
+import { endpoint, requireService, services } from '../helpers/services.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep } from '../helpers/wait-for.js';
 
@@ -21,6 +18,9 @@ const namenodeUrl = `http://${services.hdfs.host}:${services.hdfs.port}`;
 const root = `/${uniqueName('logrelay-it').replaceAll('_', '-')}`;
 const template = (test: string) =>
   `${root}/${test}/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log`;
+
+const zkRoot = `/${uniqueName('lr_hdfs_it')}`;
+const naming = { prefix: '.', suffix: '.inprogress' };
 
 const hdfs = new WebHdfsClient({ namenodeUrl, user: 'logrelay', requestTimeoutMs: 30_000 });
 
@@ -113,6 +113,7 @@ function makeSink(test: string, collectorId: string, extra: Record<string, unkno
     name: `hdfs-${test}`,
     namenodeUrl,
     pathTemplate: template(test),
+    zookeeper: { connect: endpoint('zookeeper'), root: zkRoot, sessionTimeoutMs: 4000 },
     ...extra,
   });
   const registry = new Registry();
@@ -154,7 +155,7 @@ describe('HDFS sink against the real HDFS (WebHDFS)', () => {
 
     await sink.stop();
     const files = await listFiles(`${root}/group`);
-    expect(files.map((f) => f.path)).toEqual(open.map((f) => f.path.replace(/\.inprogress$/, '')));
+    expect(files.map((f) => f.path)).toEqual(open.map((f) => finalPathOf(f.path, naming)));
 
     for (const topic of topics) {
       const file = files.find((f) => f.path.split('/')[3] === topic);
@@ -245,6 +246,7 @@ describe('HDFS sink against the real HDFS (WebHDFS)', () => {
       namenodeUrl,
       pathTemplate: template('repair'),
       flushIntervalMs: 0,
+      zookeeper: { connect: endpoint('zookeeper'), root: zkRoot },
     });
     const lost = () =>
       new RelayError('HDFS_UNAVAILABLE', 'injected: answer lost', { retriable: true });
@@ -295,19 +297,19 @@ describe('HDFS sink against the real HDFS (WebHDFS)', () => {
     expect((await readAll(files[0]?.path ?? '')).equals(expected)).toBe(true);
   });
 
-  it("closes a previous run's in-progress file on start and writes the new one under another n", async () => {
+  it("at-least-once mode: closes a previous run's in-progress file on start and writes the new one under another n", async () => {
     // Not across an hour boundary: the leftover and the new file share a partition.
     const toNextHour = 3_600_000 - (Date.now() % 3_600_000);
     if (toNextHour < 5000) await sleep(toNextHour + 100);
     const collector = 'c-restart';
     const now = new Date();
-    const leftover = hdfsFilePaths(template('restart'), '.inprogress', {
+    const leftover = hdfsFilePaths(template('restart'), naming, {
       topic: 'events',
       collector,
       n: 0,
       time: now,
     });
-    const foreign = hdfsFilePaths(template('restart'), '.inprogress', {
+    const foreign = hdfsFilePaths(template('restart'), naming, {
       topic: 'events',
       collector: 'c-other',
       n: 0,
@@ -316,7 +318,7 @@ describe('HDFS sink against the real HDFS (WebHDFS)', () => {
     await hdfs.create(leftover.inProgress, [Buffer.from('from the crashed run\n')]);
     await hdfs.create(foreign.inProgress, [Buffer.from('another collector is writing\n')]);
 
-    const { sink } = makeSink('restart', collector);
+    const { sink } = makeSink('restart', collector, { exactlyOnce: false });
     await sink.start();
     const report = await sink.recovered();
     expect(report).toEqual({ renamed: [leftover.inProgress], failed: [] });
@@ -324,7 +326,7 @@ describe('HDFS sink against the real HDFS (WebHDFS)', () => {
     await sink.stop();
 
     const files = await listFiles(`${root}/restart`);
-    const next = hdfsFilePaths(template('restart'), '.inprogress', {
+    const next = hdfsFilePaths(template('restart'), naming, {
       topic: 'events',
       collector,
       n: 1,

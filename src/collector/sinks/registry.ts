@@ -30,18 +30,19 @@ export type SinkConfig = z.output<typeof sinkConfigSchema>;
 /**
  * What a sink promises about duplicates, as `logrelay status` and the dashboard show it:
  * `exactly-once` when a retransmitted batch is stored once across collectors (Kafka with
- * `exactlyOnce`, Redis and MySQL by their stored marks), `at-least-once` when a batch can repeat
+ * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks), `at-least-once` when a batch can repeat
  * across a failed write or a collector crash.
  */
 export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-once' | 'none' {
   switch (config.type) {
     case 'kafka':
       return config.exactlyOnce ? 'exactly-once' : 'at-least-once';
+    case 'hdfs':
+      return config.exactlyOnce ? 'exactly-once' : 'at-least-once';
     case 'redis':
     case 'mysql':
       return 'exactly-once';
     case 'file':
-    case 'hdfs':
       return 'at-least-once';
     case 'null':
       return 'none';

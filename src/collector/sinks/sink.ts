@@ -2,6 +2,7 @@ import { RelayError } from '../../common/errors/relay-error.js';
 import type { Component } from '../../common/lifecycle/component.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logging/logger.js';
+import type { ZookeeperConfig } from '../../common/zk/zk-config.js';
 
 /**
  * What a sink is given to write: a contiguous run of complete lines of one stream, already
@@ -66,6 +67,8 @@ export interface SinkContext {
   readonly registry: Registry;
   /** The collector's id, e.g. for HDFS file names (`{collector}`). */
   readonly collectorId: string;
+  /** The collector's `cluster.zookeeper`, for sinks that keep marks there (HDFS). */
+  readonly zookeeper?: ZookeeperConfig;
   /** Key path of the sink's entry (`sinks[2]`), for errors about files it names. Default: sinks[name]. */
   readonly configPath?: string;
   /** Where the configuration came from (its file), for the same errors. */

@@ -1,5 +1,5 @@
 export { CreateMode, ZkError, ZkSession } from './zk-session.js';
-export type { ZkEvent, ZkSessionOptions, ZkStat } from './zk-session.js';
+export type { ZkEvent, ZkOp, ZkSessionOptions, ZkStat } from './zk-session.js';
 export { zookeeperConfigSchema } from './zk-config.js';
 export type { ZookeeperConfig } from './zk-config.js';
 export { openZkSession } from './open-session.js';

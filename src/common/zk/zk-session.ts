@@ -62,6 +62,13 @@ export interface ZkSessionOptions {
   operationTimeoutMs?: number;
 }
 
+/** One operation of a `multi`; `version` -1 (the default) means any version. */
+export type ZkOp =
+  | { op: 'create'; path: string; data: Buffer; mode?: number }
+  | { op: 'set'; path: string; data: Buffer; version?: number }
+  | { op: 'check'; path: string; version?: number }
+  | { op: 'remove'; path: string; version?: number };
+
 /** Everything, for the (authenticated) creator only: ZooKeeper's CREATOR_ALL_ACL. */
 const CREATOR_ALL = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
 /** Everything, for anyone: ZooKeeper's OPEN_ACL_UNSAFE. */
@@ -184,6 +191,35 @@ export class ZkSession {
       const tx = this.client.transaction().check(guard);
       if (opts.create) tx.create(path, data, this.#acls, CreateMode.PERSISTENT);
       else tx.setData(path, data, opts.version ?? -1);
+      tx.commit((err) => done(err, undefined));
+    });
+  }
+
+  /**
+   * Runs `ops` as one ZooKeeper multi: all of them apply or none does. Fails with the error of
+   * the first op that could not apply (`ZK_BAD_VERSION`, `ZK_NO_NODE`, ...); a retriable error
+   * (connection loss, timeout) leaves the outcome unknown to the caller.
+   */
+  multi(ops: readonly ZkOp[]): Promise<void> {
+    const first = ops[0]?.path ?? '(empty)';
+    return this.#call<void>('multi', first, (done) => {
+      const tx = this.client.transaction();
+      for (const op of ops) {
+        switch (op.op) {
+          case 'create':
+            tx.create(op.path, op.data, this.#acls, op.mode ?? CreateMode.PERSISTENT);
+            break;
+          case 'set':
+            tx.setData(op.path, op.data, op.version ?? -1);
+            break;
+          case 'check':
+            tx.check(op.path, op.version ?? -1);
+            break;
+          case 'remove':
+            tx.remove(op.path, op.version ?? -1);
+            break;
+        }
+      }
       tx.commit((err) => done(err, undefined));
     });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zookeeperConfigSchema } from '../../../common/zk/zk-config.js';
 import { sinkCommonFields } from '../sink-config.js';
 
 const MiB = 1024 * 1024;
@@ -56,8 +57,20 @@ export const hdfsSinkConfigSchema = z
           'Default: /logrelay/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log.',
       ),
     /**
+     * Put before the name of the file being written; removed by the rename when the file is
+     * closed. Hive, Spark and MapReduce skip names starting with `.` or `_`, so they never read
+     * an unfinished file (nor its torn last line). Default: `.`.
+     */
+    inProgressPrefix: z
+      .string()
+      .regex(/^[^/]*$/, 'must not contain /')
+      .default('.')
+      .describe(
+        'Prefix of the file being written (. or _ hides it from Hive/Spark). Default: ".".',
+      ),
+    /**
      * Appended to the name of the file being written; removed by the rename when the file is
-     * rolled, so readers (Hive, Spark) can skip unfinished files. Default: .inprogress.
+     * closed. Default: .inprogress.
      */
     inProgressSuffix: z
       .string()
@@ -130,6 +143,47 @@ export const hdfsSinkConfigSchema = z
       .max(20)
       .default(5)
       .describe('Attempts per HDFS operation before a write fails retriable. Default: 5.'),
+    /**
+     * Exactly-once across collector crashes (the default): after each APPEND the file's new
+     * length and the written streams' offsets are recorded in ZooKeeper in one transaction
+     * before the batches are acknowledged; a collector taking an agent over skips what was
+     * recorded, and the files of a dead collector are cut back to their recorded length by a
+     * live one before they are closed (docs/architecture.md "HDFS exactly-once"). Needs
+     * ZooKeeper: `zookeeper` here or the collector's `cluster.zookeeper`. false: at-least-once
+     * (a crash can repeat a killed collector's last appends). Default: true.
+     */
+    exactlyOnce: z
+      .boolean()
+      .default(true)
+      .describe('Exactly-once across crashes through marks in ZooKeeper. Default: true.'),
+    /**
+     * ZooKeeper of the exactly-once marks (under `<root>/sinks/hdfs/<sink name>`). Default:
+     * the collector's `cluster.zookeeper`.
+     */
+    zookeeper: zookeeperConfigSchema
+      .optional()
+      .describe("ZooKeeper of the exactly-once marks. Default: the collector's cluster.zookeeper."),
+    /**
+     * How often, in ms, the sink looks in ZooKeeper for files of dead writers (a collector
+     * killed, or one whose ZooKeeper session expired) to cut back and close. Default: 5000.
+     */
+    recoveryIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe('Interval of the search for dead writers’ files, in ms. Default: 5000.'),
+    /**
+     * Streams whose marks are kept per agent (the most recently written); an older stream's
+     * mark is dropped, which matters only if a batch of it is sent again after that. Default:
+     * 1000.
+     */
+    maxStreamsPerAgent: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Stream marks kept per agent in ZooKeeper. Default: 1000.'),
     /**
      * How far back, in ms, start-up looks (by the date parts of the path) for in-progress
      * files a crashed run of this collector left, to rename them to their final names.

@@ -4,10 +4,28 @@ import { RelayError, isRetriable } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-metrics.js';
 import type { Logger } from '../../../common/logging/logger.js';
-import { expandPath, type PathValues } from '../path-template.js';
+import { unseenPart } from '../../dedup/high-water-marks.js';
 import { sinkNotRunning } from '../in-flight.js';
-import type { Sink, SinkBatch, SinkContext } from '../sink.js';
+import type { Sink, SinkBatch, SinkContext, SinkWriteResult } from '../sink.js';
 import type { HdfsSinkConfig } from './config.js';
+import {
+  HdfsCommitStore,
+  type AgentClaim,
+  type CommitOutcome,
+  type FileRecord,
+} from './exactly-once/commit-store.js';
+import { recoverDeadWriters, type RecoveryPass } from './exactly-once/recovery.js';
+import {
+  finalPathOf,
+  hdfsFilePaths,
+  inProgressPattern,
+  matchSegment,
+  partitionKey,
+  periodEnd,
+  type DateParts,
+  type HdfsFilePaths,
+  type InProgressNaming,
+} from './file-layout.js';
 import { WebHdfsClient, type WebHdfsApi } from './webhdfs-client.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -30,120 +48,6 @@ export function reconcileAppend(before: number, sent: number, actual: number): A
   if (actual === before) return 'retry';
   if (actual > before && actual < before + sent) return 'truncate';
   return 'conflict';
-}
-
-/** The two names of one output file. */
-export interface HdfsFilePaths {
-  /** The name once rolled: what readers of the partition see. */
-  readonly final: string;
-  /** The name while it is written: `final` + the in-progress suffix. */
-  readonly inProgress: string;
-}
-
-export function hdfsFilePaths(template: string, suffix: string, values: PathValues): HdfsFilePaths {
-  const final = expandPath(template, values);
-  return { final, inProgress: `${final}${suffix}` };
-}
-
-/**
- * Everything of a file's path but its counter: two files with the same key belong to the same
- * partition (topic, date and hour), and a file whose key changes with the clock has to roll.
- */
-export function partitionKey(template: string, values: Omit<PathValues, 'n'>): string {
-  return expandPath(template, { ...values, n: -1 });
-}
-
-type DateToken = 'yyyy' | 'MM' | 'dd' | 'HH';
-type Capture = DateToken | 'topic' | 'n';
-
-/** Date parts read back from a path (month 1–12). */
-export type DateParts = Partial<Record<DateToken, number>>;
-
-/** One `/`-separated segment of a path template, as a matcher of existing names. */
-export interface TemplateSegment {
-  /** The segment itself when it has no token (it is descended into without listing). */
-  readonly literal: string | undefined;
-  readonly regex: RegExp;
-  readonly captures: readonly Capture[];
-}
-
-const TOKEN = /\{(topic|collector|n|yyyy-MM-dd|yyyy|MM|dd|HH)\}/g;
-
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/**
- * Matchers for this collector's in-progress files, segment by segment (the last segment
- * includes the suffix). undefined when the template has no `{collector}`: then nothing tells
- * this collector's files from another's, and start-up recovery must not touch any.
- */
-export function inProgressPattern(
-  template: string,
-  collectorId: string,
-  suffix: string,
-): TemplateSegment[] | undefined {
-  if (!template.includes('{collector}')) return undefined;
-  const parts = template.split('/').slice(1);
-  return parts.map((part, i) => {
-    const last = i === parts.length - 1;
-    const captures: Capture[] = [];
-    let source = '';
-    let at = 0;
-    for (const m of part.matchAll(TOKEN)) {
-      source += escapeRegex(part.slice(at, m.index));
-      at = m.index + m[0].length;
-      switch (m[1]) {
-        case 'collector':
-          source += escapeRegex(collectorId);
-          break;
-        case 'topic':
-          source += '([^/]+?)';
-          captures.push('topic');
-          break;
-        case 'n':
-          source += '(\\d+)';
-          captures.push('n');
-          break;
-        case 'yyyy-MM-dd':
-          source += '(\\d{4})-(\\d{2})-(\\d{2})';
-          captures.push('yyyy', 'MM', 'dd');
-          break;
-        case 'yyyy':
-          source += '(\\d{4})';
-          captures.push('yyyy');
-          break;
-        default:
-          source += '(\\d{2})';
-          captures.push(m[1] as DateToken);
-      }
-    }
-    source += escapeRegex(part.slice(at));
-    if (last) source += escapeRegex(suffix);
-    const literal = !last && at === 0 ? part : undefined;
-    return { literal, regex: new RegExp(`^${source}$`), captures };
-  });
-}
-
-/** Matches one name against a segment; returns the date parts it fixes, or undefined. */
-export function matchSegment(segment: TemplateSegment, name: string): DateParts | undefined {
-  const m = segment.regex.exec(name);
-  if (!m) return undefined;
-  const dates: DateParts = {};
-  segment.captures.forEach((capture, i) => {
-    if (capture !== 'topic' && capture !== 'n') dates[capture] = Number(m[i + 1]);
-  });
-  return dates;
-}
-
-/**
- * The end (ms since the epoch, UTC) of the period the known date parts describe: a year, a
- * month, a day or an hour. undefined when the year is unknown.
- */
-export function periodEnd(d: DateParts): number | undefined {
-  if (d.yyyy === undefined) return undefined;
-  if (d.MM === undefined) return Date.UTC(d.yyyy + 1, 0, 1);
-  if (d.dd === undefined) return Date.UTC(d.yyyy, d.MM, 1);
-  if (d.HH === undefined) return Date.UTC(d.yyyy, d.MM - 1, d.dd + 1);
-  return Date.UTC(d.yyyy, d.MM - 1, d.dd, d.HH + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,6 +76,8 @@ interface Waiter {
   readonly data: Buffer;
   readonly lines: number;
   readonly enqueuedAt: number;
+  /** Exactly-once: the stream's mark this batch moves, under the claim it was checked with. */
+  readonly mark: { claim: AgentClaim; streamKey: string; endOffset: number } | undefined;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
 }
@@ -195,6 +101,10 @@ interface OpenFile {
   readonly partition: string;
   /** Chosen by the writer loop before the first CREATE. */
   paths: HdfsFilePaths | undefined;
+  /** Exactly-once: the file's entry in the ledger (recorded before the first CREATE). */
+  record: FileRecord | undefined;
+  /** Its writer's ZooKeeper session is gone: the file is a dead writer's, for recovery. */
+  orphaned: boolean;
   /** The file exists in HDFS (so more data goes with APPEND). */
   created: boolean;
   /** Bytes acknowledged to writers: exactly what the file must hold. */
@@ -247,9 +157,17 @@ const RECOVERY_RETRY_MS = 30_000;
  *   crashed run are renamed to their final names (those renames that fail, e.g. because HDFS
  *   still recovers the crashed writer's lease, are logged and left for the next start).
  *
- * Known limit: a crash (or a request still running on a DataNode after it timed out here) can
- * leave an unacknowledged tail in a file, which the agent then sends again: HDFS is
- * at-least-once across collector crashes.
+ * - **Exactly-once** (`exactlyOnce`, the default): after each APPEND the file's new length and
+ *   the marks of the streams it carried are recorded in ZooKeeper in one transaction
+ *   (HdfsCommitStore), and only then are the batches acknowledged. A batch below its stream's
+ *   mark is skipped. An agent is claimed by the writer it sends to, which fences the previous
+ *   holder's later commits; files of a dead writer are cut back to their recorded length and
+ *   closed by a live one (recoverDeadWriters). In-progress files carry a hidden name.
+ *
+ * Without `exactlyOnce`, a crash (or a request still running on a DataNode after it timed out
+ * here) can leave an unacknowledged tail in a file, which the agent then sends again: HDFS is
+ * then at-least-once across collector crashes, and start-up recovery closes this collector's
+ * leftover files as they are.
  */
 export class HdfsSink extends Component implements Sink {
   readonly config: Readonly<HdfsSinkConfig>;
@@ -274,6 +192,10 @@ export class HdfsSink extends Component implements Sink {
   #recoveryNeeded = false;
   #recoveryStartedAt = 0;
   #stopRequested = false;
+  /** Exactly-once: the ledger in ZooKeeper. */
+  readonly #store: HdfsCommitStore | undefined;
+  #recoveryTimer: NodeJS.Timeout | undefined;
+  #recoveringDead: Promise<RecoveryPass | undefined> | undefined;
 
   readonly #lines: Counter.Internal;
   readonly #bytes: Counter.Internal;
@@ -292,6 +214,30 @@ export class HdfsSink extends Component implements Sink {
     this.#log = ctx.log;
     this.#collectorId = ctx.collectorId;
     this.#createClient = createClient;
+    const zookeeper = config.zookeeper ?? ctx.zookeeper;
+    if (config.exactlyOnce) {
+      if (!zookeeper)
+        throw new RelayError(
+          'CONFIG_INVALID',
+          `${ctx.configPath ?? `sinks[${config.name}]`}.exactlyOnce: the HDFS sink needs ` +
+            'ZooKeeper for its exactly-once marks: set its zookeeper, or the collector’s ' +
+            'cluster.zookeeper, or exactlyOnce: false',
+        );
+      this.#store = new HdfsCommitStore(
+        {
+          zookeeper,
+          keyPath: config.zookeeper
+            ? `${ctx.configPath ?? `sinks[${config.name}]`}.zookeeper`
+            : 'cluster.zookeeper',
+          configSource: ctx.configSource ?? 'the collector configuration',
+          sinkName: config.name,
+          collectorId: ctx.collectorId,
+          maxStreamsPerAgent: config.maxStreamsPerAgent,
+        },
+        ctx.log,
+        (incarnation) => this.#orphanWriter(incarnation),
+      );
+    }
     const sink = { sink: config.name };
     const reg = ctx.registry;
     this.#lines = sharedCounter(reg, 'logrelay_hdfs_sink_lines_total', 'Lines committed to HDFS.', [
@@ -342,11 +288,51 @@ export class HdfsSink extends Component implements Sink {
     const tickMs = Math.min(1000, this.config.maxFileAgeMs);
     this.#timer = setInterval(() => this.#tick(), tickMs);
     this.#timer.unref();
-    // HDFS being down is an outage, not a reason to refuse to start: writes fail retriable
-    // meanwhile, and recovery is tried again until it could search HDFS once.
-    this.#recoveryNeeded = true;
-    this.#startRecovery();
+    // HDFS or ZooKeeper being down is an outage, not a reason to refuse to start: writes fail
+    // retriable meanwhile, and recovery is tried again until it could search once.
+    if (this.#store) {
+      this.#store.start();
+      this.#recoveryTimer = setInterval(
+        () => void this.recoverDeadWriters(),
+        this.config.recoveryIntervalMs,
+      );
+      this.#recoveryTimer.unref();
+      void this.recoverDeadWriters();
+    } else {
+      this.#recoveryNeeded = true;
+      this.#startRecovery();
+    }
     return Promise.resolve();
+  }
+
+  /**
+   * Exactly-once: one pass over the ledger's dead writers (see recoverDeadWriters); undefined
+   * when it could not run (ZooKeeper or HDFS down: it runs again every recoveryIntervalMs).
+   */
+  recoverDeadWriters(): Promise<RecoveryPass | undefined> {
+    if (this.#recoveringDead) return this.#recoveringDead;
+    const store = this.#store;
+    const client = this.#client;
+    if (!store || !client || this.#stopRequested) return Promise.resolve(undefined);
+    this.#recoveringDead = (async () => {
+      try {
+        return await recoverDeadWriters({
+          session: await store.session(),
+          paths: store.paths,
+          client,
+          log: this.#log,
+          requestTimeoutMs: this.config.requestTimeoutMs,
+          stopped: () => this.#stopRequested,
+        });
+      } catch (err) {
+        this.#countError(err);
+        this.#log.warn({ err }, 'cannot look for dead HDFS writers’ files; will retry');
+        return undefined;
+      } finally {
+        this.#recoveringDead = undefined;
+      }
+    })();
+    return this.#recoveringDead;
   }
 
   protected async doStop(): Promise<void> {
@@ -360,18 +346,47 @@ export class HdfsSink extends Component implements Sink {
     }
     await this.#retryPendingRenames();
     if (this.#recovery) await this.#recovery;
+    if (this.#recoveryTimer) clearInterval(this.#recoveryTimer);
+    this.#recoveryTimer = undefined;
+    await this.#recoveringDead;
+    await this.#store?.close();
     this.#client?.close();
     this.#client = undefined;
     this.#counters.clear();
     this.#ownPaths.clear();
   }
 
-  write(batch: SinkBatch): Promise<void> {
+  write(batch: SinkBatch): Promise<void | SinkWriteResult> {
     if (!this.running || !this.#client) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
       return Promise.reject(sinkNotRunning('HDFS', this.name, this.state));
     }
     if (batch.lines.length === 0) return Promise.resolve();
+    if (this.#store) return this.#writeExactlyOnce(this.#store, batch);
+    return this.#queue(batch, undefined);
+  }
+
+  /** Claims the batch's agent, skips what its stream's mark says was committed, queues the rest. */
+  async #writeExactlyOnce(store: HdfsCommitStore, batch: SinkBatch): Promise<SinkWriteResult> {
+    let claim: AgentClaim;
+    try {
+      claim = await store.claim(batch.agentId);
+    } catch (err) {
+      this.#countError(err);
+      throw RelayError.from(err, 'HDFS_LEDGER_UNAVAILABLE', true);
+    }
+    const { batch: unseen, duplicates } = unseenPart(batch, claim.marks.get(batch.streamKey));
+    if (unseen) {
+      await this.#queue(unseen, {
+        claim,
+        streamKey: batch.streamKey,
+        endOffset: batch.endOffset,
+      });
+    }
+    return { skippedLines: duplicates };
+  }
+
+  #queue(batch: SinkBatch, mark: Waiter['mark']): Promise<void> {
     let size = 0;
     for (const line of batch.lines) size += line.length + 1;
     // One copy per batch: the received message is released, and a retry resends the same bytes.
@@ -384,7 +399,14 @@ export class HdfsSink extends Component implements Sink {
     const now = Date.now();
     const file = this.#fileFor(batch.topic, now);
     return new Promise<void>((resolve, reject) => {
-      this.#enqueue(file, { data, lines: batch.lines.length, enqueuedAt: now, resolve, reject });
+      this.#enqueue(file, {
+        data,
+        lines: batch.lines.length,
+        enqueuedAt: now,
+        mark,
+        resolve,
+        reject,
+      });
     });
   }
 
@@ -413,6 +435,8 @@ export class HdfsSink extends Component implements Sink {
       openedAt: now,
       partition: this.#partition(topic, time),
       paths: undefined,
+      record: undefined,
+      orphaned: false,
       created: false,
       length: 0,
       assigned: 0,
@@ -460,11 +484,12 @@ export class HdfsSink extends Component implements Sink {
   async #run(file: OpenFile): Promise<void> {
     file.running = true;
     try {
-      while (file.queue.length > 0) {
+      while (file.queue.length > 0 && !file.orphaned) {
         await this.#waitToFlush(file);
         await this.#commit(file, this.#take(file));
       }
-      if (file.closing) await this.#close(file);
+      if (file.orphaned) this.#dropOrphan(file);
+      else if (file.closing) await this.#close(file);
     } catch (err) {
       // #commit and #close handle their errors; this is a bug, and the file must not hang.
       this.#log.error({ err, topic: file.topic }, 'HDFS writer loop failed');
@@ -475,10 +500,35 @@ export class HdfsSink extends Component implements Sink {
     }
   }
 
+  /** A file whose writer (ZooKeeper session) is gone: its recovery is a live writer's job. */
+  #orphanWriter(incarnation: string): void {
+    for (const file of [...this.#active]) {
+      if (file.record?.incarnation !== incarnation) continue;
+      file.orphaned = true;
+      if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
+      file.wake?.();
+      this.#ensureLoop(file);
+    }
+  }
+
+  #dropOrphan(file: OpenFile): void {
+    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
+    const error = writerLost(this.name, file.paths?.inProgress);
+    for (const w of file.queue.splice(0)) w.reject(error);
+    file.queuedBytes = 0;
+    this.#active.delete(file);
+    if (file.paths) this.#ownPaths.delete(file.paths.inProgress);
+    this.#log.warn(
+      { path: file.paths?.inProgress, committedBytes: file.length },
+      'left an HDFS file to recovery: its writer lost its ZooKeeper session',
+    );
+  }
+
   async #waitToFlush(file: OpenFile): Promise<void> {
     for (;;) {
       const oldest = file.queue[0];
-      if (!oldest || file.closing || file.queuedBytes >= this.config.maxAppendBytes) return;
+      if (!oldest || file.closing || file.orphaned) return;
+      if (file.queuedBytes >= this.config.maxAppendBytes) return;
       const wait = oldest.enqueuedAt + this.config.flushIntervalMs - Date.now();
       if (wait <= 0) return;
       await new Promise<void>((resolve) => {
@@ -516,6 +566,7 @@ export class HdfsSink extends Component implements Sink {
     }
     try {
       await this.#appendReliably(file, data, sent);
+      await this.#record(file, sent, waiters);
       file.length += sent;
       this.#lines.inc(lines);
       this.#bytes.inc(sent);
@@ -544,6 +595,37 @@ export class HdfsSink extends Component implements Sink {
     }
   }
 
+  /**
+   * Exactly-once: records the landed APPEND in the ledger (the file's new length and its
+   * streams' marks) before anyone is told it is committed. Throws when it is not recorded: a
+   * refused record leaves the bytes to be cut back before the file's next request.
+   */
+  async #record(file: OpenFile, sent: number, waiters: readonly Waiter[]): Promise<void> {
+    const store = this.#store;
+    const record = file.record;
+    if (!store || !record) return;
+    const updates = waiters.flatMap((w) => (w.mark ? [w.mark] : []));
+    const length = file.length + sent;
+    let outcome: CommitOutcome = await store.commit(record, length, updates);
+    if (outcome === 'unknown')
+      outcome = await store.confirm(record, length, () => this.#stopRequested);
+    switch (outcome) {
+      case 'committed':
+        return;
+      case 'refused':
+        file.unconfirmed = { before: file.length, sent, rejected: true };
+        throw new RelayError(
+          'HDFS_AGENT_MOVED',
+          `HDFS sink ${this.name}: an agent of this append is now written by another ` +
+            'collector; the append is cut back and its batches are sent again',
+          { retriable: true },
+        );
+      default:
+        file.orphaned = true;
+        throw writerLost(this.name, file.paths?.inProgress);
+    }
+  }
+
   /** CREATE or APPEND `data` once: attempts, backoff, and reconciliation of unknown outcomes. */
   async #appendReliably(file: OpenFile, data: readonly Buffer[], sent: number): Promise<void> {
     const client = this.#requireClient();
@@ -553,6 +635,10 @@ export class HdfsSink extends Component implements Sink {
       if (attempt > 1) await sleep(backoff(attempt - 1));
       try {
         if (!file.paths) await this.#chooseName(file);
+        if (this.#store && file.record?.incarnation !== this.#store.incarnation) {
+          file.orphaned = true;
+          throw writerLost(this.name, file.paths?.inProgress);
+        }
         const path = (file.paths as HdfsFilePaths).inProgress;
         if (file.unconfirmed && (await this.#settle(file)) === 'done') {
           this.#appends.inc();
@@ -570,14 +656,16 @@ export class HdfsSink extends Component implements Sink {
       } catch (err) {
         last = err;
         this.#countError(err);
-        if (err instanceof AbandonFile) throw err;
+        if (err instanceof AbandonFile || file.orphaned) throw err;
         const code = err instanceof RelayError ? err.code : '';
         if (code === 'HDFS_FILE_EXISTS' && !file.created && file.paths) {
           // Someone took the name between our check and the CREATE: nothing of ours is in it.
           this.#log.warn({ path: file.paths.inProgress }, 'file name taken; choosing another');
           file.unconfirmed = undefined;
           this.#ownPaths.delete(file.paths.inProgress);
+          if (file.record) await this.#store?.forgetFile(file.record);
           file.paths = undefined;
+          file.record = undefined;
           continue;
         }
         // A vanished file is found out (and given up) by the next attempt's status check.
@@ -668,27 +756,41 @@ export class HdfsSink extends Component implements Sink {
     for (const w of rest) this.#enqueue(next, w);
   }
 
-  /** Picks `{n}` so that neither the final nor the in-progress name exists. */
+  /**
+   * Picks `{n}` so that none of the file's names exists. They are looked up in the order a file
+   * moves through them (in progress, recovering, final), so a file being recovered meanwhile is
+   * seen under one of them. Exactly-once: the file is recorded in the ledger before its CREATE.
+   */
   async #chooseName(file: OpenFile): Promise<void> {
     const client = this.#requireClient();
     for (let n = this.#counters.get(file.partition) ?? 0; ; n++) {
-      const paths = hdfsFilePaths(this.config.pathTemplate, this.config.inProgressSuffix, {
+      const paths = hdfsFilePaths(this.config.pathTemplate, this.#naming, {
         topic: file.topic,
         collector: this.#collectorId,
         n,
         time: file.time,
       });
       if (this.#ownPaths.has(paths.inProgress)) continue;
-      const [final, inProgress] = await Promise.all([
-        client.getFileStatus(paths.final),
-        client.getFileStatus(paths.inProgress),
-      ]);
-      if (final || inProgress) continue;
+      if (await client.getFileStatus(paths.inProgress)) continue;
+      if (this.#store && (await client.getFileStatus(paths.recovering))) continue;
+      if (await client.getFileStatus(paths.final)) continue;
       this.#counters.set(file.partition, n + 1);
       this.#ownPaths.add(paths.inProgress);
+      if (this.#store) {
+        try {
+          file.record = await this.#store.registerFile(paths);
+        } catch (err) {
+          this.#ownPaths.delete(paths.inProgress);
+          throw err;
+        }
+      }
       file.paths = paths;
       return;
     }
+  }
+
+  get #naming(): InProgressNaming {
+    return { prefix: this.config.inProgressPrefix, suffix: this.config.inProgressSuffix };
   }
 
   /** After the last flush: cut back an unconfirmed tail, then rename (or delete if empty). */
@@ -709,6 +811,7 @@ export class HdfsSink extends Component implements Sink {
       }
       if (!file.created) {
         this.#ownPaths.delete(paths.inProgress);
+        if (file.record) await this.#store?.forgetFile(file.record);
         return;
       }
       if (file.length === 0) {
@@ -717,9 +820,11 @@ export class HdfsSink extends Component implements Sink {
           (err: unknown) => this.#log.warn({ err, path: paths.inProgress }, 'delete failed'),
         );
         this.#ownPaths.delete(paths.inProgress);
+        if (file.record) await this.#store?.forgetFile(file.record);
         return;
       }
-      await this.#finalize(paths.inProgress, paths.final);
+      if ((await this.#finalize(paths.inProgress, paths.final)) && file.record)
+        await this.#store?.forgetFile(file.record);
     } finally {
       this.#active.delete(file);
     }
@@ -796,8 +901,8 @@ export class HdfsSink extends Component implements Sink {
     const failed: string[] = [];
     const client = this.#client;
     if (!client) return { renamed, failed };
-    const { pathTemplate, inProgressSuffix, recoveryLookbackMs } = this.config;
-    const pattern = inProgressPattern(pathTemplate, this.#collectorId, inProgressSuffix);
+    const { pathTemplate, recoveryLookbackMs } = this.config;
+    const pattern = inProgressPattern(pathTemplate, this.#collectorId, this.#naming);
     if (!pattern) {
       this.#log.warn(
         'pathTemplate has no {collector}: in-progress files left by a crash cannot be told ' +
@@ -837,7 +942,7 @@ export class HdfsSink extends Component implements Sink {
     for (const path of candidates) {
       if (this.#stopRequested) break;
       if (this.#ownPaths.has(path)) continue;
-      const final = path.slice(0, -inProgressSuffix.length);
+      const final = finalPathOf(path, this.#naming);
       try {
         if (await client.rename(path, final)) {
           renamed.push(path);
@@ -885,6 +990,16 @@ export class HdfsSink extends Component implements Sink {
     if (!this.#client) throw new RelayError('SINK_NOT_RUNNING', `HDFS sink ${this.name} stopped`);
     return this.#client;
   }
+}
+
+/** The batches of a file whose writer lost its ZooKeeper session: sent again, to a new file. */
+function writerLost(sink: string, path: string | undefined): RelayError {
+  return new RelayError(
+    'HDFS_WRITER_LOST',
+    `HDFS sink ${sink}: the writer of ${path ?? 'the file'} lost its ZooKeeper session; ` +
+      'the file goes to recovery and the batches are sent again',
+    { retriable: true },
+  );
 }
 
 /** 100 ms, doubling, up to 2 s, with jitter so that many files do not retry in step. */

@@ -154,6 +154,10 @@ describe('hdfs sink (fake WebHDFS)', () => {
       pathTemplate: '/t/{topic}/{collector}-{n}.log',
       flushIntervalMs: 30,
       maxAttempts: 3,
+      // The append machinery, shared by both modes, against the fake; the exactly-once ledger
+      // needs ZooKeeper and is tested against it (test/integration/hdfs-sink.test.ts).
+      exactlyOnce: false,
+      inProgressPrefix: '',
       ...extra,
     });
     const registry = new Registry();
