@@ -7,6 +7,9 @@
  *   2. agent → collector over gRPC into a null sink (collector in a child process);
  *   3. file → agent → collector → Kafka (acks=all), plain and exactly-once, beside `kcat -P`
  *      on the same file and broker (skipped, with a note, when no broker answers);
+ *   5. file → agent → collector → HDFS (WebHDFS), at-least-once and exactly-once (the ledger in
+ *      ZooKeeper), beside `curl -T` putting the same file into HDFS through WebHDFS (skipped,
+ *      with a note, when no NameNode answers);
  *   4. the Kafka client candidates alone (bench/kafka-clients.ts): kafkajs as released, kafkajs
  *      with logrelay's produce encoder (what the sink runs), node-rdkafka, Confluent's client
  *      and @platformatic/kafka, plain and transactional, beside kcat. The first run builds the
@@ -15,7 +18,8 @@
  * Environment:
  *   BENCH_FILE_MB         tailing file, MiB (default 1024)
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
- *   BENCH_ONLY            tailing | relay | kafka | clients (default all four)
+ *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs (default all five)
+ *   BENCH_HDFS_LINES      lines of the HDFS phase's file (default 1000000)
  *   BENCH_CLIENT_RECORDS  records per client run (default 1000000)
  *   BENCH_LATENCY_SECONDS how long the Kafka phase's latency runs write, at 10,000 lines/s
  *                         (default 20)
@@ -49,6 +53,15 @@ import {
   type KcatResult,
 } from './kafka.js';
 import { benchRelay, liveChildren, type RelayResult } from './relay.js';
+import {
+  benchFolder,
+  benchHdfsRelay,
+  benchNamenode,
+  deleteBenchFolders,
+  hdfsReachable,
+  timeCurlPut,
+  type HdfsRelayResult,
+} from './hdfs.js';
 import { benchLatency } from './latency.js';
 import {
   CANDIDATES,
@@ -72,6 +85,8 @@ const TARGETS = {
   kafkaLinesPerSec: 250_000,
   kafkaRatioToKcat: 0.3,
   exactlyOnceShareOfPlain: 0.8,
+  /** Issue 13: HDFS exactly-once within 80 % of the at-least-once path. */
+  hdfsExactlyOnceShareOfAtLeastOnce: 0.8,
   latencyP99Ms: 1000,
   collectorRssMb: 300,
   agentRssMb: 150,
@@ -98,9 +113,12 @@ const totalTimeoutMs = envNumber('BENCH_TIMEOUT_S', 1200, 10) * 1000;
 const kafkaLines = Math.round(envNumber('BENCH_KAFKA_LINES', 1_000_000, 1000));
 const clientRecords = Math.round(envNumber('BENCH_CLIENT_RECORDS', 1_000_000, 1000));
 const latencySeconds = Math.round(envNumber('BENCH_LATENCY_SECONDS', 20, 1));
+const hdfsLines = Math.round(envNumber('BENCH_HDFS_LINES', 1_000_000, 1000));
 const only = process.env['BENCH_ONLY'] ?? '';
-if (!['', 'tailing', 'relay', 'kafka', 'clients'].includes(only)) {
-  process.stderr.write(`bench: BENCH_ONLY must be tailing, relay, kafka or clients, got ${only}\n`);
+if (!['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs'].includes(only)) {
+  process.stderr.write(
+    `bench: BENCH_ONLY must be tailing, relay, kafka, clients or hdfs, got ${only}\n`,
+  );
   process.exit(2);
 }
 /** Extra runs (BENCH_REPEAT) are skipped past this, so the report comes before the hard cap. */
@@ -375,6 +393,69 @@ async function phaseClients(dir: string) {
   }
 }
 
+async function phaseHdfs(dir: string) {
+  if (!(await hdfsReachable())) {
+    say(`HDFS phase skipped: no NameNode answers at ${benchNamenode} (npm run services:up)`);
+    return undefined;
+  }
+  const bytes = hdfsLines * LINE_BYTES;
+  const path = join(dir, 'hdfs.log');
+  say(`generating ${hdfsLines.toLocaleString('en-US')} lines of ${LINE_BYTES} B in ${path}`);
+  const lines = await timed('generating', () => generateFile(path, bytes));
+  try {
+    say('curl -T FILE into a WebHDFS CREATE (reference; 1 warm-up)');
+    await timeCurlPut(path, benchFolder('curl-warm'));
+    const curl = await timed('curl -T', () => timeCurlPut(path, benchFolder('curl')));
+    const plain = await fastest('agent → collector → HDFS (at-least-once)', () =>
+      benchHdfsRelay(path, bytes, dir, stepTimeoutMs, false, benchFolder('alo')),
+    );
+    const eos = await fastest('agent → collector → HDFS (exactly-once)', () =>
+      benchHdfsRelay(path, bytes, dir, stepTimeoutMs, true, benchFolder('eos')),
+    );
+    return {
+      fileBytes: bytes,
+      lines,
+      curl: {
+        seconds: round(curl.seconds),
+        linesPerSec: Math.round(lines / curl.seconds),
+        mbPerSec: round(bytes / MB / curl.seconds, 1),
+        bytesLanded: curl.bytes,
+      },
+      plain: hdfsFigures(plain, bytes, curl.seconds),
+      eos: hdfsFigures(eos, bytes, curl.seconds),
+    };
+  } finally {
+    await deleteBenchFolders();
+    await rm(path, { force: true });
+  }
+}
+
+function hdfsFigures(
+  { best: r, all }: { best: HdfsRelayResult; all: HdfsRelayResult[] },
+  bytes: number,
+  curlSeconds: number,
+) {
+  return {
+    lines: r.lines,
+    seconds: round(r.seconds),
+    firstAckSeconds: round(r.firstAckSeconds),
+    linesPerSec: Math.round(r.lines / r.seconds),
+    mbPerSec: round(bytes / MB / r.seconds, 1),
+    ratioToCurl: round(curlSeconds / r.seconds, 4),
+    agentCpuSeconds: round(r.agentCpuSeconds, 2),
+    collectorCpuSeconds:
+      r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
+    collectorPeakRssMb:
+      r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
+    batches: r.batches,
+    retries: r.retries,
+    hdfsBytes: r.hdfsBytes,
+    files: r.files,
+    runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
+    complete: r.complete && r.hdfsBytes === bytes,
+  };
+}
+
 function kafkaFigures(
   { best: r, all }: { best: KafkaRelayResult; all: KafkaRelayResult[] },
   kcat: KcatResult,
@@ -459,11 +540,13 @@ async function main(): Promise<number> {
   let relay: Awaited<ReturnType<typeof phaseRelay>> | undefined;
   let kafka: Awaited<ReturnType<typeof phaseKafka>> | undefined;
   let clients: Awaited<ReturnType<typeof phaseClients>> | undefined;
+  let hdfs: Awaited<ReturnType<typeof phaseHdfs>> | undefined;
   try {
     if (only === '' || only === 'tailing') tailing = await phaseTailing(workDir);
     if (only === '' || only === 'relay') relay = await phaseRelay(workDir);
     if (only === '' || only === 'kafka') kafka = await phaseKafka(workDir);
     if (only === '' || only === 'clients') clients = await phaseClients(workDir);
+    if (only === '' || only === 'hdfs') hdfs = await phaseHdfs(workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });
     workDir = undefined;
@@ -639,6 +722,46 @@ async function main(): Promise<number> {
     }
   }
 
+  if (hdfs) {
+    const h = hdfs;
+    rows.push(
+      `5. file → agent → collector → HDFS (WebHDFS) — ${h.lines.toLocaleString('en-US')} lines of ${LINE_BYTES} B, NameNode ${benchNamenode}`,
+      [
+        '   curl -T FILE, one WebHDFS CREATE (reference)',
+        `${h.curl.seconds.toFixed(2)} s`,
+        fmtRate(h.curl.linesPerSec),
+        h.curl.mbPerSec.toFixed(1),
+        '',
+        '',
+        `${h.curl.bytesLanded.toLocaleString('en-US')} bytes landed`,
+      ],
+    );
+    for (const [name, r] of [
+      ['   logrelay, at-least-once', h.plain],
+      ['   logrelay, exactly-once (ledger in ZooKeeper)', h.eos],
+    ] as const) {
+      rows.push([
+        name,
+        `${r.seconds.toFixed(2)} s`,
+        fmtRate(r.linesPerSec),
+        r.mbPerSec.toFixed(1),
+        '',
+        `${r.agentCpuSeconds.toFixed(1)}+${r.collectorCpuSeconds?.toFixed(1) ?? '?'}`,
+        notes(
+          `${r.ratioToCurl.toFixed(3)} × curl`,
+          r.hdfsBytes === h.fileBytes
+            ? `all bytes in ${r.files} closed file(s)`
+            : `ONLY ${r.hdfsBytes.toLocaleString('en-US')} of ${h.fileBytes.toLocaleString('en-US')} BYTES IN CLOSED FILES`,
+          `first ack after ${r.firstAckSeconds.toFixed(2)} s`,
+          `${r.batches} batches, ${r.retries} retries`,
+          `peak RSS collector ${r.collectorPeakRssMb ?? '?'} MB`,
+          runsNote(),
+          incomplete(r.complete),
+        ),
+      ]);
+    }
+  }
+
   const out: string[] = [
     '',
     `logrelay bench — ${startedAt.toISOString()}, node ${process.version}, ${availableParallelism()} CPUs, load average ${loadStart.join(' ')} at start, ${loadEnd.join(' ')} at end`,
@@ -681,6 +804,12 @@ async function main(): Promise<number> {
       `  memory            collector ≤ ${TARGETS.collectorRssMb} MB, agent ≤ ${TARGETS.agentRssMb} MB   now collector ${kafka.plain.collectorPeakRssMb ?? '?'} / ${kafka.eos.collectorPeakRssMb ?? '?'} MB, agent ${kafka.plain.agentPeakRssMb} / ${kafka.eos.agentPeakRssMb} MB (plain / exactly-once)`,
     );
   }
+  if (hdfs) {
+    const share = hdfs.eos.linesPerSec / hdfs.plain.linesPerSec;
+    out.push(
+      `  HDFS exactly-once ≥ ${TARGETS.hdfsExactlyOnceShareOfAtLeastOnce * 100} % of at-least-once   now ${(share * 100).toFixed(0)} % (${fmtRate(hdfs.eos.linesPerSec)} vs ${fmtRate(hdfs.plain.linesPerSec)} lines/s)`,
+    );
+  }
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);
 
@@ -692,7 +821,9 @@ async function main(): Promise<number> {
         kafka.eos.complete &&
         kafka.latency.plain.received === kafka.latency.plain.written &&
         kafka.latency.eos.received === kafka.latency.eos.written)) &&
-    (clients === undefined || clients.runs.every((r) => !('error' in r) && r.landed === r.records));
+    (clients === undefined ||
+      clients.runs.every((r) => !('error' in r) && r.landed === r.records)) &&
+    (hdfs === undefined || (hdfs.plain.complete && hdfs.eos.complete));
   const summary = {
     bench: 'logrelay',
     startedAt: startedAt.toISOString(),
@@ -706,6 +837,7 @@ async function main(): Promise<number> {
     relay: relay ?? null,
     kafka: kafka ?? null,
     clients: clients ?? null,
+    hdfs: hdfs ?? null,
     complete,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);

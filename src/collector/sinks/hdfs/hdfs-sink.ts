@@ -105,6 +105,8 @@ interface OpenFile {
   record: FileRecord | undefined;
   /** Its writer's ZooKeeper session is gone: the file is a dead writer's, for recovery. */
   orphaned: boolean;
+  /** Handed over to recovery by this writer (HDFS would not let it finish the file). */
+  retired: boolean;
   /** The file exists in HDFS (so more data goes with APPEND). */
   created: boolean;
   /** Bytes acknowledged to writers: exactly what the file must hold. */
@@ -437,6 +439,7 @@ export class HdfsSink extends Component implements Sink {
       paths: undefined,
       record: undefined,
       orphaned: false,
+      retired: false,
       created: false,
       length: 0,
       assigned: 0,
@@ -488,8 +491,9 @@ export class HdfsSink extends Component implements Sink {
         await this.#waitToFlush(file);
         await this.#commit(file, this.#take(file));
       }
-      if (file.orphaned) this.#dropOrphan(file);
-      else if (file.closing) await this.#close(file);
+      if (file.orphaned) {
+        if (!file.retired) this.#dropOrphan(file);
+      } else if (file.closing) await this.#close(file);
     } catch (err) {
       // #commit and #close handle their errors; this is a bug, and the file must not hang.
       this.#log.error({ err, topic: file.topic }, 'HDFS writer loop failed');
@@ -573,6 +577,7 @@ export class HdfsSink extends Component implements Sink {
       for (const w of waiters) w.resolve();
     } catch (err) {
       file.assigned -= sent;
+      if (this.#store && isStuck(err) && (await this.#retire(file, waiters, err))) return;
       if (err instanceof AbandonFile) {
         this.#abandon(file, waiters, err);
         return;
@@ -734,6 +739,31 @@ export class HdfsSink extends Component implements Sink {
   }
 
   /**
+   * Exactly-once: a file HDFS will not let this writer finish goes to recovery (cut back to its
+   * committed length and closed once its lease is free) and its batches, the current request's
+   * first, continue at once in a new file of the topic. false when ZooKeeper refused.
+   */
+  async #retire(file: OpenFile, waiters: Waiter[], err: unknown): Promise<boolean> {
+    if (!file.record || !(await this.#store?.retireFile(file.record))) return false;
+    this.#log.warn(
+      { err, path: file.paths?.inProgress, committedBytes: file.length },
+      'HDFS will not let this writer finish the file; handed it to recovery, continuing in a new file',
+    );
+    const rest = [...waiters, ...file.queue.splice(0)];
+    file.queuedBytes = 0;
+    file.unconfirmed = undefined;
+    file.orphaned = true;
+    file.retired = true;
+    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
+    this.#active.delete(file);
+    if (file.paths) this.#ownPaths.delete(file.paths.inProgress);
+    if (rest.length === 0) return true;
+    const next = this.#fileFor(file.topic, Date.now());
+    for (const w of rest) this.#enqueue(next, w);
+    return true;
+  }
+
+  /**
    * Gives a damaged file up: it is closed as it is, and its queued batches (the current
    * request's first, order kept) go to a new file of the topic.
    */
@@ -802,6 +832,13 @@ export class HdfsSink extends Component implements Sink {
         try {
           await this.#attempts(() => this.#settle(file));
         } catch (err) {
+          if (file.record && (await this.#store?.retireFile(file.record))) {
+            this.#log.warn(
+              { err, path: paths.inProgress, committedBytes: file.length },
+              'cannot confirm the end of the file; handed it to recovery',
+            );
+            return;
+          }
           this.#log.error(
             { err, path: paths.inProgress, acknowledgedBytes: file.length },
             'cannot confirm the end of the file; leaving it in progress for the next start',
@@ -990,6 +1027,13 @@ export class HdfsSink extends Component implements Sink {
     if (!this.#client) throw new RelayError('SINK_NOT_RUNNING', `HDFS sink ${this.name} stopped`);
     return this.#client;
   }
+}
+
+/** Errors after which the file, not HDFS, is what holds the writer up: retire it. */
+function isStuck(err: unknown): boolean {
+  if (err instanceof AbandonFile) return true;
+  const code = err instanceof RelayError ? err.code : '';
+  return code === 'HDFS_LEASE' || code === 'HDFS_LENGTH_BEHIND';
 }
 
 /** The batches of a file whose writer lost its ZooKeeper session: sent again, to a new file. */

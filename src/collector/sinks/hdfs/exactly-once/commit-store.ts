@@ -433,6 +433,37 @@ export class HdfsCommitStore {
     return 'orphaned';
   }
 
+  /**
+   * Hands a file this writer cannot finish (its lease held by a dead DataNode client, its
+   * length not settling) over to recovery: its entry moves, with its committed length, to a
+   * writer folder of its own that has no writer node, so a recovery pass (this sink's or
+   * another's) cuts it back and closes it once HDFS lets it. false when ZooKeeper refused.
+   */
+  retireFile(file: FileRecord): Promise<boolean> {
+    return this.#serial(async () => {
+      const session = this.#session;
+      if (!session || file.incarnation !== this.#incarnation) return false;
+      const folder = `${this.paths.files}/${file.incarnation}.retired-${file.node.split('/').pop() ?? ''}`;
+      try {
+        await session.multi([
+          { op: 'create', path: folder, data: Buffer.alloc(0) },
+          {
+            op: 'create',
+            path: `${folder}/f-0000000000`,
+            data: encodeFileNode({ ...file.paths, length: file.length }),
+          },
+          { op: 'remove', path: file.node, version: file.version },
+        ]);
+        this.#noteResult(session);
+        return true;
+      } catch (err) {
+        this.#noteResult(session, err);
+        this.#log.warn({ err, file: file.paths.inProgress }, 'cannot hand a file to recovery');
+        return false;
+      }
+    });
+  }
+
   /** Forgets a file once it is closed under its final name (or deleted). */
   forgetFile(file: FileRecord): Promise<void> {
     return this.#serial(async () => {

@@ -150,21 +150,25 @@ export async function recoverFile(
     return 'absent';
   }
   if (status.length < entry.length) {
-    // The NameNode reports the length of a file whose last block is still being written
-    // (its writer died mid-request) as of its last complete block: wait for lease recovery.
+    // The NameNode reports the length of a file whose last block is still being written (its
+    // writer died mid-request) as of its last complete block. An empty APPEND asks the
+    // NameNode to recover the dead client's lease, which settles the true length.
+    await client.append(entry.recovering, []).catch(() => undefined);
     throw new RelayError(
       'HDFS_LENGTH_BEHIND',
       `${entry.recovering} reports ${status.length} bytes, ${entry.length} were committed`,
       { retriable: true },
     );
   }
-  if (status.length > entry.length) {
-    await client.truncateAndWait(entry.recovering, entry.length, deps.requestTimeoutMs);
+  // Even at the committed length: TRUNCATE is how a file still open for a dead client is made
+  // to close first (it fails until the lease is recovered), so no late block can add to it
+  // after it is visible. A closed file at that length is left as it is.
+  await client.truncateAndWait(entry.recovering, entry.length, deps.requestTimeoutMs);
+  if (status.length > entry.length)
     log.info(
       { file: entry.recovering, from: status.length, to: entry.length },
       'cut a dead writer’s HDFS file back to its committed length',
     );
-  }
   if (entry.length === 0) {
     await client.delete(entry.recovering);
     return 'deleted';
