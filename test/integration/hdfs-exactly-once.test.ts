@@ -3,6 +3,7 @@
  * between two collectors, a dead writer's file cut back and closed by a live one, and a writer
  * that loses its ZooKeeper session in the middle of a commit.
  */
+import { gunzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/common/config/load-config.js';
@@ -16,6 +17,7 @@ import { HdfsSink } from '../../src/collector/sinks/hdfs/hdfs-sink.js';
 import { WebHdfsClient } from '../../src/collector/sinks/hdfs/webhdfs-client.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
+import { hdfsDfs } from '../helpers/hdfs-shell.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { uniqueName } from '../helpers/unique.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -56,7 +58,12 @@ function batches(stream: string, count: number, perBatch: number): SinkBatch[] {
   return out;
 }
 
-function makeSink(test: string, collectorId: string, connect = endpoint('zookeeper')) {
+function makeSink(
+  test: string,
+  collectorId: string,
+  connect = endpoint('zookeeper'),
+  extra: Record<string, unknown> = {},
+) {
   const config = validateConfig(hdfsSinkConfigSchema, {
     type: 'hdfs',
     name: `hdfs-${test}`,
@@ -67,6 +74,7 @@ function makeSink(test: string, collectorId: string, connect = endpoint('zookeep
     recoveryIntervalMs: 500,
     requestTimeoutMs: 5000,
     zookeeper: { connect, root: zkRoot, sessionTimeoutMs: SESSION_MS },
+    ...extra,
   });
   return new HdfsSink(config, { log, registry: new Registry(), collectorId });
 }
@@ -240,4 +248,37 @@ describe('HDFS exactly-once ledger (real ZooKeeper and HDFS)', () => {
       await b.stop();
     }
   }, 90_000);
+
+  it('gzip: one member per APPEND, .gz names; zlib and hdfs dfs -text read exactly the lines sent', async () => {
+    const a = makeSink('gzip', 'eo-gz-a', endpoint('zookeeper'), {
+      compression: 'gzip',
+      maxFileBytes: 1000,
+    });
+    const b = makeSink('gzip', 'eo-gz-b', endpoint('zookeeper'), { compression: 'gzip' });
+    await a.start();
+    await b.start();
+    const all = batches('gz', 12, 100);
+    // Several appends per file, several files (size roll on compressed bytes), and an agent
+    // moving to b halfway: a's last append is cut back between two members.
+    for (const batch of all.slice(0, 8)) await a.write(batch);
+    expect(await b.write(all[7]!)).toEqual({ skippedLines: 100 });
+    for (const batch of all.slice(8)) await b.write(batch);
+    await expect(a.write(all[11]!)).rejects.toMatchObject({ code: 'HDFS_AGENT_MOVED' });
+    await a.stop();
+    await b.stop();
+    const dir = `${root}/gzip/events`;
+    const names = ((await hdfs.listStatus(dir)) ?? []).map((s) => s.pathSuffix).sort();
+    expect(names.length).toBeGreaterThan(2);
+    expect(names.every((n) => /^eo-gz-[ab]-\d+\.log\.gz$/.test(n))).toBe(true);
+    const viaZlib: string[] = [];
+    for (const name of names) {
+      const content = gunzipSync((await hdfs.read(`${dir}/${name}`)) ?? Buffer.alloc(0));
+      viaZlib.push(...content.toString().split('\n').slice(0, -1));
+    }
+    const exact = { written: 1200, delivered: 1200, missing: 0, duplicated: 0, unexpected: 0 };
+    expect(count(all, viaZlib)).toEqual(exact);
+    // Hadoop's own reader (GzipCodec by the extension), as Hive and `hdfs dfs -text` read them.
+    const text = await hdfsDfs('-text', ...names.map((n) => `${dir}/${n}`));
+    expect(count(all, text.toString().split('\n').slice(0, -1))).toEqual(exact);
+  }, 120_000);
 });

@@ -144,6 +144,21 @@ export const hdfsSinkConfigSchema = z
       .default(5)
       .describe('Attempts per HDFS operation before a write fails retriable. Default: 5.'),
     /**
+     * Compression of the files: `gzip` compresses each APPEND as one gzip member (a file is a
+     * concatenation of members, which Hive, `hdfs dfs -text` and zcat read as one), and the
+     * final name gets `.gz` unless `pathTemplate` ends with it, so Hadoop's readers pick the
+     * codec by the extension. gzip files are not splittable: one map task reads a whole file,
+     * so keep `maxFileBytes` around a block. Default: none.
+     */
+    compression: z
+      .enum(['none', 'gzip'])
+      .default('none')
+      .describe(
+        'File compression: none or gzip (one member per APPEND, .gz names). Default: none.',
+      ),
+    /** zlib level of `compression: gzip`, 1 (fastest) to 9 (smallest). Default: 6. */
+    gzipLevel: z.number().int().min(1).max(9).default(6).describe('gzip level, 1–9. Default: 6.'),
+    /**
      * Exactly-once across collector crashes (the default): after each APPEND the file's new
      * length and the written streams' offsets are recorded in ZooKeeper in one transaction
      * before the batches are acknowledged; a collector taking an agent over skips what was

@@ -10,6 +10,8 @@ export interface InProgressNaming {
   readonly prefix: string;
   /** Put after it. */
   readonly suffix: string;
+  /** Added to the final name when the template lacks it (`.gz` for gzip files). Default: none. */
+  readonly extension?: string;
 }
 
 /** The names of one output file along its life. */
@@ -30,7 +32,7 @@ export function hdfsFilePaths(
   naming: InProgressNaming,
   values: PathValues,
 ): HdfsFilePaths {
-  const final = expandPath(template, values);
+  const final = `${expandPath(template, values)}${naming.extension ?? ''}`;
   const slash = final.lastIndexOf('/');
   const inProgress = `${final.slice(0, slash + 1)}${naming.prefix}${final.slice(slash + 1)}${naming.suffix}`;
   return { final, inProgress, recovering: `${inProgress}.recovering` };
@@ -116,7 +118,7 @@ export function inProgressPattern(
       }
     }
     source += escapeRegex(part.slice(at));
-    if (last) source += escapeRegex(naming.suffix);
+    if (last) source += escapeRegex(`${naming.extension ?? ''}${naming.suffix}`);
     const literal = !last && at === 0 ? part : undefined;
     return { literal, regex: new RegExp(`^${source}$`), captures };
   });

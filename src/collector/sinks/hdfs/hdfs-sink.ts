@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Counter, Histogram } from 'prom-client';
 import { RelayError, isRetriable } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
@@ -130,6 +132,8 @@ class AbandonFile extends RelayError {
     super('HDFS_CONFLICT', message, { retriable: true, cause });
   }
 }
+
+const gzipAsync = promisify(gzip);
 
 /** How long HDFS may report a file shorter than acknowledged before it counts as damaged. */
 const BEHIND_GRACE_MS = 120_000;
@@ -561,22 +565,33 @@ export class HdfsSink extends Component implements Sink {
   }
 
   async #commit(file: OpenFile, waiters: Waiter[]): Promise<void> {
-    const data = waiters.map((w) => w.data);
-    let sent = 0;
+    let data = waiters.map((w) => w.data);
+    let raw = 0;
     let lines = 0;
     for (const w of waiters) {
-      sent += w.data.length;
+      raw += w.data.length;
       lines += w.lines;
     }
+    let sent = raw;
     try {
+      if (this.config.compression === 'gzip') {
+        // One gzip member per APPEND: a file is a concatenation of members, which gzip, Hadoop's
+        // codecs (hdfs dfs -text, Hive) and zcat read as one stream, and a cut back to a
+        // committed length always falls between two members.
+        const member = await gzipAsync(Buffer.concat(data), { level: this.config.gzipLevel });
+        data = [member];
+        sent = member.length;
+      }
       await this.#appendReliably(file, data, sent);
       await this.#record(file, sent, waiters);
       file.length += sent;
+      // The size roll counts what the file holds: compressed bytes once committed.
+      file.assigned += sent - raw;
       this.#lines.inc(lines);
-      this.#bytes.inc(sent);
+      this.#bytes.inc(raw);
       for (const w of waiters) w.resolve();
     } catch (err) {
-      file.assigned -= sent;
+      file.assigned -= raw;
       if (this.#store && isStuck(err) && (await this.#retire(file, waiters, err))) return;
       if (err instanceof AbandonFile) {
         this.#abandon(file, waiters, err);
@@ -820,7 +835,12 @@ export class HdfsSink extends Component implements Sink {
   }
 
   get #naming(): InProgressNaming {
-    return { prefix: this.config.inProgressPrefix, suffix: this.config.inProgressSuffix };
+    const gz = this.config.compression === 'gzip' && !this.config.pathTemplate.endsWith('.gz');
+    return {
+      prefix: this.config.inProgressPrefix,
+      suffix: this.config.inProgressSuffix,
+      extension: gz ? '.gz' : '',
+    };
   }
 
   /** After the last flush: cut back an unconfirmed tail, then rename (or delete if empty). */
