@@ -5,8 +5,10 @@ import { createLogger } from '../../src/common/logging/logger.js';
 import {
   HiveCatalog,
   MetastoreClient,
+  externalTable,
   hiveConfigSchema,
 } from '../../src/collector/sinks/hdfs/hive/index.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { WebHdfsClient } from '../../src/collector/sinks/hdfs/webhdfs-client.js';
 import { httpRequest } from '../helpers/http.js';
 import { requireService, services } from '../helpers/services.js';
@@ -104,6 +106,7 @@ describe('HiveCatalog against the real Hive Metastore (Hive 4.0.1, test bed)', (
     await admin.dropDatabase(database, { deleteData: true, cascade: true }).catch(() => undefined);
     admin.close();
     await hdfs.delete(dir, true).catch(() => undefined);
+    await hdfs.delete(`${dir}-daily`, true).catch(() => undefined);
     hdfs.close();
   });
 
@@ -152,6 +155,38 @@ describe('HiveCatalog against the real Hive Metastore (Hive 4.0.1, test bed)', (
     const table = await catalog.describeTable();
     expect(table?.parameters['logrelay.compression']).toBe('none');
     expect(table?.sd.compressed).toBe(false);
+  });
+
+  it('leaves a table with other partition keys as it is, says so, and adds no partition to it', async () => {
+    const location = hdfsUri(`${dir}-daily`);
+    await admin.createTable({
+      ...externalTable({
+        database,
+        table: 'daily',
+        location,
+        compression: 'none',
+        nowSeconds: Math.floor(Date.now() / 1000),
+      }),
+      partitionKeys: [{ name: 'day', type: 'string' }],
+    });
+    const { log: captured, records } = captureLog();
+    const daily = new HiveCatalog(
+      hiveConfigSchema.parse({ metastoreUri, database, table: 'daily' }),
+      captured,
+    );
+    await daily.start();
+    try {
+      await daily.ensureTable({ location, compression: 'none' });
+      expect((await daily.describeTable())?.partitionKeys.map((k) => k.name)).toEqual(['day']);
+      await expect
+        .poll(() => records.map((r) => r['msg']))
+        .toContainEqual(expect.stringMatching(/other partition keys/));
+      await expect(
+        daily.addPartition({ dt: '2026-12-07', hour: '16' }, `${location}/dt=2026-12-07/hour=16`),
+      ).rejects.toMatchObject({ code: 'HIVE_REFUSED', retriable: false });
+    } finally {
+      await daily.stop();
+    }
   });
 
   it('reconnects when its connection to the metastore is cut', async () => {

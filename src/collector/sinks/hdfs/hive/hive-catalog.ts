@@ -10,6 +10,7 @@ import {
   externalTable,
   hasLogrelayPartitionKeys,
   partitionKeyNames,
+  partitionName,
   tablePartition,
   type HiveCompression,
   type HiveTable,
@@ -153,8 +154,8 @@ export class HiveCatalog extends Component {
 
   /**
    * Registers the partition (dt, hour) with its folder `location` (a full URI). Returns 'exists'
-   * when the metastore already has it (its location is then left as it is). Needs the table:
-   * call `ensureTable` first.
+   * when the metastore already has it (its location is then left as it is). Needs the table,
+   * partitioned by (dt, hour): call `ensureTable` first; HIVE_REFUSED otherwise.
    */
   async addPartition(values: PartitionValues, location: string): Promise<'added' | 'exists'> {
     checkPartitionValues(values);
@@ -165,6 +166,13 @@ export class HiveCatalog extends Component {
       throw new RelayError(
         'HIVE_REFUSED',
         `cannot add partition ${values.dt}/${values.hour}: Hive table ${this.qualifiedName} does not exist`,
+      );
+    }
+    if (!hasLogrelayPartitionKeys(table)) {
+      throw new RelayError(
+        'HIVE_REFUSED',
+        `cannot add partition ${partitionName(values)}: Hive table ${this.qualifiedName} is partitioned by (${partitionKeyNames(table).join(', ')}), not (dt, hour)`,
+        { details: { partitionKeys: partitionKeyNames(table) } },
       );
     }
     const partition = tablePartition({
