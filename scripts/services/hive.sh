@@ -10,7 +10,7 @@
 #                  every up)
 #   metastore_db/  the Derby database (kept across down/up)
 #   .schema        marker: the schema tool ran once; never re-initialise while it exists
-#   metastore.pid metastore.log schematool.log derby.log
+#   metastore.pid metastore.log (.1: the previous start's) schematool.log derby.log
 # LOGRELAY_HIVE_JAVA picks the java binary (default: as for HDFS, a Java 11/17/21);
 # LOGRELAY_HIVE_START_TIMEOUT (default 90 s) bounds up.
 
@@ -160,6 +160,9 @@ hive_up() {
   if ! _hive_alive; then
     _hive_cmd "$java" "$lib" "$dir" hivemetastore org.apache.hadoop.hive.metastore.HiveMetaStore
     log "hive: starting the metastore"
+    # One log per start (the previous one kept as .1): on a failed start, the lines shown below
+    # are this start's.
+    [ -f "$dir/metastore.log" ] && mv -f "$dir/metastore.log" "$dir/metastore.log.1"
     # From the service folder: anything the metastore writes to a relative path stays there.
     ( cd "$dir" && start_bg hive metastore "$dir/metastore.log" "${_HIVE_CMD[@]}" )
   fi
@@ -168,7 +171,10 @@ hive_up() {
   until hive_ready; do
     _hive_alive || _hive_fail "hive: the metastore exited during start-up" metastore.log
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      _hive_fail "hive: not ready after ${LOGRELAY_HIVE_START_TIMEOUT:-90}s (get_database(default) over Thrift)" metastore.log
+      # A metastore that never answers would otherwise count as running on the next up, which
+      # would wait for it again instead of starting a fresh one.
+      stop_pid hive metastore
+      _hive_fail "hive: not ready after ${LOGRELAY_HIVE_START_TIMEOUT:-90}s (get_database(default) over Thrift); stopped it" metastore.log
     fi
     sleep 0.3
   done
