@@ -1,6 +1,6 @@
 import { RelayError } from '../../../../common/errors/relay-error.js';
 import { Component } from '../../../../common/lifecycle/component.js';
-import type { Logger } from '../../../../common/logging/logger.js';
+import { childLogger, type Logger } from '../../../../common/logging/logger.js';
 import { parseMetastoreUri, type HiveConfig } from './config.js';
 import { MetastoreClient } from './metastore-client.js';
 import {
@@ -60,7 +60,7 @@ export class HiveCatalog extends Component {
     this.#config = config;
     this.#host = address.host;
     this.#port = address.port;
-    this.#log = log.child({ hiveTable: this.qualifiedName });
+    this.#log = childLogger(log, 'hive', { hiveTable: this.qualifiedName });
   }
 
   /** `database.table`. */
