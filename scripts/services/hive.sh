@@ -82,7 +82,7 @@ _hive_cmd() {
   _HIVE_CMD=(
     "$java"
     -Dproc_"$proc"                      # names the process in ps; _hive_alive checks for it
-    -Xms64m -Xmx512m                    # a test bed; measured ~270 MB RSS after start
+    -Xms64m -Xmx512m                    # a test bed; measured 190-270 MB RSS after start
     -XX:+UseSerialGC                    # 2 cores, small heap: fewer GC threads, less RSS
     -XX:+ExitOnOutOfMemoryError
     "${opens[@]}"
@@ -110,7 +110,7 @@ _hive_fail() {
 _hive_schema_once() {
   local java=$1 lib=$2 dir=$3 home
   [ -f "$dir/.schema" ] && return 0
-  home=$(_hive_home "$lib")
+  home=$(_hive_home "$lib") || die "hive: no Derby schema scripts for the schema tool"
   if [ -d "$dir/metastore_db" ]; then
     # No marker but a database: an interrupted first run (the marker is written right after the
     # schema tool succeeds), whose half-made tables would make -initSchema fail.
