@@ -12,7 +12,14 @@ export const services = {
   mysql: { host: '127.0.0.1', port: env('LOGRELAY_MYSQL_PORT', 3306), user: 'root', password: '' },
   redis: { host: '127.0.0.1', port: env('LOGRELAY_REDIS_PORT', 6379) },
   kafka: { host: '127.0.0.1', port: env('LOGRELAY_KAFKA_PORT', 9092) },
-  hdfs: { host: '127.0.0.1', port: env('LOGRELAY_HDFS_HTTP_PORT', 9870) },
+  /** `port`: the NameNode's HTTP port (WebHDFS); `rpcPort`: its RPC port (hdfs:// URIs). */
+  hdfs: {
+    host: '127.0.0.1',
+    port: env('LOGRELAY_HDFS_HTTP_PORT', 9870),
+    rpcPort: env('LOGRELAY_HDFS_RPC_PORT', 8020),
+  },
+  /** The Hive Metastore's Thrift port. */
+  hive: { host: '127.0.0.1', port: env('LOGRELAY_HIVE_METASTORE_PORT', 9083) },
 } as const;
 
 export type ServiceName = keyof typeof services;

@@ -231,6 +231,7 @@ describe('docker-compose.yml', () => {
       LOGRELAY_HDFS_DN_HTTP_PORT: { service: 'datanode', published: true },
       LOGRELAY_HDFS_DN_PORT: { service: 'datanode', published: true },
       LOGRELAY_HDFS_DN_IPC_PORT: { service: 'datanode', published: false },
+      LOGRELAY_HIVE_METASTORE_PORT: { service: 'hive-metastore', published: true },
     };
     const ports = scriptPorts();
     // A new port in the scripts needs a place here (and in the compose file).

@@ -37,6 +37,7 @@ describe('docker-compose.yml', () => {
       expect.arrayContaining([
         'datanode',
         'etcd',
+        'hive-metastore',
         'kafka',
         'mysql',
         'namenode',
@@ -65,6 +66,7 @@ describe('docker-compose.yml', () => {
       scriptPort('HDFS_RPC_PORT'),
     ]);
     expect(published('datanode')).toContain(scriptPort('HDFS_DN_HTTP_PORT'));
+    expect(published('hive-metastore')).toEqual([scriptPort('HIVE_METASTORE_PORT')]);
   });
 
   it('runs the Kafka release the scripts resolve from Maven, with transactions on one broker', () => {
@@ -80,6 +82,11 @@ describe('docker-compose.yml', () => {
     const version = /<hadoop\.version>([^<]+)</.exec(read('scripts/services/hdfs/pom.xml'))?.[1];
     expect(compose.services['namenode']?.image).toBe(`apache/hadoop:${version}`);
     expect(compose.services['datanode']?.image).toBe(`apache/hadoop:${version}`);
+  });
+
+  it('runs the Hive Metastore release the scripts resolve from Maven', () => {
+    const version = /<hive\.version>([^<]+)</.exec(read('scripts/services/hive/pom.xml'))?.[1];
+    expect(compose.services['hive-metastore']?.image).toBe(`apache/hive:${version}`);
   });
 
   it('gives ZooKeeper the same minimum session timeout as the scripts (2 s failover tests)', () => {
