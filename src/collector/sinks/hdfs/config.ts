@@ -1,6 +1,33 @@
 import { z } from 'zod';
 import { zookeeperConfigSchema } from '../../../common/zk/zk-config.js';
 import { sinkCommonFields } from '../sink-config.js';
+import { hiveConfigSchema } from './hive/config.js';
+import { HIVE_PARTITION_SEGMENTS } from './hive/partition-registrar.js';
+
+/**
+ * `hive` of an HDFS sink: the metastore settings of HiveCatalog, with the table named per topic
+ * and the file system the metastore stores locations under.
+ */
+const hdfsHiveSchema = hiveConfigSchema
+  .extend({
+    /** Table name; `{topic}` stands for the topic (lower case, other characters as `_`). */
+    table: z
+      .string()
+      .regex(/^([a-z0-9_]|\{topic\})+$/, 'lower-case letters, digits, _ and {topic}')
+      .describe('Hive table; {topic} is replaced by the topic (lower case). Required.'),
+    /**
+     * The HDFS the metastore knows the files under (its fs.defaultFS), for the table's and the
+     * partitions' locations, e.g. hdfs://namenode:8020. Required.
+     */
+    filesystem: z
+      .string()
+      .regex(/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/, 'a file system URI such as hdfs://namenode:8020')
+      .describe('File system URI of the locations, e.g. hdfs://namenode:8020. Required.'),
+  })
+  .describe(
+    'Hive: an EXTERNAL table per topic (created if missing), a partition (dt, hour) added when ' +
+      'its first file is closed. Default: unset.',
+  );
 
 const MiB = 1024 * 1024;
 
@@ -210,6 +237,24 @@ export const hdfsSinkConfigSchema = z
       .nonnegative()
       .default(7 * 24 * 3_600_000)
       .describe('Look-back of the start-up recovery of in-progress files, in ms. Default: 7 days.'),
+    /**
+     * Registers the files with a Hive Metastore: per topic an EXTERNAL table on the topic
+     * folder (one `line string` column, partitioned by `dt` and `hour`), created if missing,
+     * and each hour folder as a partition as soon as its first file is closed. Needs a
+     * `pathTemplate` with `/dt={yyyy-MM-dd}/hour={HH}/` before the file name (the default's).
+     * Default: unset.
+     */
+    hive: hdfsHiveSchema.optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (!config.hive) return;
+    const at = config.pathTemplate.indexOf(HIVE_PARTITION_SEGMENTS);
+    if (at < 0 || config.pathTemplate.slice(at + HIVE_PARTITION_SEGMENTS.length).includes('/'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pathTemplate'],
+        message: `with hive, must end in ${HIVE_PARTITION_SEGMENTS}<file name> (Hive's partition folders)`,
+      });
   })
   .describe('HDFS files through WebHDFS.');
 

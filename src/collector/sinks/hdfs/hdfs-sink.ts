@@ -28,6 +28,7 @@ import {
   type HdfsFilePaths,
   type InProgressNaming,
 } from './file-layout.js';
+import { PartitionRegistrar } from './hive/partition-registrar.js';
 import { WebHdfsClient, type WebHdfsApi } from './webhdfs-client.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -137,6 +138,8 @@ const gzipAsync = promisify(gzip);
 
 /** How long HDFS may report a file shorter than acknowledged before it counts as damaged. */
 const BEHIND_GRACE_MS = 120_000;
+/** Pause between attempts to add Hive partitions the metastore could not take. */
+const HIVE_RETRY_MS = 10_000;
 /** Pause between start-up recovery attempts while HDFS cannot be searched. */
 const RECOVERY_RETRY_MS = 30_000;
 
@@ -202,6 +205,9 @@ export class HdfsSink extends Component implements Sink {
   readonly #store: HdfsCommitStore | undefined;
   #recoveryTimer: NodeJS.Timeout | undefined;
   #recoveringDead: Promise<RecoveryPass | undefined> | undefined;
+  #hiveRetriedAt = 0;
+  /** `hive`: partitions added as files close. */
+  readonly #hive: PartitionRegistrar | undefined;
 
   readonly #lines: Counter.Internal;
   readonly #bytes: Counter.Internal;
@@ -244,6 +250,21 @@ export class HdfsSink extends Component implements Sink {
         (incarnation) => this.#orphanWriter(incarnation),
       );
     }
+    this.#hive = config.hive
+      ? new PartitionRegistrar({
+          sink: config.name,
+          settings: config.hive,
+          pathTemplate: config.pathTemplate,
+          compression: config.compression,
+          log: ctx.log,
+          counter: sharedCounter(
+            ctx.registry,
+            'logrelay_hdfs_sink_hive_partitions_total',
+            'Hive partition registrations, by result (added, exists, retry, refused).',
+            ['sink', 'result'],
+          ),
+        })
+      : undefined;
     const sink = { sink: config.name };
     const reg = ctx.registry;
     this.#lines = sharedCounter(reg, 'logrelay_hdfs_sink_lines_total', 'Lines committed to HDFS.', [
@@ -329,6 +350,7 @@ export class HdfsSink extends Component implements Sink {
           log: this.#log,
           requestTimeoutMs: this.config.requestTimeoutMs,
           stopped: () => this.#stopRequested,
+          onClosed: (final) => void this.#hive?.closed(final),
         });
       } catch (err) {
         this.#countError(err);
@@ -356,6 +378,7 @@ export class HdfsSink extends Component implements Sink {
     this.#recoveryTimer = undefined;
     await this.#recoveringDead;
     await this.#store?.close();
+    await this.#hive?.stop();
     this.#client?.close();
     this.#client = undefined;
     this.#counters.clear();
@@ -902,6 +925,7 @@ export class HdfsSink extends Component implements Sink {
         return !src && dst !== undefined;
       }, attempts);
       if (renamed) {
+        void this.#hive?.closed(final);
         this.#rolls.inc();
         this.#ownPaths.delete(inProgress);
         this.#pendingRenames.delete(inProgress);
@@ -940,6 +964,10 @@ export class HdfsSink extends Component implements Sink {
       if (reason) this.#roll(file, reason);
     }
     if (this.#pendingRenames.size > 0) void this.#retryPendingRenames();
+    if (this.#hive && now - this.#hiveRetriedAt >= HIVE_RETRY_MS) {
+      this.#hiveRetriedAt = now;
+      void this.#hive.retry();
+    }
     if (this.#recoveryNeeded && now - this.#recoveryStartedAt >= RECOVERY_RETRY_MS) {
       this.#startRecovery();
     }

@@ -25,6 +25,8 @@ export interface RecoveryDeps {
   readonly log: Logger;
   readonly requestTimeoutMs: number;
   readonly stopped: () => boolean;
+  /** A file was closed under its final name (for Hive partitions). */
+  readonly onClosed?: (finalPath: string) => void;
 }
 
 function codeOf(err: unknown): string | undefined {
@@ -97,8 +99,10 @@ async function recoverWriter(
     }
     try {
       const result = await recoverFile(deps, entry);
-      if (result === 'closed') pass.closed.push(entry.final);
-      else if (result === 'deleted') pass.deleted.push(entry.inProgress);
+      if (result === 'closed') {
+        pass.closed.push(entry.final);
+        deps.onClosed?.(entry.final);
+      } else if (result === 'deleted') pass.deleted.push(entry.inProgress);
       await session.remove(node);
     } catch (err) {
       left++;

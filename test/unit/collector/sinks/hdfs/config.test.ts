@@ -27,6 +27,8 @@ describe('hdfs sink config', () => {
       inProgressPrefix: '.',
       inProgressSuffix: '.inprogress',
       exactlyOnce: true,
+      compression: 'none',
+      gzipLevel: 6,
       recoveryIntervalMs: 5000,
       maxStreamsPerAgent: 1000,
       maxFileBytes: 128 * 1024 * 1024,
