@@ -3,13 +3,15 @@
  * session timeout + 2 s, and at no point do two leaders' writes both succeed (every assignment
  * version seen has an epoch at least the one before it: a deposed leader's write would have
  * gone in with its older epoch). A 4th collector added under load gets agents within 10 s;
- * killed, its agents move within session timeout + 5 s; Kafka (exactly-once) has every line once.
+ * killed, its agents move within session timeout + 5 s; Kafka (exactly-once) has every line once,
+ * and so have the closed files of the HDFS sink (exactly-once, issue 13: the leader killed).
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterPaths, readCluster } from '../../src/common/cluster/index.js';
 import { ZkSession } from '../../src/common/zk/zk-session.js';
+import { WebHdfsClient } from '../../src/collector/sinks/hdfs/webhdfs-client.js';
 import {
   consumeAll,
   createTestTopic,
@@ -20,7 +22,7 @@ import {
 } from '../helpers/kafka.js';
 import { killAll, spawnLogrelay, type LogrelayProcess } from '../helpers/processes.js';
 import { countLines } from '../helpers/relay.js';
-import { endpoint, requireService } from '../helpers/services.js';
+import { endpoint, requireService, services } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -36,13 +38,22 @@ describe('leader and member killed with SIGKILL', () => {
   beforeAll(async () => {
     await requireService('zookeeper');
     await requireService('kafka');
+    await requireService('hdfs');
     zk = new ZkSession(endpoint('zookeeper'), { sessionTimeoutMs: 10_000 });
     await zk.connect();
+  });
+  const hdfsRoot = `/${uniqueName('logrelay-lkill')}`;
+  const hdfs = new WebHdfsClient({
+    namenodeUrl: `http://${endpoint('hdfs')}`,
+    user: 'logrelay',
+    requestTimeoutMs: 30_000,
   });
   afterAll(async () => {
     await killAll();
     zk.close();
     await deleteTestTopics(kafka, topics);
+    await hdfs.delete(hdfsRoot, true).catch(() => undefined);
+    hdfs.close();
   });
 
   it('elects a new leader in time, never lets two leaders write, moves a killed member’s agents; every line once', async () => {
@@ -63,6 +74,14 @@ describe('leader and member killed with SIGKILL', () => {
           brokers: [endpoint('kafka')],
           clientId: 'lkill',
           exactlyOnce: {},
+        },
+        {
+          type: 'hdfs',
+          name: 'hdfs',
+          namenodeUrl: `http://${services.hdfs.host}:${services.hdfs.port}`,
+          pathTemplate: `${hdfsRoot}/{topic}/{collector}-{n}.log`,
+          maxFileAgeMs: 5000,
+          recoveryIntervalMs: 1000,
         },
       ],
       log: { level: 'info' },
@@ -201,6 +220,31 @@ describe('leader and member killed with SIGKILL', () => {
       written,
       consumed.records.map((r) => r.value),
     );
+    // HDFS: the closed files (hidden in-progress ones skipped, as Hive does), once every line
+    // is in one and none is left in progress.
+    const readHdfs = async () => {
+      const lines: string[] = [];
+      let hidden = 0;
+      for (const status of (await hdfs.listStatus(`${hdfsRoot}/${topic}`)) ?? []) {
+        if (/^[._]/.test(status.pathSuffix)) {
+          hidden++;
+          continue;
+        }
+        const data = await hdfs.read(`${hdfsRoot}/${topic}/${status.pathSuffix}`);
+        for (const line of (data?.toString() ?? '').split('\n').slice(0, -1)) lines.push(line);
+      }
+      return { lines, hidden };
+    };
+    let inHdfs = await readHdfs();
+    const hdfsDeadline = Date.now() + 120_000;
+    while (
+      (countLines(written, inHdfs.lines).missing > 0 || inHdfs.hidden > 0) &&
+      Date.now() < hdfsDeadline
+    ) {
+      await sleep(2000);
+      inHdfs = await readHdfs();
+    }
+    const hdfsCounts = { ...countLines(written, inHdfs.lines), hiddenLeft: inHdfs.hidden };
     const history = [...versions.entries()].sort((x, y) => x[0] - y[0]);
     const epochRegressions = history.filter(
       ([, epoch], i) => i > 0 && epoch < history[i - 1]![1],
@@ -222,6 +266,7 @@ describe('leader and member killed with SIGKILL', () => {
           consumed.records.map((r) => r.value),
         ),
         ...counts,
+        hdfs: { ...hdfsCounts, duplicateRanges: duplicateRanges(inHdfs.lines) },
       })}`,
     );
     expect(newLeaderMs).toBeLessThanOrEqual(SESSION_MS + 2000);
@@ -229,6 +274,14 @@ describe('leader and member killed with SIGKILL', () => {
     expect(joinMs).toBeLessThanOrEqual(10_000);
     expect(moveMs).toBeLessThanOrEqual(SESSION_MS + 5000);
     expect(counts).toMatchObject({ missing: 0, duplicated: 0, unexpected: 0 });
+    expect(hdfsCounts).toEqual({
+      written: written.length,
+      delivered: written.length,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+      hiddenLeft: 0,
+    });
     await cleanup();
   }, 300_000);
 });
