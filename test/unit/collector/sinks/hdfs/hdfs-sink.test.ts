@@ -1,5 +1,5 @@
 import { Registry, type Counter } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RelayError } from '../../../../../src/common/errors/relay-error.js';
 import { validateConfig } from '../../../../../src/common/config/load-config.js';
 import { createLogger } from '../../../../../src/common/logging/logger.js';
@@ -314,6 +314,31 @@ describe('hdfs sink (fake WebHDFS)', () => {
     expect(finals.every((p) => p.endsWith('.log'))).toBe(true);
     expect(finals.map((p) => fake.text(p)).join('')).toBe(lines.map((l) => `${l}\n`).join(''));
     expect(await metric(registry, 'logrelay_hdfs_sink_rolls_total')).toBe(10);
+  });
+
+  it("closes a file within a second of its hour's end, so the partition is complete and visible", async () => {
+    // Only Date is faked: the sink's timers run, its clock says the hour is ending.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date(Date.UTC(2026, 11, 7, 16, 59, 59, 0)));
+      const fake = new FakeHdfs();
+      const { sink } = make(fake, {
+        pathTemplate: '/t/{topic}/dt={yyyy-MM-dd}/hour={HH}/{collector}-{n}.log',
+        flushIntervalMs: 0,
+      });
+      await sink.start();
+      await sink.write(batch('web', ['at 16:59:59']));
+      expect([...fake.files.keys()]).toEqual(['/t/web/dt=2026-12-07/hour=16/c1-0.log.inprogress']);
+      vi.setSystemTime(new Date(Date.UTC(2026, 11, 7, 17, 0, 0, 100)));
+      // No new line needed: the sink's once-a-second check rolls the file.
+      await new Promise((r) => setTimeout(r, 1300));
+      expect([...fake.files.keys()]).toEqual(['/t/web/dt=2026-12-07/hour=16/c1-0.log']);
+      await sink.write(batch('web', ['at 17:00:00']));
+      await sink.stop();
+      expect(fake.text('/t/web/dt=2026-12-07/hour=17/c1-0.log')).toBe('at 17:00:00\n');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses writes when not running, retriable', async () => {
