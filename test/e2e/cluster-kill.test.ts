@@ -28,6 +28,7 @@ import {
   type LogrelayProcess,
 } from '../helpers/processes.js';
 import { countLines } from '../helpers/relay.js';
+import { readClosedFiles } from '../helpers/hdfs-read.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -185,19 +186,7 @@ describe('collector cluster under SIGKILL (Kafka and HDFS exactly-once)', () => 
 
     // HDFS: wait until every line is in a closed file (the sinks roll, and close the files of
     // killed collectors); hidden (in-progress) files are skipped, as Hive skips them.
-    const readHdfs = async () => {
-      const lines: string[] = [];
-      let hidden = 0;
-      for (const status of (await hdfs.listStatus(`${hdfsRoot}/${topic}`)) ?? []) {
-        if (/^[._]/.test(status.pathSuffix)) {
-          hidden++;
-          continue;
-        }
-        const data = await hdfs.read(`${hdfsRoot}/${topic}/${status.pathSuffix}`);
-        for (const line of (data?.toString() ?? '').split('\n').slice(0, -1)) lines.push(line);
-      }
-      return { lines, hidden };
-    };
+    const readHdfs = () => readClosedFiles(hdfs, `${hdfsRoot}/${topic}`);
     // Until every line is visible and no file is left in progress (nothing more can appear).
     let inHdfs: string[] = [];
     let hiddenLeft = 0;

@@ -23,6 +23,7 @@ import {
   type LogrelayProcess,
 } from '../helpers/processes.js';
 import { countLines } from '../helpers/relay.js';
+import { readClosedFiles } from '../helpers/hdfs-read.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -145,20 +146,7 @@ describe('HDFS exactly-once under faults (processes, real HDFS and ZooKeeper)', 
   }
 
   /** Lines of the closed files under `test`, and how many files are still hidden. */
-  async function readVisible(test: string) {
-    const lines: string[] = [];
-    let hidden = 0;
-    const dir = `${hdfsRoot}/${test}/events`;
-    for (const s of (await hdfs.listStatus(dir)) ?? []) {
-      if (/^[._]/.test(s.pathSuffix)) {
-        hidden++;
-        continue;
-      }
-      const data = await hdfs.read(`${dir}/${s.pathSuffix}`);
-      for (const line of (data?.toString() ?? '').split('\n').slice(0, -1)) lines.push(line);
-    }
-    return { lines, hidden };
-  }
+  const readVisible = (test: string) => readClosedFiles(hdfs, `${hdfsRoot}/${test}/events`);
 
   /** Until every line is in a closed file and none is left hidden, or 120 s. */
   async function settle(test: string, written: readonly string[]) {

@@ -22,6 +22,7 @@ import {
 } from '../helpers/kafka.js';
 import { killAll, spawnLogrelay, type LogrelayProcess } from '../helpers/processes.js';
 import { countLines } from '../helpers/relay.js';
+import { readClosedFiles } from '../helpers/hdfs-read.js';
 import { endpoint, requireService, services } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -222,19 +223,7 @@ describe('leader and member killed with SIGKILL', () => {
     );
     // HDFS: the closed files (hidden in-progress ones skipped, as Hive does), once every line
     // is in one and none is left in progress.
-    const readHdfs = async () => {
-      const lines: string[] = [];
-      let hidden = 0;
-      for (const status of (await hdfs.listStatus(`${hdfsRoot}/${topic}`)) ?? []) {
-        if (/^[._]/.test(status.pathSuffix)) {
-          hidden++;
-          continue;
-        }
-        const data = await hdfs.read(`${hdfsRoot}/${topic}/${status.pathSuffix}`);
-        for (const line of (data?.toString() ?? '').split('\n').slice(0, -1)) lines.push(line);
-      }
-      return { lines, hidden };
-    };
+    const readHdfs = () => readClosedFiles(hdfs, `${hdfsRoot}/${topic}`);
     let inHdfs = await readHdfs();
     const hdfsDeadline = Date.now() + 120_000;
     while (
