@@ -6,8 +6,8 @@
  * run writes under a folder of its own, and the bytes of its closed files are checked
  * afterwards against the file's.
  */
-import { spawn } from 'node:child_process';
 import { WebHdfsClient } from '../src/collector/sinks/hdfs/webhdfs-client.js';
+import { runTool } from './reference.js';
 import { benchRelay, type RelayResult } from './relay.js';
 
 /** The test bed's WebHDFS and ZooKeeper (LOGRELAY_HDFS_HTTP_PORT, LOGRELAY_ZK_PORT). */
@@ -57,18 +57,7 @@ export function benchFolder(what: string): string {
 export async function timeCurlPut(path: string, folder: string): Promise<CurlResult> {
   const url = `${benchNamenode}/webhdfs/v1${folder}/curl.log?op=CREATE&overwrite=true&user.name=logrelay`;
   const started = process.hrtime.bigint();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '-f', '-L', '-T', path, url], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => (err = (err + s).slice(-4000)));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`curl failed (${code}): ${err.trim()}`)),
-    );
-  });
+  await runTool('curl', 'curl', ['-sS', '-f', '-L', '-T', path, url]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = client();
   try {

@@ -4,9 +4,9 @@
  * process) → Kafka with the plain sink and with `exactlyOnce`. Each run writes to a topic of its
  * own (one partition: the case of one busy file), and its record count is checked afterwards.
  */
-import { spawn } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { benchRelay, type RelayResult } from './relay.js';
+import { runTool } from './reference.js';
 
 export interface KcatResult {
   seconds: number;
@@ -107,18 +107,7 @@ export async function timeKcat(path: string, topic: string): Promise<KcatResult>
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
     .join(' ');
   const started = process.hrtime.bigint();
-  const stderr = await new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', ['-c', `TIMEFORMAT='cpu %3U %3S'; time ${kcat}`], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => (err = (err + s).slice(-4000)));
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(err) : reject(new Error(`kcat failed (${code}): ${err.trim()}`)),
-    );
-  });
+  const stderr = await runTool('kcat', 'bash', ['-c', `TIMEFORMAT='cpu %3U %3S'; time ${kcat}`]);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const m = /cpu (\d+\.\d+) (\d+\.\d+)/.exec(stderr);
   return {

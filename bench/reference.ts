@@ -68,3 +68,20 @@ export async function timeNodeRead(path: string, chunkBytes: number): Promise<nu
     await handle.close();
   }
 }
+
+/**
+ * Runs a reference tool to its end with stdout discarded; resolves to the tail of its stderr,
+ * rejects (naming the tool) when it exits non-zero.
+ */
+export function runTool(name: string, command: string, args: readonly string[]): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => (err = (err + s).slice(-4000)));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(err) : reject(new Error(`${name} failed (${code}): ${err.trim()}`)),
+    );
+  });
+}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { zookeeperConfigSchema } from '../../../common/zk/zk-config.js';
 import { sinkCommonFields } from '../sink-config.js';
 import { hiveConfigSchema } from './hive/config.js';
-import { HIVE_PARTITION_SEGMENTS } from './hive/partition-registrar.js';
+import { HIVE_PARTITION_SEGMENTS, hiveTablePrefix } from './file-layout.js';
 
 /**
  * `hive` of an HDFS sink: the metastore settings of HiveCatalog, with the table named per topic
@@ -248,8 +248,7 @@ export const hdfsSinkConfigSchema = z
   })
   .superRefine((config, ctx) => {
     if (!config.hive) return;
-    const at = config.pathTemplate.indexOf(HIVE_PARTITION_SEGMENTS);
-    if (at < 0 || config.pathTemplate.slice(at + HIVE_PARTITION_SEGMENTS.length).includes('/'))
+    if (hiveTablePrefix(config.pathTemplate) === undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['pathTemplate'],

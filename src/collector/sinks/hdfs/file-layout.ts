@@ -146,3 +146,16 @@ export function periodEnd(d: DateParts): number | undefined {
   if (d.HH === undefined) return Date.UTC(d.yyyy, d.MM - 1, d.dd + 1);
   return Date.UTC(d.yyyy, d.MM - 1, d.dd, d.HH + 1);
 }
+
+/** The partition folders a template must end with (before the file name) for Hive. */
+export const HIVE_PARTITION_SEGMENTS = '/dt={yyyy-MM-dd}/hour={HH}/';
+
+/**
+ * The part of a template before its Hive partition folders (the table's folder), or undefined
+ * when the template does not end in HIVE_PARTITION_SEGMENTS + a file name.
+ */
+export function hiveTablePrefix(template: string): string | undefined {
+  const at = template.indexOf(HIVE_PARTITION_SEGMENTS);
+  if (at < 0 || template.slice(at + HIVE_PARTITION_SEGMENTS.length).includes('/')) return undefined;
+  return template.slice(0, at);
+}

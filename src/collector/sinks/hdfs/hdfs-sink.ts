@@ -8,7 +8,13 @@ import { sharedCounter, sharedHistogram } from '../../../common/metrics/shared-m
 import type { Logger } from '../../../common/logging/logger.js';
 import { unseenPart } from '../../dedup/high-water-marks.js';
 import { sinkNotRunning } from '../in-flight.js';
-import type { Sink, SinkBatch, SinkContext, SinkWriteResult } from '../sink.js';
+import {
+  sinkConfigRef,
+  type Sink,
+  type SinkBatch,
+  type SinkContext,
+  type SinkWriteResult,
+} from '../sink.js';
 import type { HdfsSinkConfig } from './config.js';
 import {
   HdfsCommitStore,
@@ -201,6 +207,8 @@ export class HdfsSink extends Component implements Sink {
   #recoveryNeeded = false;
   #recoveryStartedAt = 0;
   #stopRequested = false;
+  /** How a file is named while written (the final name's `.gz` included). */
+  readonly #naming: InProgressNaming;
   /** Exactly-once: the ledger in ZooKeeper. */
   readonly #store: HdfsCommitStore | undefined;
   #recoveryTimer: NodeJS.Timeout | undefined;
@@ -227,21 +235,25 @@ export class HdfsSink extends Component implements Sink {
     this.#collectorId = ctx.collectorId;
     this.#createClient = createClient;
     const zookeeper = config.zookeeper ?? ctx.zookeeper;
+    const ref = sinkConfigRef(ctx, config.name);
+    this.#naming = {
+      prefix: config.inProgressPrefix,
+      suffix: config.inProgressSuffix,
+      extension: config.compression === 'gzip' && !config.pathTemplate.endsWith('.gz') ? '.gz' : '',
+    };
     if (config.exactlyOnce) {
       if (!zookeeper)
         throw new RelayError(
           'CONFIG_INVALID',
-          `${ctx.configPath ?? `sinks[${config.name}]`}.exactlyOnce: the HDFS sink needs ` +
+          `${ref.path}.exactlyOnce: the HDFS sink needs ` +
             'ZooKeeper for its exactly-once marks: set its zookeeper, or the collector’s ' +
             'cluster.zookeeper, or exactlyOnce: false',
         );
       this.#store = new HdfsCommitStore(
         {
           zookeeper,
-          keyPath: config.zookeeper
-            ? `${ctx.configPath ?? `sinks[${config.name}]`}.zookeeper`
-            : 'cluster.zookeeper',
-          configSource: ctx.configSource ?? 'the collector configuration',
+          keyPath: config.zookeeper ? `${ref.path}.zookeeper` : 'cluster.zookeeper',
+          configSource: ref.source,
           sinkName: config.name,
           collectorId: ctx.collectorId,
           maxStreamsPerAgent: config.maxStreamsPerAgent,
@@ -543,12 +555,9 @@ export class HdfsSink extends Component implements Sink {
   }
 
   #dropOrphan(file: OpenFile): void {
-    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
     const error = writerLost(this.name, file.paths?.inProgress);
-    for (const w of file.queue.splice(0)) w.reject(error);
-    file.queuedBytes = 0;
-    this.#active.delete(file);
-    if (file.paths) this.#ownPaths.delete(file.paths.inProgress);
+    for (const w of this.#takeQueue(file)) w.reject(error);
+    this.#forgetOpen(file);
     this.#log.warn(
       { path: file.paths?.inProgress, committedBytes: file.length },
       'left an HDFS file to recovery: its writer lost its ZooKeeper session',
@@ -787,17 +796,10 @@ export class HdfsSink extends Component implements Sink {
       { err, path: file.paths?.inProgress, committedBytes: file.length },
       'HDFS will not let this writer finish the file; handed it to recovery, continuing in a new file',
     );
-    const rest = [...waiters, ...file.queue.splice(0)];
-    file.queuedBytes = 0;
-    file.unconfirmed = undefined;
-    file.orphaned = true;
+    const rest = this.#takeQueue(file, waiters);
     file.retired = true;
-    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
-    this.#active.delete(file);
-    if (file.paths) this.#ownPaths.delete(file.paths.inProgress);
-    if (rest.length === 0) return true;
-    const next = this.#fileFor(file.topic, Date.now());
-    for (const w of rest) this.#enqueue(next, w);
+    this.#forgetOpen(file);
+    this.#requeue(file.topic, rest);
     return true;
   }
 
@@ -816,12 +818,32 @@ export class HdfsSink extends Component implements Sink {
       'HDFS file is not what this writer wrote; continuing in a new file (bytes past ' +
         'acknowledgedBytes in the old one may repeat lines of the new one)',
     );
-    const rest = [...waiters, ...file.queue.splice(0)];
+    const rest = this.#takeQueue(file, waiters);
+    this.#roll(file, 'abandoned');
+    this.#requeue(file.topic, rest);
+  }
+
+  /** The file's batches, `first` (the current request's) ahead of those still queued. */
+  #takeQueue(file: OpenFile, first: readonly Waiter[] = []): Waiter[] {
+    const rest = [...first, ...file.queue.splice(0)];
     file.queuedBytes = 0;
     file.unconfirmed = undefined;
-    this.#roll(file, 'abandoned');
-    const next = this.#fileFor(file.topic, Date.now());
-    for (const w of rest) this.#enqueue(next, w);
+    return rest;
+  }
+
+  /** Batches of a file given up, in their order, to the topic's current (or a new) file. */
+  #requeue(topic: string, waiters: readonly Waiter[]): void {
+    if (waiters.length === 0) return;
+    const next = this.#fileFor(topic, Date.now());
+    for (const w of waiters) this.#enqueue(next, w);
+  }
+
+  /** Takes a file out of the sink without closing it (its recovery is the ledger's). */
+  #forgetOpen(file: OpenFile): void {
+    file.orphaned = true;
+    if (this.#files.get(file.topic) === file) this.#files.delete(file.topic);
+    this.#active.delete(file);
+    if (file.paths) this.#ownPaths.delete(file.paths.inProgress);
   }
 
   /**
@@ -855,15 +877,6 @@ export class HdfsSink extends Component implements Sink {
       file.paths = paths;
       return;
     }
-  }
-
-  get #naming(): InProgressNaming {
-    const gz = this.config.compression === 'gzip' && !this.config.pathTemplate.endsWith('.gz');
-    return {
-      prefix: this.config.inProgressPrefix,
-      suffix: this.config.inProgressSuffix,
-      extension: gz ? '.gz' : '',
-    };
   }
 
   /** After the last flush: cut back an unconfirmed tail, then rename (or delete if empty). */

@@ -2,14 +2,12 @@ import { RelayError, isRetriable } from '../../../../common/errors/relay-error.j
 import type { Logger } from '../../../../common/logging/logger.js';
 import type { Counter } from 'prom-client';
 import type { HiveConfig } from './config.js';
+import { HIVE_PARTITION_SEGMENTS, hiveTablePrefix } from '../file-layout.js';
 import { HiveCatalog } from './hive-catalog.js';
 
 // Registers an HDFS sink's closed files with the Hive Metastore: the topic folder as an
 // EXTERNAL table (created if missing), each hour folder as a partition when its first file is
 // closed. Registration never holds a write up: it runs beside the sink and is retried.
-
-/** The partition segments a template must end with (before the file name) for Hive. */
-export const HIVE_PARTITION_SEGMENTS = '/dt={yyyy-MM-dd}/hour={HH}/';
 
 /** The sink's `hive` section: a catalog's settings, the table named per topic. */
 export interface HiveSinkSettings extends Omit<HiveConfig, 'table'> {
@@ -46,10 +44,8 @@ export function partitionReader(
   pathTemplate: string,
   tableTemplate: string,
 ): ((finalPath: string) => FilePartition | undefined) | undefined {
-  const at = pathTemplate.indexOf(HIVE_PARTITION_SEGMENTS);
-  if (at < 0 || pathTemplate.slice(at + HIVE_PARTITION_SEGMENTS.length).includes('/'))
-    return undefined;
-  const prefix = pathTemplate.slice(0, at);
+  const prefix = hiveTablePrefix(pathTemplate);
+  if (prefix === undefined) return undefined;
   let source = '';
   let last = 0;
   const captures: string[] = [];
