@@ -20,6 +20,10 @@ export const services = {
   },
   /** The Hive Metastore's Thrift port. */
   hive: { host: '127.0.0.1', port: env('LOGRELAY_HIVE_METASTORE_PORT', 9083) },
+  /** A MongoDB wire-protocol server (see scripts/services/mongodb.sh for which). */
+  mongodb: { host: '127.0.0.1', port: env('LOGRELAY_MONGODB_PORT', 27017) },
+  /** HBase's REST gateway (Stargate). */
+  hbase: { host: '127.0.0.1', port: env('LOGRELAY_HBASE_REST_PORT', 8080) },
 } as const;
 
 export type ServiceName = keyof typeof services;
