@@ -10,6 +10,10 @@
  *   5. file → agent → collector → HDFS (WebHDFS), at-least-once and exactly-once (the ledger in
  *      ZooKeeper), beside `curl -T` putting the same file into HDFS through WebHDFS (skipped,
  *      with a note, when no NameNode answers);
+ *   6. file → agent → collector → MongoDB, beside the official driver's unordered insertMany
+ *      of the same lines (skipped, with a note, when no server answers);
+ *   7. file → agent → collector → HBase (REST gateway), beside PUTs of the same lines to the
+ *      same gateway (skipped, with a note, when no gateway answers);
  *   4. the Kafka client candidates alone (bench/kafka-clients.ts): kafkajs as released, kafkajs
  *      with logrelay's produce encoder (what the sink runs), node-rdkafka, Confluent's client
  *      and @platformatic/kafka, plain and transactional, beside kcat. The first run builds the
@@ -18,8 +22,9 @@
  * Environment:
  *   BENCH_FILE_MB         tailing file, MiB (default 1024)
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
- *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs (default all five)
+ *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs | mongodb | hbase (default all)
  *   BENCH_HDFS_LINES      lines of the HDFS phase's file (default 1000000)
+ *   BENCH_STORE_LINES     lines of the MongoDB and HBase phases' file (default 200000)
  *   BENCH_CLIENT_RECORDS  records per client run (default 1000000)
  *   BENCH_LATENCY_SECONDS how long the Kafka phase's latency runs write, at 10,000 lines/s
  *                         (default 20)
@@ -62,6 +67,20 @@ import {
   timeCurlPut,
   type HdfsRelayResult,
 } from './hdfs.js';
+import {
+  benchHbaseRelay,
+  benchHbaseUrl,
+  benchMongoRelay,
+  benchMongoUrl,
+  dropHbaseTables,
+  dropMongoBench,
+  hbaseReachable,
+  mongoReachable,
+  timeHbaseDirect,
+  timeMongoDirect,
+  type DirectResult,
+  type StoreResult,
+} from './stores.js';
 import { benchLatency } from './latency.js';
 import {
   CANDIDATES,
@@ -114,10 +133,11 @@ const kafkaLines = Math.round(envNumber('BENCH_KAFKA_LINES', 1_000_000, 1000));
 const clientRecords = Math.round(envNumber('BENCH_CLIENT_RECORDS', 1_000_000, 1000));
 const latencySeconds = Math.round(envNumber('BENCH_LATENCY_SECONDS', 20, 1));
 const hdfsLines = Math.round(envNumber('BENCH_HDFS_LINES', 1_000_000, 1000));
+const storeLines = Math.round(envNumber('BENCH_STORE_LINES', 200_000, 1000));
 const only = process.env['BENCH_ONLY'] ?? '';
-if (!['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs'].includes(only)) {
+if (!['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs', 'mongodb', 'hbase'].includes(only)) {
   process.stderr.write(
-    `bench: BENCH_ONLY must be tailing, relay, kafka, clients or hdfs, got ${only}\n`,
+    `bench: BENCH_ONLY must be tailing, relay, kafka, clients, hdfs, mongodb or hbase, got ${only}\n`,
   );
   process.exit(2);
 }
@@ -430,6 +450,128 @@ async function phaseHdfs(dir: string) {
   }
 }
 
+/** One store's phase: the direct client, then the relay, each into a collection/table of its own. */
+async function phaseStore(
+  dir: string,
+  store: 'MongoDB' | 'HBase',
+  calls: {
+    reachable: () => Promise<boolean>;
+    direct: (path: string, name: string) => Promise<DirectResult>;
+    relay: (path: string, size: number, name: string) => Promise<StoreResult>;
+    cleanup: (names: string[]) => Promise<void>;
+    where: string;
+  },
+) {
+  if (!(await calls.reachable())) {
+    say(`${store} phase skipped: nothing answers at ${calls.where} (npm run services:up)`);
+    return undefined;
+  }
+  const bytes = storeLines * LINE_BYTES;
+  const path = join(dir, `${store.toLowerCase()}.log`);
+  say(`generating ${storeLines.toLocaleString('en-US')} lines of ${LINE_BYTES} B in ${path}`);
+  const lines = await timed('generating', () => generateFile(path, bytes));
+  const stamp = Date.now().toString(36);
+  const names = [`bench_direct_${stamp}`];
+  try {
+    const direct = await timed(`${store}: the client alone (reference)`, () =>
+      calls.direct(path, names[0] as string),
+    );
+    const relay = await fastest(`agent → collector → ${store}`, () => {
+      const name = `bench_relay_${stamp}_${names.length}`;
+      names.push(name);
+      return calls.relay(path, bytes, name);
+    });
+    const r = relay.best;
+    return {
+      fileBytes: bytes,
+      lines,
+      where: calls.where,
+      direct: {
+        seconds: round(direct.seconds),
+        linesPerSec: Math.round(direct.lines / direct.seconds),
+        mbPerSec: round(bytes / MB / direct.seconds, 1),
+        stored: direct.stored,
+      },
+      relay: {
+        lines: r.lines,
+        seconds: round(r.seconds),
+        firstAckSeconds: round(r.firstAckSeconds),
+        linesPerSec: Math.round(r.lines / r.seconds),
+        mbPerSec: round(bytes / MB / r.seconds, 1),
+        ratioToDirect: round(direct.seconds / r.seconds, 4),
+        agentCpuSeconds: round(r.agentCpuSeconds, 2),
+        collectorCpuSeconds:
+          r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
+        collectorPeakRssMb:
+          r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
+        batches: r.batches,
+        retries: r.retries,
+        stored: r.stored,
+        runsLinesPerSec: relay.all.map((x) => Math.round(x.lines / x.seconds)),
+        complete: r.complete && r.stored === lines,
+      },
+    };
+  } finally {
+    await calls.cleanup(names);
+    await rm(path, { force: true });
+  }
+}
+
+const phaseMongo = (dir: string) =>
+  phaseStore(dir, 'MongoDB', {
+    reachable: mongoReachable,
+    direct: timeMongoDirect,
+    relay: (path, size, name) => benchMongoRelay(path, size, dir, stepTimeoutMs, name),
+    cleanup: () => dropMongoBench(),
+    where: benchMongoUrl,
+  });
+
+const phaseHbase = (dir: string) =>
+  phaseStore(dir, 'HBase', {
+    reachable: hbaseReachable,
+    direct: timeHbaseDirect,
+    relay: (path, size, name) => benchHbaseRelay(path, size, dir, stepTimeoutMs, name),
+    cleanup: dropHbaseTables,
+    where: benchHbaseUrl,
+  });
+
+type StoreFigures = NonNullable<Awaited<ReturnType<typeof phaseStore>>>;
+
+function storeRows(n: number, store: string, reference: string, f: StoreFigures): (Row | string)[] {
+  const r = f.relay;
+  return [
+    `${n}. file → agent → collector → ${store} — ${f.lines.toLocaleString('en-US')} lines of ${LINE_BYTES} B, ${f.where}`,
+    [
+      `   ${reference} (reference)`,
+      `${f.direct.seconds.toFixed(2)} s`,
+      fmtRate(f.direct.linesPerSec),
+      f.direct.mbPerSec.toFixed(1),
+      '',
+      '',
+      `${f.direct.stored.toLocaleString('en-US')} stored`,
+    ],
+    [
+      '   logrelay (exactly-once by construction)',
+      `${r.seconds.toFixed(2)} s`,
+      fmtRate(r.linesPerSec),
+      r.mbPerSec.toFixed(1),
+      '',
+      `${r.agentCpuSeconds.toFixed(1)}+${r.collectorCpuSeconds?.toFixed(1) ?? '?'}`,
+      notes(
+        `${r.ratioToDirect.toFixed(3)} × the client alone`,
+        r.stored === f.lines
+          ? 'every line stored once'
+          : `${r.stored.toLocaleString('en-US')} OF ${f.lines.toLocaleString('en-US')} LINES STORED`,
+        `first ack after ${r.firstAckSeconds.toFixed(2)} s`,
+        `${r.batches} batches, ${r.retries} retries`,
+        `peak RSS collector ${r.collectorPeakRssMb ?? '?'} MB`,
+        runsNote(),
+        incomplete(r.complete),
+      ),
+    ],
+  ];
+}
+
 function hdfsFigures(
   { best: r, all }: { best: HdfsRelayResult; all: HdfsRelayResult[] },
   bytes: number,
@@ -541,12 +683,16 @@ async function main(): Promise<number> {
   let kafka: Awaited<ReturnType<typeof phaseKafka>> | undefined;
   let clients: Awaited<ReturnType<typeof phaseClients>> | undefined;
   let hdfs: Awaited<ReturnType<typeof phaseHdfs>> | undefined;
+  let mongodb: StoreFigures | undefined;
+  let hbase: StoreFigures | undefined;
   try {
     if (only === '' || only === 'tailing') tailing = await phaseTailing(workDir);
     if (only === '' || only === 'relay') relay = await phaseRelay(workDir);
     if (only === '' || only === 'kafka') kafka = await phaseKafka(workDir);
     if (only === '' || only === 'clients') clients = await phaseClients(workDir);
     if (only === '' || only === 'hdfs') hdfs = await phaseHdfs(workDir);
+    if (only === '' || only === 'mongodb') mongodb = await phaseMongo(workDir);
+    if (only === '' || only === 'hbase') hbase = await phaseHbase(workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });
     workDir = undefined;
@@ -762,6 +908,9 @@ async function main(): Promise<number> {
     }
   }
 
+  if (mongodb) rows.push(...storeRows(6, 'MongoDB', 'the driver alone, insertMany', mongodb));
+  if (hbase) rows.push(...storeRows(7, 'HBase', 'PUTs to the REST gateway alone', hbase));
+
   const out: string[] = [
     '',
     `logrelay bench — ${startedAt.toISOString()}, node ${process.version}, ${availableParallelism()} CPUs, load average ${loadStart.join(' ')} at start, ${loadEnd.join(' ')} at end`,
@@ -823,7 +972,9 @@ async function main(): Promise<number> {
         kafka.latency.eos.received === kafka.latency.eos.written)) &&
     (clients === undefined ||
       clients.runs.every((r) => !('error' in r) && r.landed === r.records)) &&
-    (hdfs === undefined || (hdfs.plain.complete && hdfs.eos.complete));
+    (hdfs === undefined || (hdfs.plain.complete && hdfs.eos.complete)) &&
+    (mongodb === undefined || mongodb.relay.complete) &&
+    (hbase === undefined || hbase.relay.complete);
   const summary = {
     bench: 'logrelay',
     startedAt: startedAt.toISOString(),
@@ -838,6 +989,8 @@ async function main(): Promise<number> {
     kafka: kafka ?? null,
     clients: clients ?? null,
     hdfs: hdfs ?? null,
+    mongodb: mongodb ?? null,
+    hbase: hbase ?? null,
     complete,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -23,7 +23,7 @@ export const services = {
   /** A MongoDB wire-protocol server (see scripts/services/mongodb.sh for which). */
   mongodb: { host: '127.0.0.1', port: env('LOGRELAY_MONGODB_PORT', 27017) },
   /** HBase's REST gateway (Stargate). */
-  hbase: { host: '127.0.0.1', port: env('LOGRELAY_HBASE_REST_PORT', 8080) },
+  hbase: { host: '127.0.0.1', port: env('LOGRELAY_HBASE_REST_PORT', 8090) },
 } as const;
 
 export type ServiceName = keyof typeof services;
