@@ -2,8 +2,9 @@
 # The test bed: start, stop and show the real services logrelay's tests need, on loopback.
 #   scripts/services.sh up|down|status [service...]
 # Services: zookeeper etcd mariadb redis kafka hdfs hive hbase (default: all; hive, a Hive Metastore,
-# after the hdfs its tables live on; hbase, standalone HBase with its REST gateway, last). `up` installs what is missing, starts what is not running and waits
-# until each is ready; it is idempotent. `down` stops only what `up` started (by pid file).
+# after the hdfs its tables live on; hbase, standalone HBase with its REST gateway, last). `up`
+# installs what is missing, starts what is not running and waits until each is ready; it is
+# idempotent. `down` stops only what `up` started (by pid file).
 # Ports: see scripts/services/lib.sh (LOGRELAY_*_PORT).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
