@@ -15,7 +15,7 @@ import {
   type HbaseSink,
   type HbaseSinkConfigInput,
 } from '../../src/collector/sinks/hbase/index.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
+import { PartialWriteError, type SinkBatch } from '../../src/collector/sinks/sink.js';
 import {
   createTable,
   dropTable,
@@ -205,11 +205,13 @@ describe('HBase sink (real REST gateway)', () => {
 
     // With the sink's limit raised past the gateway's (hbase.client.keyvalue.maxsize, 10 MiB),
     // the gateway refuses it (400 KeyValue size too large): not retriable either.
-    const lax = await sinkWith({ maxCellBytes: 64 * 1024 * 1024 });
-    await lax.sink.write(batch(['first'], 0));
-    const server = await rejection(lax.sink.write(batch([big], 6)));
+    // Sent as two requests, the first stored: the error says where the stored lines end.
+    const lax = await sinkWith({ maxCellBytes: 64 * 1024 * 1024, maxRowsPerRequest: 1 });
+    const server = await rejection(lax.sink.write(batch(['first', big], 0)));
     expect([server.code, server.retriable]).toEqual(['SINK_REJECTED', false]);
     expect(server.message).toMatch(/HTTP 400.*KeyValue size too large/);
+    expect(server).toBeInstanceOf(PartialWriteError);
+    expect((server as PartialWriteError).committedEndOffset).toBe(6);
     expect((await scanTable(lax.table))?.size).toBe(1);
   });
 

@@ -6,6 +6,7 @@ import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
 import { loadSecret, loadServiceTls } from '../../../common/security/index.js';
 import { InFlightWrites, sinkNotRunning } from '../in-flight.js';
 import {
+  PartialWriteError,
   sinkConfigRef,
   type Sink,
   type SinkBatch,
@@ -15,7 +16,7 @@ import {
 } from '../sink.js';
 import type { HbaseSinkConfig } from './config.js';
 import { buildRows, chunkRows, putBody, schemaBody, tableName } from './records.js';
-import { HbaseHttpError, HbaseRestClient, HbaseTimeoutError } from './rest-client.js';
+import { HbaseHttpError, HbaseRestClient } from './rest-client.js';
 
 /** Statuses after which the same request can succeed later: timeout, throttling, server side. */
 function retriableStatus(status: number): boolean {
@@ -26,7 +27,7 @@ function retriableStatus(status: number): boolean {
  * Maps a failure of the REST gateway to a RelayError.
  *
  * Retriable (SINK_UNAVAILABLE; the agent keeps the lines and sends them again):
- * - no answer: connection refused or reset, DNS, TLS, timeout;
+ * - no answer: connection refused or reset, DNS, TLS, timeout (HbaseTimeoutError);
  * - 5xx (503 while a region server is down or the client's retries ran out, 500 for whatever
  *   the gateway did not expect), 408 and 429;
  * - 401/403: credentials or ACLs an operator fixes; the batch itself is fine;
@@ -77,11 +78,11 @@ export function toRelayError(err: unknown, sinkName: string, table?: string): Re
   }
   const code = (err as NodeJS.ErrnoException | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  return new RelayError(
-    'SINK_UNAVAILABLE',
-    `${prefix}: gateway unreachable: ${err instanceof HbaseTimeoutError || !code ? '' : `${code} `}${message}`,
-    { retriable: true, cause: err, details: code ? { errno: code } : undefined },
-  );
+  return new RelayError('SINK_UNAVAILABLE', `${prefix}: gateway unreachable: ${message}`, {
+    retriable: true,
+    cause: err,
+    details: code ? { errno: code } : undefined,
+  });
 }
 
 /**
@@ -170,10 +171,13 @@ export class HbaseSink extends Component implements Sink {
   async #write(client: HbaseRestClient, batch: SinkBatch): Promise<SinkWriteResult> {
     const { config } = this;
     const table = tableName(config.tableTemplate, batch.topic, config.namespace);
+    /** Offset just past the rows stored so far; set once a chunk is in. */
+    let committedEnd: number | undefined;
     try {
       // Checked before anything is sent: a line that can never be stored fails the batch whole.
       const rows = buildRows(batch, config);
       if (config.createTable) await this.#ensureTable(client, table);
+      let stored = 0;
       for (const chunk of chunkRows(rows, config.maxRowsPerRequest, config.maxBytesPerRequest)) {
         try {
           await client.putRows(table, putBody(chunk, config.columnFamily));
@@ -183,6 +187,9 @@ export class HbaseSink extends Component implements Sink {
           throw err;
         }
         this.#rows.inc(chunk.length);
+        // Lines are contiguous: the next line starts where the stored ones end.
+        stored += chunk.length;
+        committedEnd = rows[stored]?.offset ?? batch.endOffset;
       }
       return { skippedLines: 0 };
     } catch (err) {
@@ -196,10 +203,13 @@ export class HbaseSink extends Component implements Sink {
           streamKey: batch.streamKey,
           lines: batch.lines.length,
           retriable: error.retriable,
+          ...(committedEnd === undefined ? {} : { committedEndOffset: committedEnd }),
         },
         'HBase write failed',
       );
-      throw error;
+      // The chunks before the failed one are stored: the collector records them and the resend
+      // starts after them (rewriting them would be harmless, only wasted).
+      throw committedEnd === undefined ? error : new PartialWriteError(committedEnd, error);
     }
   }
 
