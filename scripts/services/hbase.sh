@@ -14,7 +14,8 @@
 #   master.pid master.log rest.pid rest.log (.1: the previous start's)   tmp/
 # Ports: LOGRELAY_HBASE_REST_PORT, LOGRELAY_HBASE_ZK_PORT (lib.sh), LOGRELAY_HBASE_MASTER_PORT and
 # LOGRELAY_HBASE_RS_PORT (16000, 16020; below). Measured here: ready 10-13 s after up (the jars
-# already resolved), RSS about 200 MB (master) + 155 MB (REST gateway) after start.
+# already resolved), RSS about 200 MB (master) + 155 MB (REST gateway) after start, 305 + 185 MB
+# after the hbase integration tests.
 # LOGRELAY_HBASE_JAVA picks the java binary (default: as for HDFS, a Java 11/17/21);
 # LOGRELAY_HBASE_START_TIMEOUT (default 120 s) bounds up.
 
