@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { fileSinkConfigSchema } from './file/config.js';
 import { FileSink } from './file/file-sink.js';
+import { hbaseSinkConfigSchema } from './hbase/config.js';
+import { createHbaseSink } from './hbase/index.js';
 import { hdfsSinkConfigSchema } from './hdfs/config.js';
 import { HdfsSink } from './hdfs/hdfs-sink.js';
 import { kafkaSinkConfigSchema } from './kafka/config.js';
@@ -18,6 +20,7 @@ import type { Sink, SinkContext } from './sink.js';
  */
 export const sinkConfigSchema = z.discriminatedUnion('type', [
   fileSinkConfigSchema,
+  hbaseSinkConfigSchema,
   hdfsSinkConfigSchema,
   kafkaSinkConfigSchema,
   mysqlSinkConfigSchema,
@@ -30,7 +33,8 @@ export type SinkConfig = z.output<typeof sinkConfigSchema>;
 /**
  * What a sink promises about duplicates, as `logrelay status` and the dashboard show it:
  * `exactly-once` when a retransmitted batch is stored once across collectors (Kafka with
- * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks), `at-least-once` when a batch can repeat
+ * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks, HBase by
+ * row keys derived from stream and offset), `at-least-once` when a batch can repeat
  * across a failed write or a collector crash.
  */
 export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-once' | 'none' {
@@ -41,6 +45,7 @@ export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-on
       return config.exactlyOnce ? 'exactly-once' : 'at-least-once';
     case 'redis':
     case 'mysql':
+    case 'hbase':
       return 'exactly-once';
     case 'file':
       return 'at-least-once';
@@ -53,6 +58,8 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
   switch (config.type) {
     case 'file':
       return new FileSink(config, ctx);
+    case 'hbase':
+      return createHbaseSink(config, ctx);
     case 'hdfs':
       return new HdfsSink(config, ctx);
     case 'kafka':

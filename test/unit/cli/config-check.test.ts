@@ -175,6 +175,24 @@ describe('logrelay config check', () => {
     expect(skipped.code).toBe(exitCodes.ok);
   });
 
+  it('reads the files of an hbase sink (tls, auth password)', async () => {
+    const missing = join(dir, 'no-such-password');
+    const hbase = {
+      type: 'hbase',
+      name: 'hbase',
+      url: 'https://hbase.example:8443',
+      tls: { ca: join(dir, 'no-such-ca.pem') },
+      auth: { user: 'relay', password: { file: missing } },
+    };
+    const { code, stderr } = await check({
+      ...quietCollector,
+      sinks: [...quietCollector.sinks, hbase],
+    });
+    expect(code).toBe(exitCodes.usage);
+    expect(stderr).toContain(`  - sinks[2].auth.password.file: cannot read ${missing}: ENOENT`);
+    expect(stderr).toContain('  - sinks[2].tls.ca: cannot read');
+  });
+
   it('tells an agent from a collector, or asks for --kind', async () => {
     const agent = await runCli(
       'config',

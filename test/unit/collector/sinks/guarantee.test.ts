@@ -15,6 +15,8 @@ describe('sink guarantees as status and the dashboard show them', () => {
       'at-least-once',
     );
     expect(sinkGuarantee(sink({ type: 'null', name: 'n' }))).toBe('none');
+    // Row keys derived from (stream key, offset): a resent line overwrites its own row.
+    expect(sinkGuarantee(sink({ type: 'hbase', name: 'h' }))).toBe('exactly-once');
   });
 
   it('reads the member node of a collector that does not report its sinks (older)', () => {
