@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebHdfsClient } from '../../src/collector/sinks/hdfs/webhdfs-client.js';
 import type { Agent } from '../../src/agent/agent.js';
 import type { Collector } from '../../src/collector/collector.js';
-import { readHbaseLines } from '../helpers/hbase-read.js';
+import { dropTable, hbaseRestUrl, scanTable } from '../helpers/hbase.js';
 import { readClosedFiles } from '../helpers/hdfs-read.js';
 import { countLines, startAgent, startCollector } from '../helpers/relay.js';
 import { writeRotating } from '../helpers/rotating-writer.js';
@@ -40,7 +40,6 @@ describe('one collector routing to Kafka, HDFS, MongoDB and HBase at once', () =
     logLevel: logLevel.NOTHING,
   });
   const mongo = new MongoClient(`mongodb://${endpoint('mongodb')}`);
-  const hbaseUrl = `http://${endpoint('hbase')}`;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
@@ -66,7 +65,7 @@ describe('one collector routing to Kafka, HDFS, MongoDB and HBase at once', () =
       .catch(() => undefined);
     await mongo.close();
     for (const topic of [topicOf('hbase'), topicOf('all')]) {
-      await fetch(`${hbaseUrl}/${topic}/schema`, { method: 'DELETE' }).catch(() => undefined);
+      await dropTable(topic).catch(() => undefined);
     }
   });
 
@@ -97,7 +96,7 @@ describe('one collector routing to Kafka, HDFS, MongoDB and HBase at once', () =
           database,
           collectionTemplate: '{topic}',
         },
-        { type: 'hbase', name: 'hbase', url: hbaseUrl, tableTemplate: '{topic}' },
+        { type: 'hbase', name: 'hbase', url: hbaseRestUrl, tableTemplate: '{topic}' },
       ],
       routes: [
         ...SINKS.map((s) => ({ topics: [topicOf(s)], sinks: [s] })),
@@ -207,7 +206,13 @@ describe('one collector routing to Kafka, HDFS, MongoDB and HBase at once', () =
 
     // HBase: one table per topic, the d:line cell of each row.
     const inHbase = new Map<string, string[]>();
-    for (const t of own('hbase')) inHbase.set(t, await readHbaseLines(hbaseUrl, t));
+    for (const t of own('hbase')) {
+      const rows = (await scanTable(t)) ?? new Map();
+      inHbase.set(
+        t,
+        [...rows.values()].map((cells) => cells.get('d:line')?.toString('utf8') ?? ''),
+      );
+    }
     delivered.set('hbase', inHbase);
 
     const counts = Object.fromEntries(
