@@ -52,6 +52,11 @@ export function collectorFileIssues(
       const mysqlTls = sink.tls;
       checks.push(() => loadServiceTls(mysqlTls, `sinks[${i}].tls`, source));
     }
+    if (sink.type === 'mongodb') {
+      const { tls: mongoTls, auth } = sink;
+      if (mongoTls) checks.push(() => loadServiceTls(mongoTls, `sinks[${i}].tls`, source));
+      if (auth) checks.push(() => loadSecret(auth.password, `sinks[${i}].auth.password`, source));
+    }
   });
   return collect(checks);
 }

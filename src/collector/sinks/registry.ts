@@ -5,6 +5,8 @@ import { hdfsSinkConfigSchema } from './hdfs/config.js';
 import { HdfsSink } from './hdfs/hdfs-sink.js';
 import { kafkaSinkConfigSchema } from './kafka/config.js';
 import { createKafkaSink } from './kafka/index.js';
+import { mongodbSinkConfigSchema } from './mongodb/config.js';
+import { createMongodbSink } from './mongodb/index.js';
 import { mysqlSinkConfigSchema } from './mysql/config.js';
 import { MysqlSink } from './mysql/mysql-sink.js';
 import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
@@ -20,6 +22,7 @@ export const sinkConfigSchema = z.discriminatedUnion('type', [
   fileSinkConfigSchema,
   hdfsSinkConfigSchema,
   kafkaSinkConfigSchema,
+  mongodbSinkConfigSchema,
   mysqlSinkConfigSchema,
   nullSinkConfigSchema,
   redisSinkConfigSchema,
@@ -30,8 +33,9 @@ export type SinkConfig = z.output<typeof sinkConfigSchema>;
 /**
  * What a sink promises about duplicates, as `logrelay status` and the dashboard show it:
  * `exactly-once` when a retransmitted batch is stored once across collectors (Kafka with
- * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks), `at-least-once` when a batch can repeat
- * across a failed write or a collector crash.
+ * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks, MongoDB
+ * by `_id`s derived from stream and offset), `at-least-once` when a batch can repeat across a
+ * failed write or a collector crash.
  */
 export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-once' | 'none' {
   switch (config.type) {
@@ -41,6 +45,7 @@ export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-on
       return config.exactlyOnce ? 'exactly-once' : 'at-least-once';
     case 'redis':
     case 'mysql':
+    case 'mongodb':
       return 'exactly-once';
     case 'file':
       return 'at-least-once';
@@ -57,6 +62,8 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
       return new HdfsSink(config, ctx);
     case 'kafka':
       return createKafkaSink(config, ctx);
+    case 'mongodb':
+      return createMongodbSink(config, ctx);
     case 'mysql':
       return new MysqlSink(config, ctx);
     case 'redis':
