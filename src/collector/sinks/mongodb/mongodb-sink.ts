@@ -121,10 +121,15 @@ function serverCode(err: unknown): number | undefined {
 /**
  * The name an error is counted under in `logrelay_mongodb_sink_errors_total`: the server's code
  * name (`NotWritablePrimary`), else `E<code>`, else the driver's error class
- * (`MongoServerSelectionError`), else the RelayError code.
+ * (`MongoServerSelectionError`), else the RelayError code (of a RelayError wrapping a driver error:
+ * the driver error's).
  */
 export function errorCode(err: unknown): string {
-  if (err instanceof RelayError) return err.code;
+  if (err instanceof RelayError) {
+    // One of ours wrapping the driver's error: counted under the driver's code.
+    const driverCode = err.details?.['driverCode'];
+    return typeof driverCode === 'string' ? driverCode : err.code;
+  }
   const e = (err ?? {}) as DriverError;
   if (typeof e.codeName === 'string' && /^[A-Za-z0-9_]{1,64}$/.test(e.codeName)) return e.codeName;
   const code = serverCode(err);
@@ -323,17 +328,12 @@ export class MongodbSink extends Component implements Sink {
         { cause: err },
       );
     }
+    // Not connected here: the first write connects (the driver connects on each operation
+    // until it succeeds). The database being down is an outage like any other, not a reason to
+    // refuse to start: writes fail retriable meanwhile, each after at most connectTimeoutMs of
+    // server selection. (A background connect() would close the client's topology when it
+    // fails, failing the writes that started meanwhile with MongoTopologyClosedError.)
     this.#client = client;
-    // Connects in the background so that the first write finds a connection; the database
-    // being down is an outage like any other, not a reason to refuse to start: writes fail
-    // retriable meanwhile (the driver connects again on each operation).
-    client.connect().catch((err: unknown) => {
-      if (this.#client !== client) return;
-      this.#log.warn(
-        { err: toRelayError(err, this.name) },
-        'MongoDB not reachable yet; writes fail retriable until it is',
-      );
-    });
   }
 
   protected async doStop(): Promise<void> {
