@@ -290,6 +290,38 @@ describe('MongoDB sink (real server)', () => {
     }
   });
 
+  it('starts while the server is unreachable, and writes once it is back', async () => {
+    // A proxy port that refuses connections until the proxy comes up.
+    const proxy = new TcpProxy({ host, port });
+    await proxy.up();
+    await proxy.down();
+    try {
+      const registry = new Registry();
+      const sink = make(
+        { url: `mongodb://127.0.0.1:${proxy.port}`, connectTimeoutMs: 1000 },
+        registry,
+      );
+      await sink.start();
+      const lines = [Buffer.from('late one'), Buffer.from('late two')];
+      for (let i = 0; i < 2; i++) {
+        const error = await failure(sink.write(batch('late', lines)));
+        expect(error).toMatchObject({ code: 'SINK_UNAVAILABLE', retriable: true });
+      }
+      await proxy.up();
+      // A client whose first connect failed is useless to the driver: the sink made a new one.
+      expect(await sink.write(batch('late', lines))).toEqual({ skippedLines: 0 });
+      expect((await docs('logs_late')).map((d) => d['line'])).toEqual(['late one', 'late two']);
+      expect(
+        await counterValue(registry, 'logrelay_mongodb_sink_errors_total', {
+          sink: 'mongodb-it',
+          code: 'MongoServerSelectionError',
+        }),
+      ).toBe(2);
+    } finally {
+      await proxy.down();
+    }
+  });
+
   it('can be stopped before start and twice, and waits for writes in flight', async () => {
     const idle = make();
     await idle.stop();

@@ -4,6 +4,7 @@ import {
   MongoError,
   MongoNetworkError,
   MongoServerSelectionError,
+  MongoTopologyClosedError,
   type Collection,
   type MongoClientOptions,
   type WriteConcernSettings,
@@ -169,6 +170,7 @@ export function toRelayError(err: unknown, sinkName: string): RelayError {
   const outage =
     err instanceof MongoNetworkError ||
     err instanceof MongoServerSelectionError ||
+    err instanceof MongoTopologyClosedError ||
     hasRetriableLabel(err) ||
     (code !== undefined && RETRIABLE_CODES.has(code));
   const rejected =
@@ -213,6 +215,15 @@ function hasWriteConcernError(err: unknown): boolean {
   return err.err !== undefined || (err.result?.getWriteConcernError?.() ?? undefined) !== undefined;
 }
 
+/** `err` and its causes, outermost first. */
+function causes(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (let e = err; e !== undefined && out.length < 8; e = (e as { cause?: unknown }).cause) {
+    out.push(e);
+  }
+  return out;
+}
+
 /** What one insertMany of a chunk did. */
 interface ChunkResult {
   inserted: number;
@@ -230,7 +241,12 @@ export class MongodbSink extends Component implements Sink {
   readonly config: Readonly<MongodbSinkConfig>;
   readonly #log: Logger;
   readonly #configRef: SinkConfigRef;
+  /** The driver's options, built at start (TLS files and the password read then). */
+  #options: MongoClientOptions | undefined;
+  /** A connected client, once a connect succeeded. */
   #client: MongoClient | undefined;
+  /** The connect under way, shared by the writes that wait for it. */
+  #connecting: Promise<MongoClient> | undefined;
   /** Collections whose indexes exist, or are being created. */
   readonly #collections = new Map<string, Promise<void>>();
   /** Writes not yet settled, so that stop can wait for them (each already has a catch). */
@@ -317,29 +333,29 @@ export class MongodbSink extends Component implements Sink {
 
   protected async doStart(): Promise<void> {
     const options = await this.clientOptions();
-    let client: MongoClient;
     try {
-      client = new MongoClient(this.config.url, options);
+      // Parses the URL and its options (nothing connects yet).
+      new MongoClient(this.config.url, options);
     } catch (err) {
-      // The URL's options (parsed here, never logged: it may hold credentials).
+      // Never the URL itself in the message: it may hold credentials.
       throw new RelayError(
         'CONFIG_INVALID',
         `${this.#configRef.path}.url: ${err instanceof Error ? err.message : String(err)}`,
         { cause: err },
       );
     }
-    // Not connected here: the first write connects (the driver connects on each operation
-    // until it succeeds). The database being down is an outage like any other, not a reason to
-    // refuse to start: writes fail retriable meanwhile, each after at most connectTimeoutMs of
-    // server selection. (A background connect() would close the client's topology when it
-    // fails, failing the writes that started meanwhile with MongoTopologyClosedError.)
-    this.#client = client;
+    this.#options = options;
+    // Not connected here: the first write connects. The database being down is an outage like
+    // any other, not a reason to refuse to start: writes fail retriable meanwhile.
   }
 
   protected async doStop(): Promise<void> {
     await this.#inflight.drain();
+    // The writes waited for any connect under way; what is left is the connected client.
+    await this.#connecting?.catch(() => undefined);
     const client = this.#client;
     this.#client = undefined;
+    this.#options = undefined;
     this.#collections.clear();
     await client?.close().catch((err: unknown) => {
       this.#log.warn({ err }, 'closing the MongoDB client failed');
@@ -347,16 +363,51 @@ export class MongodbSink extends Component implements Sink {
   }
 
   write(batch: SinkBatch): Promise<void | SinkWriteResult> {
-    const client = this.#client;
-    if (!this.running || !client) {
+    if (!this.running || !this.#options) {
       this.#errors.inc({ sink: this.name, code: 'SINK_NOT_RUNNING' });
       return Promise.reject(sinkNotRunning('MongoDB', this.name, this.state));
     }
-    if (batch.lines.length === 0) return Promise.resolve();
-    return this.#inflight.track(this.#write(client, batch));
+    if (batch.lines.length === 0) return Promise.resolve({ skippedLines: 0 });
+    return this.#inflight.track(this.#write(batch));
   }
 
-  async #write(client: MongoClient, batch: SinkBatch): Promise<SinkWriteResult> {
+  /**
+   * The connected client, connecting a new one if there is none. A client whose first connect
+   * failed is of no further use (the driver closes its topology: every later operation fails
+   * with "Topology is closed"), so a failed connect discards it and the next write makes a new
+   * one. Once connected, a client rides out outages by itself (its monitor reconnects).
+   */
+  #connect(): Promise<MongoClient> {
+    if (this.#client) return Promise.resolve(this.#client);
+    if (!this.#connecting) {
+      const client = new MongoClient(this.config.url, this.#options);
+      const connecting = this.#bounded(client.connect(), 'connecting').then(
+        () => {
+          this.#connecting = undefined;
+          this.#client = client;
+          return client;
+        },
+        async (err: unknown) => {
+          this.#connecting = undefined;
+          await client.close().catch(() => undefined);
+          throw err;
+        },
+      );
+      this.#connecting = connecting;
+    }
+    return this.#connecting;
+  }
+
+  /** Drops `client` after it reported its topology closed, so that the next write reconnects. */
+  #discard(client: MongoClient): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#collections.clear();
+    void client.close().catch(() => undefined);
+  }
+
+  async #write(batch: SinkBatch): Promise<SinkWriteResult> {
+    let client: MongoClient | undefined;
     try {
       if (batch.offsets.length !== batch.lines.length) {
         throw new RelayError('SINK_REJECTED', 'batch has not one offset per line', {
@@ -369,6 +420,7 @@ export class MongodbSink extends Component implements Sink {
       batch.lines.forEach((line, i) => {
         if (line.length > MAX_DOCUMENT_BYTES - 64 * 1024) checkedDocument(batch, i, format);
       });
+      client = await this.#connect();
       const collection = client.db(database).collection<LineDocument>(name);
       await this.#ensureCollection(collection);
       let inserted = 0;
@@ -385,6 +437,9 @@ export class MongodbSink extends Component implements Sink {
       this.#duplicates.inc(duplicates);
       return { skippedLines: duplicates };
     } catch (err) {
+      if (client && causes(err).some((e) => e instanceof MongoTopologyClosedError)) {
+        this.#discard(client);
+      }
       const error = toRelayError(err, this.name);
       this.#errors.inc({ sink: this.name, code: errorCode(err) });
       this.#log.warn(
