@@ -7,11 +7,13 @@
 # server's own default is "5.0.0" with wire version 8.
 #
 # What it is not (see docs for the list): no authentication (no SASL/SCRAM: a client with
-# credentials fails its handshake with CommandNotFound 59), plaintext (the launcher speaks TLS
-# only when given --tls KEY CERT, as the sink's TLS test does), no `hello` command (drivers fall back to isMaster), no sessions or transactions
-# (isMaster has no logicalSessionTimeoutMinutes), writeConcern accepted and ignored, TTL indexes
-# created but never enforced, a standalone (no replica set). maxBsonObjectSize 16777216,
-# maxWriteBatchSize 1000, maxMessageSizeBytes 48000000, namespaces up to 128 characters.
+# credentials fails its handshake with CommandNotFound 59, labelled HandshakeError), plaintext
+# (the launcher speaks TLS only when given --tls KEY CERT, as the sink's TLS test does), no
+# `hello` command (drivers fall back to isMaster), no sessions or transactions (isMaster has no
+# logicalSessionTimeoutMinutes), writeConcern accepted and ignored, TTL indexes created but never
+# enforced, a standalone (no replica set), and an unordered insert's reply counts duplicates as
+# inserted (its per-document writeErrors are right). Limits it reports: maxBsonObjectSize
+# 16777216, maxWriteBatchSize 1000, maxMessageSizeBytes 48000000; namespaces up to 128 characters.
 #
 # Sourced by scripts/services.sh after lib.sh: only defines functions (mongodb_up, mongodb_down,
 # mongodb_status, mongodb_ready, plus _mongodb_* helpers). Layout under $(svc_dir mongodb):
