@@ -11,6 +11,8 @@ import {
   toRelayError,
 } from '../../../../../src/collector/sinks/mongodb/mongodb-sink.js';
 import { sinkConfigSchema, sinkGuarantee } from '../../../../../src/collector/sinks/registry.js';
+import { collectorConfigSchema } from '../../../../../src/collector/config.js';
+import { collectorFileIssues } from '../../../../../src/config-check/index.js';
 import { defaultSinkFlow } from '../../../../helpers/sink-defaults.js';
 
 function issuesOf(fn: () => unknown) {
@@ -174,6 +176,27 @@ describe('mongodb sink config', () => {
       ),
     );
     expect(ttl.map((i) => i.path)).toEqual(['sinks[0].ttlSeconds']);
+  });
+
+  it('has `config check` read its TLS files and password file, at their key paths', async () => {
+    const config = validateConfig(collectorConfigSchema, {
+      id: 'c1',
+      listen: { port: 0 },
+      sinks: [
+        { type: 'null', name: 'n' },
+        {
+          type: 'mongodb',
+          name: 'm',
+          tls: { ca: '/nonexistent/mongo-ca.crt' },
+          auth: { username: 'relay', password: { file: '/nonexistent/mongo.pass' } },
+        },
+      ],
+    });
+    const issues = await collectorFileIssues(config, 'collector.yaml');
+    expect(issues.map((i) => i.path).sort()).toEqual([
+      'sinks[1].auth.password.file',
+      'sinks[1].tls.ca',
+    ]);
   });
 
   it('reports each invalid value at its key path', () => {
