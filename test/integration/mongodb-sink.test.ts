@@ -225,6 +225,23 @@ describe('MongoDB sink (real server)', () => {
     expect(await count('logs_huge')).toBe(1);
   });
 
+  it('rejects a duplicate on another unique index (an operator added), naming the offset', async () => {
+    await admin
+      .db(database)
+      .collection('logs_uniq')
+      .createIndex({ line: 1 }, { unique: true, name: 'line_1' });
+    const sink = make();
+    await sink.start();
+    await sink.write(batch('uniq', [Buffer.from('a'), Buffer.from('b')]));
+    // Another stream: its "a" is a new _id, but a duplicate line for the operator's index.
+    const other = batch('uniq', [Buffer.from('c'), Buffer.from('a')], 0, 'agent-2:1:1:beef');
+    const error = await failure(sink.write(other));
+    expect(error).toMatchObject({ code: 'SINK_REJECTED', retriable: false });
+    expect((error as RelayError).message).toMatch(/offset 2: E11000 .*line_1/);
+    // Unordered: the other document of the batch went in.
+    expect((await docs('logs_uniq')).map((d) => d['line']).sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('names an invalid namespace the server refuses as a non-retriable error', async () => {
     // The sink never builds such a name; what the server says about one, classified.
     const coll = admin.db(database).collection<{ _id: string }>('bad$name');

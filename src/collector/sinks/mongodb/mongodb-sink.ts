@@ -76,6 +76,7 @@ const RETRIABLE_CODES = new Set([
 const REJECTED_CODES = new Set([
   22, // InvalidBSON
   73, // InvalidNamespace
+  11000, // DuplicateKey, on a unique index other than _id (a duplicate _id is already written)
   121, // DocumentValidationFailure
   10334, // BSONObjectTooLarge
   17280, // KeyTooLong
@@ -152,7 +153,8 @@ function isTooLargeForClient(err: unknown): boolean {
 
 /**
  * Maps a driver error to a RelayError: SINK_REJECTED (not retriable) when the documents or the
- * namespace can never be written (invalid namespace, document validation, BSON too large);
+ * namespace can never be written (invalid namespace, document validation, BSON too large, a
+ * duplicate key — callers take a duplicate `_id` as written before they get here);
  * SINK_UNAVAILABLE (retriable) otherwise — network errors, server selection timeouts, a primary
  * stepping down or shutting down, exceeded time limits, write-concern failures, errors labelled
  * retryable, authentication failures (an operator fixes the credentials, nothing is lost) and
@@ -476,21 +478,35 @@ export class MongodbSink extends Component implements Sink {
       return { inserted: docs.length, duplicates: 0 };
     } catch (err) {
       const writeErrors = documentWriteErrors(err);
-      if (writeErrors.length === 0 || hasWriteConcernError(err)) throw err;
-      const failed = writeErrors.find((w) => !isDuplicateId(w));
-      if (failed) {
-        const error = toRelayError(
-          Object.assign(new Error(failed.errmsg), { code: failed.code }),
-          this.name,
-        );
-        const offset = batch.offsets[first + failed.index];
+      if (writeErrors.length === 0) throw err;
+      if (hasWriteConcernError(err)) {
+        // Whatever the documents' errors, the writes may not be durable: try the batch again.
+        const error = toRelayError(err, this.name);
+        throw new RelayError('SINK_UNAVAILABLE', `${error.message} (write concern failed)`, {
+          retriable: true,
+          cause: err,
+          details: error.details,
+        });
+      }
+      const failures = writeErrors
+        .filter((w) => !isDuplicateId(w))
+        .map((w) => ({
+          w,
+          error: toRelayError(Object.assign(new Error(w.errmsg), { code: w.code }), this.name),
+        }));
+      if (failures.length > 0) {
+        // A document that may go in later makes the whole batch retriable: rejecting it would
+        // have the agent skip a line that could have been stored.
+        const { w, error } = failures.find((f) => f.error.retriable) ?? failures[0]!;
+        const offset = batch.offsets[first + w.index];
         throw new RelayError(
           error.code,
-          `${error.message} (document of the line at offset ${offset}: ${failed.errmsg})`,
+          `${error.message} (document of the line at offset ${offset}: ${w.errmsg}` +
+            `${failures.length > 1 ? `; ${failures.length - 1} more failed` : ''})`,
           {
             retriable: error.retriable,
             cause: err,
-            details: { ...error.details, offset, serverCode: failed.code },
+            details: { ...error.details, offset, serverCode: w.code, failed: failures.length },
           },
         );
       }

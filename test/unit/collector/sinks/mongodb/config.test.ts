@@ -265,6 +265,7 @@ describe('mongodb sink errors', () => {
       serverError(121, 'DocumentValidationFailure'),
       serverError(10334, 'BSONObjectTooLarge'),
       serverError(17280, 'KeyTooLong'),
+      serverError(11000, 'DuplicateKey'),
       new Error('Document is larger than the maximum size 16777216'),
     ]) {
       const error = toRelayError(err, 'm');
