@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The test bed: start, stop and show the real services logrelay's tests need, on loopback.
 #   scripts/services.sh up|down|status [service...]
-# Services: zookeeper etcd mariadb redis kafka hdfs hive hbase (default: all; hive, a Hive Metastore,
-# after the hdfs its tables live on; hbase, standalone HBase with its REST gateway, last). `up`
-# installs what is missing, starts what is not running and waits until each is ready; it is
-# idempotent. `down` stops only what `up` started (by pid file).
+# Services: zookeeper etcd mariadb redis kafka hdfs hive mongodb hbase (default: all; hive, a Hive
+# Metastore, after the hdfs its tables live on; mongodb is mongo-java-server, see
+# services/mongodb.sh; hbase, standalone HBase with its REST gateway, last). `up` installs what is
+# missing, starts what is not running and waits until each is ready; it is idempotent. `down`
+# stops only what `up` started (by pid file).
 # Ports: see scripts/services/lib.sh (LOGRELAY_*_PORT).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=services/lib.sh
 source "$here/services/lib.sh"
-all=(zookeeper etcd mariadb redis kafka hdfs hive hbase)
+all=(zookeeper etcd mariadb redis kafka hdfs hive mongodb hbase)
 for s in "${all[@]}"; do
   # shellcheck disable=SC1090
   source "$here/services/$s.sh"

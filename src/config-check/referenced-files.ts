@@ -52,9 +52,9 @@ export function collectorFileIssues(
       const mysqlTls = sink.tls;
       checks.push(() => loadServiceTls(mysqlTls, `sinks[${i}].tls`, source));
     }
-    if (sink.type === 'hbase') {
-      const { tls: hbaseTls, auth } = sink;
-      if (hbaseTls) checks.push(() => loadServiceTls(hbaseTls, `sinks[${i}].tls`, source));
+    if (sink.type === 'mongodb' || sink.type === 'hbase') {
+      const { tls, auth } = sink;
+      if (tls) checks.push(() => loadServiceTls(tls, `sinks[${i}].tls`, source));
       if (auth) checks.push(() => loadSecret(auth.password, `sinks[${i}].auth.password`, source));
     }
   });

@@ -7,6 +7,8 @@ import { hdfsSinkConfigSchema } from './hdfs/config.js';
 import { HdfsSink } from './hdfs/hdfs-sink.js';
 import { kafkaSinkConfigSchema } from './kafka/config.js';
 import { createKafkaSink } from './kafka/index.js';
+import { mongodbSinkConfigSchema } from './mongodb/config.js';
+import { createMongodbSink } from './mongodb/index.js';
 import { mysqlSinkConfigSchema } from './mysql/config.js';
 import { MysqlSink } from './mysql/mysql-sink.js';
 import { NullSink, nullSinkConfigSchema } from './null/null-sink.js';
@@ -23,6 +25,7 @@ export const sinkConfigSchema = z.discriminatedUnion('type', [
   hbaseSinkConfigSchema,
   hdfsSinkConfigSchema,
   kafkaSinkConfigSchema,
+  mongodbSinkConfigSchema,
   mysqlSinkConfigSchema,
   nullSinkConfigSchema,
   redisSinkConfigSchema,
@@ -33,9 +36,9 @@ export type SinkConfig = z.output<typeof sinkConfigSchema>;
 /**
  * What a sink promises about duplicates, as `logrelay status` and the dashboard show it:
  * `exactly-once` when a retransmitted batch is stored once across collectors (Kafka with
- * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks, HBase by
- * row keys derived from stream and offset), `at-least-once` when a batch can repeat
- * across a failed write or a collector crash.
+ * `exactlyOnce`, HDFS by its ledger in ZooKeeper, Redis and MySQL by their stored marks, MongoDB
+ * and HBase by `_id`s / row keys derived from stream and offset), `at-least-once` when a batch
+ * can repeat across a failed write or a collector crash.
  */
 export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-once' | 'none' {
   switch (config.type) {
@@ -45,6 +48,7 @@ export function sinkGuarantee(config: SinkConfig): 'exactly-once' | 'at-least-on
       return config.exactlyOnce ? 'exactly-once' : 'at-least-once';
     case 'redis':
     case 'mysql':
+    case 'mongodb':
     case 'hbase':
       return 'exactly-once';
     case 'file':
@@ -64,6 +68,8 @@ export function createSink(config: SinkConfig, ctx: SinkContext): Sink {
       return new HdfsSink(config, ctx);
     case 'kafka':
       return createKafkaSink(config, ctx);
+    case 'mongodb':
+      return createMongodbSink(config, ctx);
     case 'mysql':
       return new MysqlSink(config, ctx);
     case 'redis':
