@@ -38,7 +38,9 @@ describe('docker-compose.yml', () => {
         'datanode',
         'etcd',
         'hive-metastore',
+        'hbase',
         'kafka',
+        'mongodb',
         'mysql',
         'namenode',
         'redis',
@@ -67,6 +69,8 @@ describe('docker-compose.yml', () => {
     ]);
     expect(published('datanode')).toContain(scriptPort('HDFS_DN_HTTP_PORT'));
     expect(published('hive-metastore')).toEqual([scriptPort('HIVE_METASTORE_PORT')]);
+    expect(published('mongodb')).toEqual([scriptPort('MONGODB_PORT')]);
+    expect(published('hbase')).toEqual([scriptPort('HBASE_REST_PORT')]);
   });
 
   it('runs the Kafka release the scripts resolve from Maven, with transactions on one broker', () => {
