@@ -11,13 +11,8 @@ export {
   mongodbSinkConfigSchema,
 } from './config.js';
 export type { MongodbSinkConfig, MongodbSinkConfigInput } from './config.js';
-export {
-  MongodbSink,
-  documentWriteErrors,
-  errorCode,
-  isDuplicateId,
-  toRelayError,
-} from './mongodb-sink.js';
+export { MongodbSink } from './mongodb-sink.js';
+export { documentWriteErrors, errorCode, isDuplicateId, toRelayError } from './errors.js';
 export {
   MAX_DOCUMENT_BYTES,
   buildDocument,

@@ -9,7 +9,7 @@ import {
   errorCode,
   isDuplicateId,
   toRelayError,
-} from '../../../../../src/collector/sinks/mongodb/mongodb-sink.js';
+} from '../../../../../src/collector/sinks/mongodb/errors.js';
 import { sinkConfigSchema, sinkGuarantee } from '../../../../../src/collector/sinks/registry.js';
 import { collectorConfigSchema } from '../../../../../src/collector/config.js';
 import { collectorFileIssues } from '../../../../../src/config-check/index.js';
