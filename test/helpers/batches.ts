@@ -1,4 +1,5 @@
 import type { Batch } from '../../src/common/wire/index.js';
+import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 
 /** Builds a well-formed wire batch of `lines` (each "\n"-terminated) starting at `startOffset`. */
 export function makeBatch(
@@ -28,6 +29,36 @@ export function makeBatch(
     terminatorLengths: [],
     truncatedBytes: [],
     readTimeMs: Date.now(),
+    ...overrides,
+  };
+}
+
+/**
+ * What a sink is given: `lines` of one stream (each "\n"-terminated in the file) from file offset
+ * `start`, with fixed metadata unless overridden.
+ */
+export function sinkBatch(
+  lines: (string | Buffer)[],
+  start = 0,
+  overrides: Partial<SinkBatch> = {},
+): SinkBatch {
+  const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l));
+  const offsets: number[] = [];
+  let at = start;
+  for (const b of bufs) {
+    offsets.push(at);
+    at += b.length + 1;
+  }
+  return {
+    streamKey: 'agent-1:1:42:f00d',
+    agentId: 'agent-1',
+    host: 'web-1',
+    path: '/var/log/app.log',
+    topic: 'app',
+    lines: bufs,
+    offsets,
+    endOffset: at,
+    readTimeMs: Date.parse('2026-01-02T03:04:05.678Z'),
     ...overrides,
   };
 }

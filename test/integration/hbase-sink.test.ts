@@ -27,36 +27,14 @@ import {
 import { services, requireService } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { uniqueName } from '../helpers/unique.js';
+import { sinkBatch } from '../helpers/batches.js';
 
 /** A line that is not valid UTF-8, with a NUL and a CR in it. */
 const BINARY = Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x0d, 0xc3, 0x28]);
 const STREAM = 'agent-1:2049:42:1';
 
-function batch(
-  lines: (string | Buffer)[],
-  start = 0,
-  overrides: Partial<SinkBatch> = {},
-): SinkBatch {
-  const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l));
-  const offsets: number[] = [];
-  let at = start;
-  for (const b of bufs) {
-    offsets.push(at);
-    at += b.length + 1;
-  }
-  return {
-    streamKey: STREAM,
-    agentId: 'agent-1',
-    host: 'web-1',
-    path: '/var/log/app.log',
-    topic: 'app',
-    lines: bufs,
-    offsets,
-    endOffset: at,
-    readTimeMs: Date.parse('2026-01-02T03:04:05.678Z'),
-    ...overrides,
-  };
-}
+const batch = (lines: (string | Buffer)[], start = 0, overrides: Partial<SinkBatch> = {}) =>
+  sinkBatch(lines, start, { streamKey: STREAM, ...overrides });
 
 async function counterValue(registry: Registry, name: string, labels: Record<string, string>) {
   const metric = registry.getSingleMetric(name);

@@ -10,10 +10,10 @@ import {
   mongodbSinkConfigSchema,
   toRelayError,
 } from '../../src/collector/sinks/mongodb/index.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { requireService, services } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { uniqueName } from '../helpers/unique.js';
+import { sinkBatch } from '../helpers/batches.js';
 
 const log = createLogger({ level: 'silent' });
 const { host, port } = services.mongodb;
@@ -23,30 +23,13 @@ const url = `mongodb://${host}:${port}`;
 const BINARY = Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x00, 0xc3, 0x28]);
 
 /** A batch of `lines` of one stream, starting at file offset `start`. */
-function batch(
-  topic: string,
-  lines: Buffer[],
-  start = 0,
-  streamKey = 'agent-1:64769:1234:abcd',
-): SinkBatch {
-  const offsets: number[] = [];
-  let at = start;
-  for (const line of lines) {
-    offsets.push(at);
-    at += line.length + 1;
-  }
-  return {
-    streamKey,
-    agentId: 'agent-1',
-    host: 'host-1',
-    path: '/var/log/app.log',
+const batch = (topic: string, lines: Buffer[], start = 0, streamKey = 'agent-1:64769:1234:abcd') =>
+  sinkBatch(lines, start, {
     topic,
-    lines,
-    offsets,
-    endOffset: at,
+    streamKey,
+    host: 'host-1',
     readTimeMs: Date.UTC(2026, 10, 27, 1, 2, 3, 456),
-  };
-}
+  });
 
 /** A stored line's bytes: a string's UTF-8, or a Binary's exact bytes. */
 function bytesOf(line: unknown): Buffer {

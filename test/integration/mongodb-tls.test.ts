@@ -11,11 +11,11 @@ import { validateConfig } from '../../src/common/config/load-config.js';
 import { ConfigError } from '../../src/common/config/config-error.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { MongodbSink, mongodbSinkConfigSchema } from '../../src/collector/sinks/mongodb/index.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { repoRoot } from '../helpers/processes.js';
 import { requireService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { sinkBatch } from '../helpers/batches.js';
 
 const run = promisify(execFile);
 const log = createLogger({ level: 'silent' });
@@ -29,26 +29,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function batch(lines: string[], streamKey = 'agent-1:1:2:tls'): SinkBatch {
-  const bufs = lines.map((l) => Buffer.from(l));
-  const offsets: number[] = [];
-  let at = 0;
-  for (const b of bufs) {
-    offsets.push(at);
-    at += b.length + 1;
-  }
-  return {
-    streamKey,
-    agentId: 'agent-1',
-    host: 'host-1',
-    path: '/var/log/app.log',
-    topic: 'secure',
-    lines: bufs,
-    offsets,
-    endOffset: at,
-    readTimeMs: Date.now(),
-  };
-}
+const batch = (lines: string[], streamKey = 'agent-1:1:2:tls') =>
+  sinkBatch(lines, 0, { streamKey, host: 'host-1', topic: 'secure', readTimeMs: Date.now() });
 
 /**
  * The sink's `tls` against a TLS-only server of this test's own: the test bed's launcher

@@ -10,8 +10,8 @@ import {
   type RedisSink,
   type RedisSinkConfigInput,
 } from '../../src/collector/sinks/redis/index.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { uniqueName } from '../helpers/unique.js';
+import { sinkBatch } from '../helpers/batches.js';
 
 const REDIS_PORT = Number(process.env.LOGRELAY_REDIS_PORT ?? 6379);
 const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
@@ -19,31 +19,7 @@ const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}`;
 /** A line that is not valid UTF-8, with a NUL and a CR in it. */
 const BINARY = Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x0d, 0xc3, 0x28]);
 
-function batch(
-  lines: (string | Buffer)[],
-  start = 0,
-  overrides: Partial<SinkBatch> = {},
-): SinkBatch {
-  const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l));
-  const offsets: number[] = [];
-  let at = start;
-  for (const b of bufs) {
-    offsets.push(at);
-    at += b.length + 1;
-  }
-  return {
-    streamKey: 'agent-1:1:42:f00d',
-    agentId: 'agent-1',
-    host: 'web-1',
-    path: '/var/log/app.log',
-    topic: 'app',
-    lines: bufs,
-    offsets,
-    endOffset: at,
-    readTimeMs: Date.parse('2026-01-02T03:04:05.678Z'),
-    ...overrides,
-  };
-}
+const batch = sinkBatch;
 
 /** XRANGE with binary values, as an object of fields per entry. */
 async function streamEntries(redis: Redis, key: string): Promise<Record<string, Buffer>[]> {

@@ -19,30 +19,12 @@ import {
   type HbaseSinkConfigInput,
 } from '../../../../../src/collector/sinks/hbase/index.js';
 import type { SinkBatch } from '../../../../../src/collector/sinks/sink.js';
+import { sinkBatch } from '../../../../helpers/batches.js';
 
 const STREAM = 'agent-1:2049:1234:7';
 
-function batch(lines: (string | Buffer)[], start = 0, overrides: Partial<SinkBatch> = {}) {
-  const bufs = lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l));
-  const offsets: number[] = [];
-  let at = start;
-  for (const b of bufs) {
-    offsets.push(at);
-    at += b.length + 1;
-  }
-  return {
-    streamKey: STREAM,
-    agentId: 'agent-1',
-    host: 'web-1',
-    path: '/var/log/app.log',
-    topic: 'app',
-    lines: bufs,
-    offsets,
-    endOffset: at,
-    readTimeMs: Date.parse('2026-01-02T03:04:05.678Z'),
-    ...overrides,
-  } satisfies SinkBatch;
-}
+const batch = (lines: (string | Buffer)[], start = 0, overrides: Partial<SinkBatch> = {}) =>
+  sinkBatch(lines, start, { streamKey: STREAM, ...overrides });
 
 const config = (extra: Partial<HbaseSinkConfigInput> = {}) =>
   validateConfig(hbaseSinkConfigSchema, { type: 'hbase', name: 'h', ...extra });

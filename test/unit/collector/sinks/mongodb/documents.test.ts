@@ -9,27 +9,14 @@ import {
   documentId,
   lineValue,
 } from '../../../../../src/collector/sinks/mongodb/documents.js';
-import type { SinkBatch } from '../../../../../src/collector/sinks/sink.js';
+import { sinkBatch } from '../../../../helpers/batches.js';
 
-function batch(lines: Buffer[], start = 0): SinkBatch {
-  const offsets: number[] = [];
-  let at = start;
-  for (const line of lines) {
-    offsets.push(at);
-    at += line.length + 1;
-  }
-  return {
+const batch = (lines: Buffer[], start = 0) =>
+  sinkBatch(lines, start, {
     streamKey: 'agent-1:64769:1234:abcd',
-    agentId: 'agent-1',
     host: 'host-1',
-    path: '/var/log/app.log',
-    topic: 'app',
-    lines,
-    offsets,
-    endOffset: at,
     readTimeMs: Date.UTC(2026, 10, 27, 1, 2, 3, 456),
-  };
-}
+  });
 
 function thrown(fn: () => unknown): RelayError {
   try {
