@@ -203,15 +203,21 @@ async function countRows(table: string): Promise<number> {
   return rows;
 }
 
-/** PUTs of CHUNK rows (the line and its offset) to the REST gateway. */
+/** PUTs of CHUNK rows (the sink's cells: the line and its metadata) to the REST gateway. */
 export async function timeHbaseDirect(path: string, table: string): Promise<DirectResult> {
   await createTable(table);
+  const time = new Date().toISOString();
   const { seconds, lines } = await pump(path, async (chunk, first) => {
     const Row = chunk.map((line, i) => ({
       key: b64(`bench:${String(first + i).padStart(20, '0')}`),
+      // The cells the sink writes in its default format (json): the line and its metadata.
       Cell: [
         { column: b64('d:line'), $: b64(line) },
+        { column: b64('d:agent'), $: b64('bench') },
+        { column: b64('d:host'), $: b64('bench-host') },
+        { column: b64('d:path'), $: b64(path) },
         { column: b64('d:offset'), $: b64(String(first + i)) },
+        { column: b64('d:time'), $: b64(time) },
       ],
     }));
     const res = await fetch(`${benchHbaseUrl}/${table}/fakerow`, {
