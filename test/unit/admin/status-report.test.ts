@@ -148,4 +148,20 @@ describe('status report', () => {
       'kafka (kafka, exactly-once, 100000 skipped as delivered), files (file, at-least-once)',
     );
   });
+
+  it('lists MongoDB and HBase sinks like the others, with their guarantee (issue 14)', () => {
+    const members = [
+      {
+        ...view.members[0]!,
+        sinks: [
+          { name: 'docs', type: 'mongodb', guarantee: 'exactly-once', skippedLines: 12 },
+          { name: 'rows', type: 'hbase', guarantee: 'exactly-once' },
+        ],
+      },
+    ];
+    const report = statusReport({ ...view, members }, 'zk:2181', '/logrelay');
+    expect(formatSinks(report.members[0]!.sinks)).toBe(
+      'docs (mongodb, exactly-once, 12 skipped as delivered), rows (hbase, exactly-once)',
+    );
+  });
 });

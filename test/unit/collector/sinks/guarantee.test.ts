@@ -17,6 +17,8 @@ describe('sink guarantees as status and the dashboard show them', () => {
     expect(sinkGuarantee(sink({ type: 'null', name: 'n' }))).toBe('none');
     // Row keys derived from (stream key, offset): a resent line overwrites its own row.
     expect(sinkGuarantee(sink({ type: 'hbase', name: 'h' }))).toBe('exactly-once');
+    // _id derived from (stream key, offset): a resent line is a duplicate key, already written.
+    expect(sinkGuarantee(sink({ type: 'mongodb', name: 'm' }))).toBe('exactly-once');
   });
 
   it('reads the member node of a collector that does not report its sinks (older)', () => {
