@@ -3,7 +3,9 @@
  * (`node bin/logrelay.js collector -c <yaml>`, from dist/) so each side has its own event loop
  * and core; the agent runs in this process, built from src/ as the agent command builds it,
  * with its default configuration, and tails the file from its beginning. The run ends when the
- * agent's acknowledged offset reaches the file's size.
+ * agent's acknowledged offset reaches the file's size. With `wireProxy` the agent dials a
+ * byte-counting TCP proxy in a third process (bench/wire-proxy.ts) instead of the collector, so
+ * the bytes on the wire each way are known without charging the copying to either side's CPU.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
