@@ -3,10 +3,13 @@
  * (`node bin/logrelay.js collector -c <yaml>`, from dist/) so each side has its own event loop
  * and core; the agent runs in this process, built from src/ as the agent command builds it,
  * with its default configuration, and tails the file from its beginning. The run ends when the
- * agent's acknowledged offset reaches the file's size.
+ * agent's acknowledged offset reaches the file's size. With `wireProxy` the agent dials a
+ * byte-counting TCP proxy in a third process (bench/wire-proxy.ts) instead of the collector, so
+ * the bytes on the wire each way are known without charging the copying to either side's CPU.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +19,20 @@ import { Agent } from '../src/agent/agent.js';
 import { agentConfigSchema } from '../src/agent/config.js';
 import { validateConfig } from '../src/common/config/load-config.js';
 import { createLogger } from '../src/common/logging/logger.js';
+import type { ShipCompression } from '../src/common/wire/index.js';
 
 const bin = fileURLToPath(new URL('../bin/logrelay.js', import.meta.url));
+const wireProxyScript = fileURLToPath(new URL('./wire-proxy.ts', import.meta.url));
+
+/** Bytes on the wire between agent and collector, counted by a proxy in a process of its own. */
+export interface WireBytes {
+  /** Agent → collector (batches, hello, HTTP/2 framing). */
+  toCollector: number;
+  /** Collector → agent (acks, HTTP/2 framing). */
+  fromCollector: number;
+  /** CPU seconds of the proxy process during the run (charged to neither side). */
+  proxyCpuSeconds: number;
+}
 
 export interface RelayResult {
   /** File bytes acknowledged (newlines included). */
@@ -45,7 +60,62 @@ export interface RelayResult {
    * harness), sampled every 100 ms, in bytes.
    */
   agentPeakRssBytes: number;
+  /** The agent's ship.compression. */
+  compression: ShipCompression;
+  /** Bytes on the wire, when the run went through the counting proxy. */
+  wire: WireBytes | undefined;
   complete: boolean;
+}
+
+/** How a relay run differs from the default one. */
+export interface RelayRunOptions {
+  /** The agent's ship.compression. Default: the agent's default. */
+  compression?: ShipCompression;
+  /** Put the byte-counting proxy between agent and collector. Default: false. */
+  wireProxy?: boolean;
+  /** The agent's batch.maxWaitMs (files of unequal lines end in a part batch that lingers). */
+  batchMaxWaitMs?: number;
+}
+
+interface WireProxy {
+  port: number;
+  /** The counts so far. */
+  read(): Promise<Omit<WireBytes, 'proxyCpuSeconds'> & { cpuSeconds: number }>;
+  child: ChildProcess;
+}
+
+async function startWireProxy(targetPort: number): Promise<WireProxy> {
+  const child = spawn(process.execPath, ['--import', 'tsx', wireProxyScript, String(targetPort)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const queue: ((line: string) => void)[] = [];
+  lines.on('line', (line) => queue.shift()?.(line));
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('wire proxy did not answer')), 30_000);
+      queue.push((line) => {
+        clearTimeout(timer);
+        resolve(line);
+      });
+    });
+  const { port } = JSON.parse(await next()) as { port: number };
+  return {
+    port,
+    child,
+    read: async () => {
+      const answer = next();
+      child.stdin?.write('count\n');
+      const c = JSON.parse(await answer) as {
+        toTarget: number;
+        fromTarget: number;
+        cpuSeconds: number;
+      };
+      return { toCollector: c.toTarget, fromCollector: c.fromTarget, cpuSeconds: c.cpuSeconds };
+    },
+  };
 }
 
 let clockTicks: number | undefined;
@@ -184,12 +254,15 @@ export async function benchRelay(
   /** Cap on the run from the agent's start (the collector's start is not counted). */
   timeoutMs: number,
   target: RelayTarget = NULL_TARGET,
+  options: RelayRunOptions = {},
 ): Promise<RelayResult> {
   const { child, address, stderr } = await startCollector(dir, 30_000, target);
   let agent: Agent | undefined;
+  let proxy: WireProxy | undefined;
   let timer: NodeJS.Timeout | undefined;
   let observer: PerformanceObserver | undefined;
   try {
+    if (options.wireProxy) proxy = await startWireProxy(Number(address.split(':').pop()));
     const level = process.env['BENCH_AGENT_LOG_LEVEL'] === 'info' ? 'info' : 'warn';
     const log = createLogger({ level, name: 'bench-agent' });
     agent = new Agent(
@@ -200,10 +273,14 @@ export async function benchRelay(
           // run of the same file under the same id would rightly be skipped as delivered.
           id: `bench-agent-${process.pid}-${runs + 1}`,
           host: 'bench-host',
-          collectors: [address],
+          collectors: [proxy ? `127.0.0.1:${proxy.port}` : address],
           tails: [{ paths: [path], topic: target.topic }],
           // A fresh registry each run, so the agent starts at the file's beginning.
           checkpoint: { path: join(dir, `agent-${++runs}.registry.json`) },
+          ...(options.compression ? { ship: { compression: options.compression } } : {}),
+          ...(options.batchMaxWaitMs !== undefined
+            ? { batch: { maxWaitMs: options.batchMaxWaitMs } }
+            : {}),
         },
         'bench agent',
       ),
@@ -239,6 +316,7 @@ export async function benchRelay(
     });
     observer.observe({ entryTypes: ['gc'] });
     const collectorCpu0 = await procCpuSeconds(child.pid as number);
+    const wire0 = await proxy?.read();
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     let agentPeakRss = process.memoryUsage.rss();
@@ -250,6 +328,7 @@ export async function benchRelay(
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);
     const collectorCpu1 = await procCpuSeconds(child.pid as number);
+    const wire1 = await proxy?.read();
     child.off('exit', exited);
     // GC entries are delivered asynchronously: let the last ones arrive.
     await new Promise((resolve) => setImmediate(resolve));
@@ -275,12 +354,25 @@ export async function benchRelay(
       agentGcSeconds: gcMs / 1e3,
       collectorPeakRssBytes: await procPeakRss(child.pid as number),
       agentPeakRssBytes: agentPeakRss,
+      compression: a.config.ship.compression,
+      wire:
+        wire0 && wire1
+          ? {
+              toCollector: wire1.toCollector - wire0.toCollector,
+              fromCollector: wire1.fromCollector - wire0.fromCollector,
+              proxyCpuSeconds: wire1.cpuSeconds - wire0.cpuSeconds,
+            }
+          : undefined,
       complete,
     };
   } finally {
     clearTimeout(timer);
     observer?.disconnect();
     if (agent) await agent.stop().catch(() => undefined);
+    if (proxy) {
+      proxy.child.stdin?.end();
+      await stopChild(proxy.child, 2000);
+    }
     await stopChild(child, 5000);
   }
 }

@@ -4,7 +4,10 @@
  *
  *   1. tailing without network: FileTailer.readLines through a file of 100-byte lines
  *      (and the agent's batch assembly on top of it, as a diagnostic);
- *   2. agent → collector over gRPC into a null sink (collector in a child process);
+ *   2. agent → collector over gRPC into a null sink (collector in a child process); then, through
+ *      a byte-counting TCP proxy (a third process), ship.compression none vs gzip on the same
+ *      file and none vs gzip vs deflate on access-log lines: the bytes on the wire each way and
+ *      what they cost in CPU on either side;
  *   3. file → agent → collector → Kafka (acks=all), plain and exactly-once, beside `kcat -P`
  *      on the same file and broker (skipped, with a note, when no broker answers);
  *   5. file → agent → collector → HDFS (WebHDFS), at-least-once and exactly-once (the ledger in
@@ -22,6 +25,8 @@
  * Environment:
  *   BENCH_FILE_MB         tailing file, MiB (default 1024)
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
+ *   BENCH_WIRE_MB         access-log file of the relay phase's wire-compression runs, MiB
+ *                         (default min(128, BENCH_RELAY_MB))
  *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs | mongodb | hbase (default all)
  *   BENCH_HDFS_LINES      lines of the HDFS phase's file (default 1000000)
  *   BENCH_STORE_LINES     lines of the MongoDB and HBase phases' file (default 200000)
@@ -45,7 +50,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Progress } from '../src/common/progress/progress.js';
-import { fileBytesFor, generateFile, LINE_BYTES } from './file.js';
+import { fileBytesFor, generateAccessLog, generateFile, LINE_BYTES } from './file.js';
 import { timeCat, timeNodeRead } from './reference.js';
 import {
   benchKafkaRelay,
@@ -57,7 +62,7 @@ import {
   type KafkaRelayResult,
   type KcatResult,
 } from './kafka.js';
-import { benchRelay, liveChildren, type RelayResult } from './relay.js';
+import { benchRelay, liveChildren, type RelayResult, type RelayRunOptions } from './relay.js';
 import {
   benchFolder,
   benchHdfsRelay,
@@ -125,6 +130,7 @@ function envNumber(name: string, fallback: number, min: number): number {
 
 const fileMb = envNumber('BENCH_FILE_MB', 1024, 1);
 const relayMb = envNumber('BENCH_RELAY_MB', Math.min(256, fileMb), 1);
+const wireMb = envNumber('BENCH_WIRE_MB', Math.min(128, relayMb), 1);
 const repeat = Math.round(envNumber('BENCH_REPEAT', 1, 1));
 const catRuns = Math.round(envNumber('BENCH_CAT_RUNS', 3, 1));
 const stepTimeoutMs = envNumber('BENCH_STEP_TIMEOUT_S', 300, 1) * 1000;
@@ -271,6 +277,79 @@ function relayFigures({ best: r, all }: { best: RelayResult; all: RelayResult[] 
   };
 }
 
+/** One run through the counting proxy: throughput, CPU either side, bytes on the wire. */
+function wireFigures({ best: r, all }: { best: RelayResult; all: RelayResult[] }) {
+  const toCollector = r.wire?.toCollector ?? Number.NaN;
+  return {
+    compression: r.compression,
+    bytes: r.bytes,
+    lines: r.lines,
+    seconds: round(r.seconds),
+    linesPerSec: Math.round(r.lines / r.seconds),
+    mbPerSec: round(r.bytes / MB / r.seconds, 1),
+    agentCpuSeconds: round(r.agentCpuSeconds, 2),
+    collectorCpuSeconds:
+      r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
+    proxyCpuSeconds: r.wire ? round(r.wire.proxyCpuSeconds, 2) : null,
+    wireToCollectorBytes: toCollector,
+    wireFromCollectorBytes: r.wire?.fromCollector ?? Number.NaN,
+    /** Bytes on the wire towards the collector per file byte. */
+    wireShareOfFile: round(toCollector / r.bytes, 4),
+    retries: r.retries,
+    runsMbPerSec: all.map((x) => round(x.bytes / MB / x.seconds, 1)),
+    complete: r.complete,
+  };
+}
+type WireFigures = ReturnType<typeof wireFigures>;
+
+/** What `than` saves in wire bytes against `base`, and what it costs in CPU (shares, 0..1). */
+function wireComparison(base: WireFigures, than: WireFigures) {
+  const cpu = (f: WireFigures) => f.agentCpuSeconds + (f.collectorCpuSeconds ?? 0);
+  return {
+    compression: than.compression,
+    bytesSaved: round(1 - than.wireToCollectorBytes / base.wireToCollectorBytes, 4),
+    cpuMore: round(cpu(than) / cpu(base) - 1, 4),
+    agentCpuMore: round(than.agentCpuSeconds / base.agentCpuSeconds - 1, 4),
+    collectorCpuMore:
+      base.collectorCpuSeconds && than.collectorCpuSeconds
+        ? round(than.collectorCpuSeconds / base.collectorCpuSeconds - 1, 4)
+        : null,
+    throughputChange: round(than.mbPerSec / base.mbPerSec - 1, 4),
+    /** File MB compressed per extra agent CPU-second. */
+    agentMbPerExtraCpuSec: round(
+      than.bytes / MB / Math.max(1e-3, than.agentCpuSeconds - base.agentCpuSeconds),
+      1,
+    ),
+  };
+}
+
+/** Ships `path` through the counting proxy once per compression. */
+async function wireRuns(
+  label: string,
+  path: string,
+  bytes: number,
+  dir: string,
+  compressions: readonly NonNullable<RelayRunOptions['compression']>[],
+  batchMaxWaitMs?: number,
+) {
+  const runs: WireFigures[] = [];
+  for (const compression of compressions) {
+    const r = await fastest(`${label}, ship.compression ${compression}, counting proxy`, () =>
+      benchRelay(path, bytes, dir, stepTimeoutMs, undefined, {
+        compression,
+        wireProxy: true,
+        batchMaxWaitMs,
+      }),
+    );
+    runs.push(wireFigures(r));
+  }
+  const [base, ...others] = runs;
+  return {
+    runs,
+    comparisons: base ? others.map((o) => wireComparison(base, o)) : [],
+  };
+}
+
 async function phaseTailing(dir: string) {
   const bytes = fileBytesFor(fileMb);
   const path = join(dir, 'tail.log');
@@ -327,9 +406,35 @@ async function phaseRelay(dir: string) {
     const relay = await fastest('agent → collector (child process) → null sink', () =>
       benchRelay(path, bytes, dir, stepTimeoutMs),
     );
-    return { fileBytes: bytes, lines, cat, agentToCollector: relayFigures(relay, cat) };
+    const fixed = await wireRuns(`${LINE_BYTES}-byte lines`, path, bytes, dir, ['none', 'gzip']);
+    await rm(path, { force: true });
+    const accessPath = join(dir, 'access.log');
+    say(`generating ${wireMb} MiB of access-log lines in ${accessPath}`);
+    const access = await timed('generating', () =>
+      generateAccessLog(accessPath, Math.floor(wireMb * 1024 * 1024)),
+    );
+    // The file ends in a part batch: a short linger, so its wait does not weigh on the time.
+    const accessRuns = await wireRuns(
+      'access-log lines',
+      accessPath,
+      access.bytes,
+      dir,
+      ['none', 'gzip', 'deflate'],
+      10,
+    );
+    return {
+      fileBytes: bytes,
+      lines,
+      cat,
+      agentToCollector: relayFigures(relay, cat),
+      wire: {
+        fixedLines: { fileBytes: bytes, lines, ...fixed },
+        accessLog: { fileBytes: access.bytes, lines: access.lines, ...accessRuns },
+      },
+    };
   } finally {
     await rm(path, { force: true });
+    await rm(join(dir, 'access.log'), { force: true });
   }
 }
 
@@ -636,6 +741,8 @@ function fmtMiB(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
+const fmtMB = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+
 type Row = [string, string, string, string, string, string, string];
 
 function table(rows: (Row | string)[]): string {
@@ -766,6 +873,42 @@ async function main(): Promise<number> {
     perCpu.push(
       `agent ${r.agentMbPerCpuSec.toFixed(1)} MB per CPU-s, collector ${r.collectorMbPerCpuSec?.toFixed(1) ?? '?'} MB per CPU-s (peak RSS ${r.collectorPeakRssMb ?? '?'} MB)`,
     );
+    for (const [title, w] of [
+      [
+        `   wire compression, ${LINE_BYTES}-byte lines (repetitive: compress far better than real logs), through a counting proxy`,
+        relay.wire.fixedLines,
+      ],
+      [
+        `   wire compression, access-log lines — ${fmtMiB(relay.wire.accessLog.fileBytes)}, ${relay.wire.accessLog.lines.toLocaleString('en-US')} lines of ~${Math.round(relay.wire.accessLog.fileBytes / relay.wire.accessLog.lines)} B, through a counting proxy`,
+        relay.wire.accessLog,
+      ],
+    ] as const) {
+      rows.push(title);
+      for (const x of w.runs) {
+        rows.push([
+          `     ship.compression: ${x.compression}`,
+          `${x.seconds.toFixed(2)} s`,
+          fmtRate(x.linesPerSec),
+          x.mbPerSec.toFixed(1),
+          '',
+          `${x.agentCpuSeconds.toFixed(1)}+${x.collectorCpuSeconds?.toFixed(1) ?? '?'}`,
+          notes(
+            `wire → collector ${fmtMB(x.wireToCollectorBytes)} (${(x.wireShareOfFile * 100).toFixed(1)} % of the file), ← ${fmtMB(x.wireFromCollectorBytes)}`,
+            `proxy ${x.proxyCpuSeconds?.toFixed(1) ?? '?'} CPU s`,
+            `${x.retries} retries`,
+            runsNote(),
+            incomplete(x.complete),
+          ),
+        ]);
+      }
+      for (const c of w.comparisons) {
+        const pct = (n: number | null) =>
+          n === null ? '?' : `${n >= 0 ? '+' : ''}${(n * 100).toFixed(0)} %`;
+        rows.push(
+          `     ${c.compression} saves ${(c.bytesSaved * 100).toFixed(1)} % of the bytes for ${pct(c.cpuMore)} CPU (agent ${pct(c.agentCpuMore)}, collector ${pct(c.collectorCpuMore)}), throughput ${pct(c.throughputChange)}; the agent compresses ${c.agentMbPerExtraCpuSec.toFixed(0)} MB per extra CPU-s`,
+        );
+      }
+    }
   }
 
   if (kafka) {

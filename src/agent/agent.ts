@@ -231,6 +231,7 @@ export class Agent extends Component {
         retryInitialMs: config.ship.retryInitialMs,
         retryMaxMs: config.ship.retryMaxMs,
         maxMessageBytes: config.ship.maxMessageBytes,
+        compression: config.ship.compression,
         keepaliveMs: config.ship.keepaliveMs,
         ackTimeoutMs: config.ship.ackTimeoutMs,
         tls: config.ship.tls,

@@ -5,7 +5,7 @@ import { etcdConnectionFields } from '../common/etcd/index.js';
 import { opsServerConfigSchema } from '../common/http/ops-config.js';
 import { logConfigSchema } from '../common/logging/logger.js';
 import { clientTlsConfigSchema, secretSchema } from '../common/security/index.js';
-import { wireDefaults } from '../common/wire/index.js';
+import { shipCompressions, wireDefaults } from '../common/wire/index.js';
 import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
@@ -198,13 +198,13 @@ export const agentConfigSchema = z
           .min(1)
           .default(30_000)
           .describe('Longest retry delay, ms. Default: 30000.'),
-        /** Largest gRPC message, in bytes. Default: 8 MiB. */
+        /** Largest gRPC message, in bytes, before compression. Default: 8 MiB. */
         maxMessageBytes: z
           .number()
           .int()
           .positive()
           .default(wireDefaults.maxMessageBytes)
-          .describe('Largest gRPC message, bytes. Default: 8 MiB.'),
+          .describe('Largest gRPC message, bytes, before compression. Default: 8 MiB.'),
         /** Keepalive ping interval, in ms: how a silently dead collector is noticed. Default: 10000. */
         keepaliveMs: z
           .number()
@@ -222,6 +222,22 @@ export const agentConfigSchema = z
           .min(1000)
           .default(60_000)
           .describe('Longest wait for an answer before failing over, ms. Default: 60000.'),
+        /**
+         * Compression of the batches on the wire (gRPC message compression, negotiated per
+         * stream with the `grpc-encoding` header; every collector accepts all three). Measured
+         * (npm run bench): gzip saves 78 % of the bytes of access-log lines for about 25 ms of
+         * agent CPU per MB (4-5 times the agent's CPU without it) and caps one agent near
+         * 25 MB/s. Turn it on when agents ship over a WAN or a metered link. Default: none.
+         */
+        compression: z
+          .enum(shipCompressions)
+          .default('none')
+          .describe(
+            'Wire compression of batches: none, gzip or deflate (zlib level 6, gRPC message ' +
+              'compression; collectors accept all three). gzip saves ~78 % of the bytes of ' +
+              'access-log lines for ~25 ms of agent CPU per MB (4-5x the agent CPU); for WAN or ' +
+              'metered links. Default: none.',
+          ),
         /** TLS towards the collectors (and a client certificate for mTLS). Default: unset (plaintext). */
         tls: clientTlsConfigSchema
           .optional()

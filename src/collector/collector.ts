@@ -189,6 +189,15 @@ export class Collector extends Component {
           labelNames: ['reason'],
           registers: reg,
         }),
+        wireBytes: new Counter({
+          name: 'logrelay_collector_wire_bytes_total',
+          help: 'Bytes on the wire of agent connections (TLS, HTTP/2 framing and compressed messages included), by direction (received, sent); compare received with logrelay_collector_bytes_total (line bytes) to see what ship.compression saves.',
+          labelNames: ['direction'],
+          registers: reg,
+          collect() {
+            server.countWireBytes();
+          },
+        }),
       },
     );
     new Gauge({

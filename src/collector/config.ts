@@ -132,13 +132,21 @@ export const collectorConfigSchema = z
           .positive()
           .default(100_000)
           .describe('Most lines per batch. Default: 100000.'),
-        /** Largest gRPC message, in bytes. Default: 8 MiB (must exceed maxBatchBytes). */
+        /**
+         * Largest gRPC message, in bytes, uncompressed: a compressed message (agents'
+         * ship.compression) is refused with RESOURCE_EXHAUSTED as soon as inflating it passes
+         * this, so a compression bomb costs at most about this much memory. Default: 8 MiB
+         * (must exceed maxBatchBytes).
+         */
         maxMessageBytes: z
           .number()
           .int()
           .positive()
           .default(wireDefaults.maxMessageBytes)
-          .describe('Largest gRPC message, bytes. Default: 8 MiB.'),
+          .describe(
+            'Largest gRPC message, bytes, uncompressed (a compressed message is refused as soon ' +
+              'as it inflates past it). Default: 8 MiB.',
+          ),
         /** Bytes of batches being written at once; above it agents get retry-after. Default: 64 MiB. */
         maxInFlightBytes: z
           .number()

@@ -3,8 +3,10 @@ import type { Counter, Histogram } from 'prom-client';
 import { Component } from '../../common/lifecycle/component.js';
 import type { Logger } from '../../common/logging/logger.js';
 import {
+  compressionOptions,
   messageSizeOptions,
   RelayClient,
+  type ShipCompression,
   type Batch,
   type ShipRequest,
   type ShipResponse,
@@ -29,6 +31,8 @@ export interface ShipperOptions {
   retryInitialMs: number;
   retryMaxMs: number;
   maxMessageBytes: number;
+  /** Wire compression of the messages sent (`ship.compression`). Default: none. */
+  compression?: ShipCompression;
   keepaliveMs: number;
   /** Longest wait for a batch's answer before the connection is taken for broken, ms. */
   ackTimeoutMs: number;
@@ -227,6 +231,7 @@ export class Shipper extends Component {
     const client = new RelayClient(address, this.#credentials, {
       ...this.#channelOptions,
       ...messageSizeOptions(this.#opts.maxMessageBytes),
+      ...compressionOptions(this.#opts.compression ?? 'none'),
       'grpc.keepalive_time_ms': this.#opts.keepaliveMs,
       'grpc.keepalive_timeout_ms': Math.max(1000, Math.floor(this.#opts.keepaliveMs / 2)),
       'grpc.keepalive_permit_without_calls': 1,
@@ -283,7 +288,10 @@ export class Shipper extends Component {
     });
     this.#connected = true;
     this.#metrics.connects.inc({ collector: address, result: 'ok' });
-    this.#log.info({ collector: address }, 'connected to collector');
+    this.#log.info(
+      { collector: address, compression: this.#opts.compression ?? 'none' },
+      'connected to collector',
+    );
     this.#events.ready();
   }
 

@@ -24,6 +24,12 @@ export type DropReason =
 export interface ConnectionGateMetrics {
   /** Connections closed by the gate, by reason. */
   dropped: Counter<'reason'>;
+  /**
+   * Bytes read from and written to the served connections as they are on the wire (TLS
+   * records, HTTP/2 frames, compressed messages), by direction (received, sent). Brought up to
+   * date when a connection closes and by `countWireBytes`.
+   */
+  wireBytes?: Counter<'direction'>;
 }
 
 /** The first byte of every TLS connection: a handshake record (ClientHello). */
@@ -42,6 +48,9 @@ interface Tracked {
   socket: Socket;
   address: string;
   timer: NodeJS.Timeout | undefined;
+  /** Bytes of the socket already added to the wire-bytes counter. */
+  countedRead: number;
+  countedWritten: number;
 }
 
 /**
@@ -166,6 +175,25 @@ export class ConnectionGate {
     tracked.timer = undefined;
   }
 
+  /** Adds the bytes the open connections moved since the last count to the wire-bytes counter. */
+  countWireBytes(): void {
+    for (const tracked of this.#open.values()) this.#count(tracked);
+  }
+
+  #count(tracked: Tracked): void {
+    const counter = this.#metrics.wireBytes;
+    if (!counter) return;
+    const { bytesRead, bytesWritten } = tracked.socket;
+    if (bytesRead > tracked.countedRead) {
+      counter.inc({ direction: 'received' }, bytesRead - tracked.countedRead);
+      tracked.countedRead = bytesRead;
+    }
+    if (bytesWritten > tracked.countedWritten) {
+      counter.inc({ direction: 'sent' }, bytesWritten - tracked.countedWritten);
+      tracked.countedWritten = bytesWritten;
+    }
+  }
+
   /** Stops accepting, and closes every connection that has not made a call yet. */
   stopAccepting(): void {
     for (const server of this.#servers.splice(0)) server.close();
@@ -190,7 +218,13 @@ export class ConnectionGate {
       this.#drop(socket, peer, 'max_connections_per_address');
       return;
     }
-    const tracked: Tracked = { socket, address, timer: undefined };
+    const tracked: Tracked = {
+      socket,
+      address,
+      timer: undefined,
+      countedRead: 0,
+      countedWritten: 0,
+    };
     this.#open.set(peer, tracked);
     this.#perAddress.set(address, fromAddress + 1);
     tracked.timer = setTimeout(() => {
@@ -218,6 +252,7 @@ export class ConnectionGate {
   }
 
   #forget(peer: string, tracked: Tracked): void {
+    this.#count(tracked);
     if (tracked.timer !== undefined) clearTimeout(tracked.timer);
     tracked.timer = undefined;
     if (this.#open.get(peer) !== tracked) return;

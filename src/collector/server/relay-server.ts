@@ -60,6 +60,8 @@ export interface RelayServerMetrics {
    * plaintext_on_tls, max_connections, max_connections_per_address).
    */
   droppedConnections: Counter<'reason'>;
+  /** Bytes on the wire of the served connections, by direction (received, sent). */
+  wireBytes?: Counter<'direction'>;
 }
 
 type ShipCall = grpc.ServerDuplexStream<ShipRequest, ShipResponse>;
@@ -121,6 +123,11 @@ export class RelayServer extends Component {
   /** TCP connections open (handshaking or serving). */
   get tcpConnections(): number {
     return this.#gate?.open ?? 0;
+  }
+
+  /** Brings the wire-bytes counter up to date with the open connections (at a scrape). */
+  countWireBytes(): void {
+    this.#gate?.countWireBytes();
   }
 
   /** Distinct agents with an open stream. */
@@ -188,7 +195,7 @@ export class RelayServer extends Component {
       },
       (socket) => injector.injectConnection(socket),
       this.#log,
-      { dropped: this.#metrics.droppedConnections },
+      { dropped: this.#metrics.droppedConnections, wireBytes: this.#metrics.wireBytes },
     );
     this.#gate = gate;
     try {

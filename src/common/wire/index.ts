@@ -45,3 +45,32 @@ export function messageSizeOptions(maxMessageBytes: number = wireDefaults.maxMes
     'grpc.max_send_message_length': maxMessageBytes,
   } as const;
 }
+
+/**
+ * Wire compression an agent may ask for (`ship.compression`): gRPC message compression as
+ * grpc-js implements it (zlib at its default level, 6). grpc-js has no zstd, and Node 20's zlib
+ * has none either.
+ */
+export const shipCompressions = ['none', 'gzip', 'deflate'] as const;
+export type ShipCompression = (typeof shipCompressions)[number];
+
+/**
+ * grpc-js channel options that compress every message the client sends with `compression`.
+ * grpc-js sends `grpc-encoding: <algorithm>` with the call and falls back to identity on a
+ * channel whose server's `grpc-accept-encoding` lacks it; a grpc-js server accepts identity,
+ * deflate and gzip on every call, whatever its options. The size limits
+ * (`messageSizeOptions`) apply to the uncompressed message: the sender checks it before
+ * compressing, the receiver checks the compressed frame and then the inflated bytes as they
+ * come out of zlib, stopping at the limit.
+ */
+export function compressionOptions(compression: ShipCompression): Record<string, number> {
+  // grpc-js's CompressionAlgorithms: 0 identity, 1 deflate, 2 gzip.
+  switch (compression) {
+    case 'none':
+      return {};
+    case 'deflate':
+      return { 'grpc.default_compression_algorithm': 1 };
+    case 'gzip':
+      return { 'grpc.default_compression_algorithm': 2 };
+  }
+}
