@@ -95,9 +95,21 @@ describe('agents on a collector cluster', () => {
     expect(Object.keys(perMember).sort()).toEqual(['c1', 'c2', 'c3']);
     expect(Math.max(...Object.values(perMember))).toBeLessThanOrEqual(3);
 
-    // `logrelay status --json` shows what ZooKeeper holds ("Done when" 6).
-    const status = await statusJson(root);
-    const view = await readCluster(zk, paths);
+    // `logrelay status --json` shows what ZooKeeper holds ("Done when" 6). The leader keeps
+    // rebalancing meanwhile (the CLI process takes a while to start on a loaded machine): compare
+    // against a view that did not change while status read it, taken before and after.
+    let status: StatusReport | undefined;
+    type ClusterView = Awaited<ReturnType<typeof readCluster>>;
+    const stable = (v: ClusterView) =>
+      JSON.stringify([v.leader, v.members.map((m) => m.id), v.assignment?.agents]);
+    let view: ClusterView | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = await readCluster(zk, paths);
+      status = await statusJson(root);
+      view = await readCluster(zk, paths);
+      if (stable(before) === stable(view)) break;
+    }
+    if (!status || !view) throw new Error('unreachable');
     expect(status.leader).toEqual({ id: view.leader!.id, epoch: view.leader!.epoch });
     expect(status.members.map((m) => [m.id, m.address, m.leader])).toEqual(
       view.members.map((m) => [m.id, m.address, m.id === view.leader!.id]),
