@@ -385,6 +385,9 @@ export class Harvester {
       terminatorLengths: everyNewline ? [] : lines.map((l) => l.terminatorLength),
       truncatedBytes: anyTruncated ? lines.map((l) => l.truncatedBytes) : [],
       readTimeMs: now,
+      sourceLengths: [],
+      skippedBefore: [],
+      skippedAfter: 0,
     };
   }
 

@@ -34,6 +34,9 @@ const batch: Batch = {
   terminatorLengths: [],
   truncatedBytes: [],
   readTimeMs: 1_790_000_000_000,
+  sourceLengths: [],
+  skippedBefore: [],
+  skippedAfter: 0,
 };
 
 describe('wire contract', () => {
