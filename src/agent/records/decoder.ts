@@ -1,6 +1,7 @@
 // Role: decoder — turns a line's bytes in the tail's `encoding` into UTF-8 for shipping,
 // replacing invalid sequences by U+FFFD (counted, never a crash).
 
+import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
 /**
@@ -53,6 +54,8 @@ export class LineDecoder {
 
   decode(bytes: Buffer): DecodedLine {
     if (this.encoding === 'utf-8') return { text: bytes.toString('utf8'), bytes, invalid: 0 };
+    // Every offered encoding maps ASCII bytes to themselves: such a line is already UTF-8.
+    if (isAscii(bytes)) return { text: bytes.toString('latin1'), bytes, invalid: 0 };
     if (this.encoding === 'latin1') {
       // ISO-8859-1 proper (not windows-1252, which the WHATWG label means): every byte is valid.
       const text = bytes.toString('latin1');

@@ -38,6 +38,15 @@ describe('LineDecoder', () => {
     expect(new LineDecoder('utf-8').decode(raw).bytes).toBe(raw);
   });
 
+  it('passes pure ASCII lines through without decoding, whatever the encoding', () => {
+    const ascii = Buffer.from('2026-12-07 INFO ok \\ ~');
+    for (const e of ['gbk', 'shift_jis', 'big5', 'euc-kr', 'gb18030', 'latin1'] as const) {
+      const out = new LineDecoder(e).decode(ascii);
+      expect(out.bytes).toBe(ascii);
+      expect(out.text).toBe(new TextDecoder(e === 'latin1' ? 'utf-8' : e).decode(ascii));
+    }
+  });
+
   it('agrees with iconv on a longer GBK text', () => {
     const text = '订单 42 支付失败：余额不足，请稍后再试。';
     let encoded: Buffer;
