@@ -3,6 +3,7 @@ import { appendFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/pr
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
+import { RelayError } from '../../src/common/errors/relay-error.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
@@ -25,13 +26,14 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     path: string;
   }
 
-  async function setup(tail: Record<string, unknown>) {
+  async function setup(tail: Record<string, unknown>, failEvery = 0) {
     const { dir, cleanup } = await tempDir();
     stops.push(cleanup);
     const logs = join(dir, 'logs');
     await mkdir(logs);
     const collector: Collector = await startCollector({
       id: 'c1',
+      retryAfterMs: 20,
       sinks: [{ type: 'file', name: 'out', directory: join(dir, 'out'), fsync: false }],
     });
     stops.push(() => collector.stop());
@@ -39,7 +41,11 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     const sink = collector.sinks.get('out');
     if (!sink) throw new Error('no sink');
     const write = sink.write.bind(sink);
+    let writes = 0;
     sink.write = async (batch: SinkBatch) => {
+      // A sink outage now and then: the collector answers retry-after, the agent rewinds.
+      if (failEvery > 0 && ++writes % failEvery === 0)
+        throw new RelayError('SINK_UNAVAILABLE', 'test outage', { retriable: true });
       const result = await write(batch);
       batch.lines.forEach((l, i) =>
         committed.push({ text: String(l), offset: batch.offsets[i] ?? -1, path: batch.path }),
@@ -122,6 +128,44 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
       unexpected: 0,
     });
     expect(written.filter((e) => e.includes('\n'))).toHaveLength(120);
+  });
+
+  it('(a2) keeps events whole and once when sink outages make the agent rewind and resend', async () => {
+    const { logs, committed, agentConfig } = await setup(
+      // Single-line events ending in 7 are dropped (the pattern's $ is the event's end).
+      { multiline: { preset: 'java', flushTimeoutMs: 200 }, excludeLines: ['order \\d*7$'] },
+      3,
+    );
+    const agent = await agentFor({ ...agentConfig, batch: { maxLines: 20, maxWaitMs: 0 } });
+    const written: string[] = [];
+    const log = join(logs, 'svc.log');
+    for (let n = 0; n < 300; n++) {
+      const event = javaEvent(n);
+      if (!/order \d*7$/.test(event)) written.push(event);
+      const lines = event.split('\n');
+      await appendFile(log, lines.slice(0, 2).join('\n') + '\n');
+      if (lines.length > 2) await appendFile(log, lines.slice(2).join('\n') + '\n');
+      if (n % 50 === 0) await sleep(20);
+    }
+    await waitFor(() => committed.length >= written.length, {
+      timeoutMs: 30_000,
+      what: `${written.length} events`,
+    });
+    await sleep(800);
+    expect(
+      countLines(
+        written,
+        committed.map((c) => c.text),
+      ),
+    ).toEqual({
+      written: 280,
+      delivered: 280,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    const metrics = await agent.registry.metrics();
+    expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
   });
 
   it('(b) sends an event whole, once, when the agent is restarted in the middle of it', async () => {
