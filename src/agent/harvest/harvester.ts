@@ -362,7 +362,14 @@ export class Harvester {
     // The same event, with no line added since it was held: the flush timeout runs.
     const idle = held !== undefined && held.offset === first.offset && held.end === readEnd;
     const timedOut = idle && now - (held as { since: number }).since >= stage.flushTimeoutMs;
-    const final = Boolean(truncation) || this.orphaned || this.continues !== undefined || timedOut;
+    // No line will be added to the last event of a file rotated away (at a rotated name, or no
+    // name), of a copy, or of content truncated since: it is sent at once.
+    const final =
+      Boolean(truncation) ||
+      this.orphaned ||
+      !this.atLiveName ||
+      this.continues !== undefined ||
+      timedOut;
     const out = stage.process(lines, { final, eof });
     if (out.held !== undefined) {
       if (!idle || held === undefined) held = { ...out.held, since: now };

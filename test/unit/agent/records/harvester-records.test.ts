@@ -87,6 +87,13 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
     harvester.orphaned = true;
     const last = await harvester.nextBatch(30);
     expect(received(last!.batch)).toEqual([['B', 14]]);
+    // Renamed to a rotated name (still matched by a glob): likewise.
+    await appendFile(path, 'C\n at 3\n');
+    harvester.orphaned = false;
+    expect(await harvester.nextBatch(40)).toBeUndefined();
+    harvester.atLiveName = false;
+    const rotated = await harvester.nextBatch(50);
+    expect(received(rotated!.batch)).toEqual([['C\n at 3', 16]]);
   });
 
   it('after a rewind, reads from the acked event boundary and sends the same events again', async () => {
