@@ -474,6 +474,7 @@ export class Harvester {
     this.generation = t.generation;
     this.acked = 0;
     this.epoch++;
+    this.#held = undefined;
   }
 
   /** Whether `sent` is an unanswered batch of the content before a truncation. */
