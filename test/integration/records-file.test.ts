@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  copyFile,
+  mkdir,
+  readFile,
+  rename,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
@@ -166,6 +175,45 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     });
     const metrics = await agent.registry.metrics();
     expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
+  });
+
+  it('(a3) keeps events whole and once across copytruncate', async () => {
+    const { logs, committed, agentConfig } = await setup({
+      multiline: { preset: 'java', flushTimeoutMs: 300 },
+    });
+    await agentFor(agentConfig);
+    const log = join(logs, 'svc.log');
+    const written: string[] = [];
+    const write = async (from: number, to: number) => {
+      for (let n = from; n < to; n++) {
+        written.push(javaEvent(n));
+        await appendFile(log, javaEvent(n) + '\n');
+      }
+    };
+    await write(0, 100);
+    await waitFor(() => committed.length >= 90, { timeoutMs: 20_000, what: 'first events' });
+    // logrotate's copytruncate: the copy keeps the old content, the file restarts at 0.
+    await write(100, 130);
+    await copyFile(log, join(logs, 'svc.log.1'));
+    await truncate(log, 0);
+    await write(130, 200);
+    await waitFor(() => committed.length >= written.length, {
+      timeoutMs: 30_000,
+      what: `${written.length} events`,
+    });
+    await sleep(800);
+    expect(
+      countLines(
+        written,
+        committed.map((c) => c.text),
+      ),
+    ).toEqual({
+      written: 200,
+      delivered: 200,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
   });
 
   it('(b) sends an event whole, once, when the agent is restarted in the middle of it', async () => {
