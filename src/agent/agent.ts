@@ -11,6 +11,7 @@ import { version } from '../version.js';
 import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
+import { wideByteOrder } from './records/decoder.js';
 import { recordStageFor, type RecordStage } from './records/record-stage.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
@@ -1032,7 +1033,8 @@ export class Agent extends Component {
     tail: TailEntry,
   ): Promise<FileTailer | undefined> {
     try {
-      const tailer = await FileTailer.open(path, options);
+      const wide = wideByteOrder(tail.config.encoding);
+      const tailer = await FileTailer.open(path, wide ? { ...options, wide } : options);
       // A refusal stays while the path exists: a symlink flipped in and out of the roots is
       // logged once, not at every flip.
       if (this.#notices.state('file', path) !== REFUSED_STATE && this.#notices.clear('file', path))

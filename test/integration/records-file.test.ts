@@ -328,6 +328,35 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     });
     expect(committed.map((c) => c.offset)).toEqual(offsets);
   });
+
+  it('(e) delivers a UTF-16LE file (BOM, CRLF, 上 whose bytes hold 0x0A) as UTF-8, with source offsets', async () => {
+    const { logs, committed, agentConfig } = await setup({ encoding: 'utf-16le' });
+    const lines = Array.from({ length: 300 }, (_, i) => `上线 ${i}: 订单已上传 \u{1F600}`);
+    const parts = lines.map((l, i) => Buffer.from(`${i === 0 ? '\ufeff' : ''}${l}\r\n`, 'utf16le'));
+    const offsets: number[] = [];
+    let at = 0;
+    for (const p of parts) {
+      offsets.push(at);
+      at += p.length;
+    }
+    await writeFile(join(logs, 'wide.log'), Buffer.concat(parts));
+    await agentFor(agentConfig);
+    await waitFor(() => committed.length >= lines.length, { timeoutMs: 20_000, what: '300 lines' });
+    await sleep(300);
+    expect(
+      countLines(
+        lines,
+        committed.map((c) => c.text),
+      ),
+    ).toEqual({
+      written: 300,
+      delivered: 300,
+      missing: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
+    expect(committed.map((c) => c.offset)).toEqual(offsets);
+  });
 });
 
 /** GBK bytes of `text`, by iconv (glibc's, present wherever the tests run). */

@@ -5,10 +5,10 @@ import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
 /**
- * Encodings a tail may declare. All are ASCII-compatible for `\n` and `\r`: those bytes never
- * occur inside a multibyte character (GBK, GB18030, Big5, Shift_JIS and EUC-KR trail bytes are
- * ≥ 0x40), so the line splitter finds line ends on the raw bytes as for UTF-8. UTF-16 is not
- * offered: its newline is a 2-byte unit the splitter does not look for (yet).
+ * Encodings a tail may declare. All but UTF-16 are ASCII-compatible for `\n` and `\r`: those
+ * bytes never occur inside a multibyte character (GBK, GB18030, Big5, Shift_JIS and EUC-KR
+ * trail bytes are ≥ 0x40), so the line splitter finds line ends on the raw bytes as for UTF-8.
+ * UTF-16 files are split by WideLineSplitter (the `\n` code unit at an even offset).
  */
 export const ENCODINGS = [
   'utf-8',
@@ -18,9 +18,18 @@ export const ENCODINGS = [
   'shift_jis',
   'euc-kr',
   'latin1',
+  'utf-16le',
+  'utf-16be',
 ] as const;
 
 export type Encoding = (typeof ENCODINGS)[number];
+
+/** The byte order of a UTF-16 encoding (its files need the wide line splitter), else undefined. */
+export function wideByteOrder(encoding: Encoding | undefined): 'le' | 'be' | undefined {
+  if (encoding === 'utf-16le') return 'le';
+  if (encoding === 'utf-16be') return 'be';
+  return undefined;
+}
 
 /** A line decoded to UTF-8: as text (for patterns and filters) and as bytes (to ship). */
 export interface DecodedLine {
@@ -47,6 +56,11 @@ export class LineDecoder {
     }
   }
 
+  /** UTF-16: lines end with 2- or 4-byte terminators (`\n`, `\r\n` code units). */
+  get wide(): boolean {
+    return wideByteOrder(this.encoding) !== undefined;
+  }
+
   /** Whether lines pass through untouched (UTF-8: the bytes are shipped as they are). */
   get passThrough(): boolean {
     return this.encoding === 'utf-8';
@@ -54,8 +68,8 @@ export class LineDecoder {
 
   decode(bytes: Buffer): DecodedLine {
     if (this.encoding === 'utf-8') return { text: bytes.toString('utf8'), bytes, invalid: 0 };
-    // Every offered encoding maps ASCII bytes to themselves: such a line is already UTF-8.
-    if (isAscii(bytes)) return { text: bytes.toString('latin1'), bytes, invalid: 0 };
+    // The 8-bit and multibyte encodings map ASCII bytes to themselves: such a line is UTF-8.
+    if (!this.wide && isAscii(bytes)) return { text: bytes.toString('latin1'), bytes, invalid: 0 };
     if (this.encoding === 'latin1') {
       // ISO-8859-1 proper (not windows-1252, which the WHATWG label means): every byte is valid.
       const text = bytes.toString('latin1');

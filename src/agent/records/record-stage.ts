@@ -110,7 +110,7 @@ export class RecordStage {
         offset: first.offset,
         content,
         sourceLength,
-        terminatorLength: last.terminatorLength,
+        terminatorLength: logicalTerminator(last.terminatorLength, this.decoder.wide),
         truncatedBytes: truncated,
         skippedBefore: skipped,
         filteredBefore: filtered,
@@ -185,6 +185,13 @@ export class RecordStage {
 }
 
 const NEWLINE = Buffer.from('\n');
+
+/** `\n` is 1 and `\r\n` 2, whatever the encoding (UTF-16's are 2 and 4 bytes on disk). */
+function logicalTerminator(bytes: Line['terminatorLength'], wide: boolean): 0 | 1 | 2 {
+  if (bytes === 4) return 2;
+  if (wide && bytes === 2) return 1;
+  return bytes === 0 ? 0 : bytes;
+}
 
 /** A stage for the tail's options, or undefined when it would change nothing (the default path). */
 export function recordStageFor(options: RecordStageOptions): RecordStage | undefined {

@@ -51,6 +51,6 @@ describe('a tail’s record-stage keys', () => {
     expect(issues(['    multiline: { preset: java, maxBytes: 2000000 }'])).toEqual([
       'tails[0].multiline.maxBytes',
     ]);
-    expect(issues(['    encoding: utf-16le'])).toEqual(['tails[0].encoding']);
+    expect(issues(['    encoding: utf-32'])).toEqual(['tails[0].encoding']);
   });
 });

@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { LineDecoder } from '../../../../src/agent/records/decoder.js';
 import { RecordStage } from '../../../../src/agent/records/record-stage.js';
+import type { Line } from '../../../../src/agent/tail/line-splitter.js';
+import { WideLineSplitter } from '../../../../src/agent/tail/wide-line-splitter.js';
 import { linesOf } from './helpers.js';
 
 // Known byte sequences: "中文" in GBK is D6 D0 CE C4; "日本" in Shift_JIS 93 FA 96 7B;
@@ -73,5 +75,32 @@ describe('decoded records keep the source file’s offsets', () => {
     ]);
     expect(out.records[0]?.content.length).toBe(6);
     expect(out.end).toBe(24);
+  });
+});
+
+describe('UTF-16 records', () => {
+  it('decode UTF-16LE/BE lines (no ASCII shortcut: their bytes hold NULs)', () => {
+    expect(new LineDecoder('utf-16le').decode(Buffer.from('ab上', 'utf16le')).text).toBe('ab上');
+    const bytes = Buffer.from('ab上', 'utf16le').swap16();
+    expect(new LineDecoder('utf-16be').decode(bytes).text).toBe('ab上');
+    // An odd byte out: replaced and counted.
+    expect(new LineDecoder('utf-16le').decode(Buffer.from([0x41, 0x00, 0x42])).invalid).toBe(1);
+  });
+
+  it('join multiline events and keep on-disk lengths with 2- and 4-byte terminators', () => {
+    const file = Buffer.from('boom\r\n at x\r\nnext\n', 'utf16le');
+    const lines: Line[] = [];
+    new WideLineSplitter('le').push(file, lines);
+    const stage = new RecordStage({
+      encoding: 'utf-16le',
+      multiline: { pattern: String.raw`^\s`, maxLines: 10, maxBytes: 4096, flushTimeoutMs: 0 },
+    });
+    const out = stage.process(lines, { final: true, eof: true });
+    expect(
+      out.records.map((r) => [String(r.content), r.offset, r.sourceLength, r.terminatorLength]),
+    ).toEqual([
+      ['boom\n at x', 0, 26, 2],
+      ['next', 26, 10, 1],
+    ]);
   });
 });
