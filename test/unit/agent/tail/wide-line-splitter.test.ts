@@ -1,6 +1,10 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileTailer } from '../../../../src/agent/tail/file-reader.js';
 import { lineEnd, type Line } from '../../../../src/agent/tail/line-splitter.js';
 import { WideLineSplitter } from '../../../../src/agent/tail/wide-line-splitter.js';
+import { tempDir } from '../../../helpers/temp-dir.js';
 
 const le = (s: string) => Buffer.from(s, 'utf16le');
 const be = (s: string) => Buffer.from(s, 'utf16le').swap16();
@@ -77,5 +81,24 @@ describe('WideLineSplitter (UTF-16)', () => {
     s.reset(20);
     expect(s.pendingBytes).toBe(0);
     expect(s.position).toBe(20);
+  });
+
+  it('is what a FileTailer opened with wide uses, startAt end included', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const path = join(dir, 'w.log');
+      // The last line being written holds 上 (0A 4E): "end" starts at its first byte.
+      await writeFile(path, le('one\n上上 partial'));
+      const fromEnd = await FileTailer.open(path, { start: 'end', wide: 'le' });
+      expect(fromEnd.position).toBe(8);
+      await fromEnd.close();
+      const tailer = await FileTailer.open(path, { wide: 'le' });
+      const read = await tailer.readLines();
+      expect(read.lines.map((l) => [l.offset, l.terminatorLength])).toEqual([[0, 2]]);
+      expect(read.endOffset).toBe(8);
+      await tailer.close();
+    } finally {
+      await cleanup();
+    }
   });
 });
