@@ -89,6 +89,9 @@ function batch(agent: number, generation: number, start: number, seq: number): B
     terminatorLengths: [],
     truncatedBytes: [],
     readTimeMs: Date.now(),
+    sourceLengths: [],
+    skippedBefore: [],
+    skippedAfter: 0,
   };
 }
 

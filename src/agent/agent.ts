@@ -11,6 +11,8 @@ import { version } from '../version.js';
 import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
+import { wideByteOrder } from './records/decoder.js';
+import { recordStageFor, type RecordStage } from './records/record-stage.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
 import {
@@ -164,6 +166,24 @@ export class Agent extends Component {
       discardedBytes: new Counter({
         name: 'logrelay_agent_long_line_discarded_bytes_total',
         help: 'Bytes dropped from lines longer than lines.maxBytes.',
+        registers: reg,
+      }),
+      linesFiltered: new Counter({
+        name: 'logrelay_agent_lines_filtered_total',
+        help: 'Lines dropped by a tail’s includeLines/excludeLines (their bytes acknowledged all the same), by tail (resends included).',
+        labelNames: ['tail'],
+        registers: reg,
+      }),
+      multilineCut: new Counter({
+        name: 'logrelay_agent_multiline_cut_total',
+        help: 'Multiline events cut at multiline.maxLines/maxBytes (the rest sent as the next event), by tail.',
+        labelNames: ['tail'],
+        registers: reg,
+      }),
+      decodeErrors: new Counter({
+        name: 'logrelay_agent_decode_errors_total',
+        help: 'Invalid byte sequences in a tail’s encoding, replaced by U+FFFD, by tail.',
+        labelNames: ['tail'],
         registers: reg,
       }),
       compressedSkipped: new Counter({
@@ -549,6 +569,7 @@ export class Agent extends Component {
       maxBatchLines: this.config.batch.maxLines,
       partialFlushMs: this.config.lines.partialFlushMs,
       maxWaitMs: this.config.batch.maxWaitMs,
+      records: tailEntry.records,
     };
   }
 
@@ -1013,7 +1034,8 @@ export class Agent extends Component {
     tail: TailEntry,
   ): Promise<FileTailer | undefined> {
     try {
-      const tailer = await FileTailer.open(path, options);
+      const wide = wideByteOrder(tail.config.encoding);
+      const tailer = await FileTailer.open(path, wide ? { ...options, wide } : options);
       // A refusal stays while the path exists: a symlink flipped in and out of the roots is
       // logged once, not at every flip.
       if (this.#notices.state('file', path) !== REFUSED_STATE && this.#notices.clear('file', path))
@@ -1121,6 +1143,7 @@ export class Agent extends Component {
           if (longLines.skipped > 0)
             this.#m.longLines.inc({ action: 'skipped' }, longLines.skipped);
           if (longLines.discardedBytes > 0) this.#m.discardedBytes.inc(longLines.discardedBytes);
+          if (h.opts.records !== undefined) this.#countRecords(h);
           if (h.lostBytes > 0) {
             this.#m.lostBytes.inc(h.lostBytes);
             h.lostBytes = 0;
@@ -1208,6 +1231,15 @@ export class Agent extends Component {
    * A file opened while it was still empty (a compressor had just created it) is checked again
    * by its first batch: the first line of a compressed file starts with the magic number.
    */
+  /** The record stage's counts of a harvester's last batches, into the metrics. */
+  #countRecords(h: Harvester): void {
+    const counts = h.takeRecordCounts();
+    const tail = { tail: h.opts.tailName };
+    if (counts.filteredLines > 0) this.#m.linesFiltered.inc(tail, counts.filteredLines);
+    if (counts.cutEvents > 0) this.#m.multilineCut.inc(tail, counts.cutEvents);
+    if (counts.invalidSequences > 0) this.#m.decodeErrors.inc(tail, counts.invalidSequences);
+  }
+
   #isCompressed(h: Harvester, batch: Batch): boolean {
     if (batch.startOffset !== 0) return false;
     const tail = this.#tails.find((t) => t.name === h.opts.tailName);
@@ -1356,12 +1388,20 @@ interface TailEntry {
   name: string;
   config: TailConfig;
   exclude: RegExp[];
+  /** Multiline, filters, encoding; undefined when the tail sets none (lines go as they are). */
+  records: RecordStage | undefined;
   /** Roots a remote tail's files must resolve inside (undefined for local tails: trusted). */
   allow: readonly string[] | undefined;
 }
 
 function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {
-  return { name, config, exclude: config.exclude.map(globToRegExp), allow };
+  return {
+    name,
+    config,
+    exclude: config.exclude.map(globToRegExp),
+    records: recordStageFor(config),
+    allow,
+  };
 }
 
 /**

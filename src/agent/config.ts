@@ -9,6 +9,7 @@ import { shipCompressions, wireDefaults } from '../common/wire/index.js';
 import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
+import { recordConfigFields } from './records/config.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
 const glob = z.string().superRefine((value, ctx) => {
@@ -53,6 +54,8 @@ export const tailConfigSchema = z
       .describe(
         'Files starting with a gzip, bzip2, xz or zstd magic number: skip (logged once, counted) or read as they are. Never decompressed. Default: skip.',
       ),
+    /** Multiline events, line filters and the files' encoding (see records/config.ts). */
+    ...recordConfigFields,
   })
   .describe('A set of files to collect.');
 
@@ -320,6 +323,15 @@ export const agentConfigSchema = z
         message: 'must exceed batch.maxBytes by 64 KiB',
       });
     }
+    config.tails.forEach((tail, i) => {
+      if (tail.multiline && tail.multiline.maxBytes > config.batch.maxBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tails', i, 'multiline', 'maxBytes'],
+          message: 'must not exceed batch.maxBytes',
+        });
+      }
+    });
     if (config.lines.maxBytes > config.batch.maxBytes) {
       ctx.addIssue({
         code: 'custom',

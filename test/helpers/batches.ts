@@ -29,6 +29,9 @@ export function makeBatch(
     terminatorLengths: [],
     truncatedBytes: [],
     readTimeMs: Date.now(),
+    sourceLengths: [],
+    skippedBefore: [],
+    skippedAfter: 0,
     ...overrides,
   };
 }

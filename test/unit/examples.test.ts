@@ -9,6 +9,11 @@ describe('examples/', () => {
     const config = await loadConfigFile(agentConfigSchema, 'examples/agent.yaml');
     expect(config.cluster?.zookeeper.root).toBe('/logrelay');
     expect(config.ship.tls?.ca).toBeDefined();
+    expect(config.tails[1]?.multiline?.preset).toBe('java');
+    expect(
+      new RegExp(config.tails[1]?.excludeLines[0] ?? '').test('2026-12-07 10:00:00 DEBUG x'),
+    ).toBe(true);
+    expect(config.tails[2]?.encoding).toBe('gbk');
   });
 
   it('collector.yaml is a valid collector configuration', async () => {

@@ -79,7 +79,16 @@ export function parseRemoteTails(
     }
     tails.push({
       name: `remote:${id}`,
-      config: { paths: [logPath], exclude: [], topic, startAt: 'beginning', compressed: 'skip' },
+      config: {
+        paths: [logPath],
+        exclude: [],
+        topic,
+        startAt: 'beginning',
+        compressed: 'skip',
+        includeLines: [],
+        excludeLines: [],
+        encoding: 'utf-8',
+      },
       allow,
     });
   }

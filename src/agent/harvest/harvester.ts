@@ -2,6 +2,8 @@ import type { Batch } from '../../common/wire/index.js';
 import { streamKey, type FileIdentity, type InodeRef } from '../tail/fingerprint.js';
 import type { FileTailer } from '../tail/file-reader.js';
 import { lineEnd, type Line } from '../tail/line-splitter.js';
+import type { RecordStage } from '../records/record-stage.js';
+import { isPlainLine, recordEnd, type SourceRecord } from '../records/record.js';
 import { LagClock } from './lag-clock.js';
 
 /** A batch on its way, as the harvester remembers it (the bytes stay in the file). */
@@ -75,6 +77,30 @@ export interface HarvesterOptions {
   partialFlushMs: number;
   /** Longest a line waits for its batch to fill, in ms (0: send what is there at once). */
   maxWaitMs: number;
+  /**
+   * The tail's record stage (multiline, filters, encoding); undefined: lines are shipped as
+   * they are read, with no per-line work (the default).
+   */
+  records?: RecordStage | undefined;
+}
+
+/** Counts of the record stage in shipped batches (resends included), since the last take. */
+export interface RecordCounts {
+  /** Lines dropped by includeLines/excludeLines. */
+  filteredLines: number;
+  /** Multiline events cut at maxLines/maxBytes. */
+  cutEvents: number;
+  /** Invalid byte sequences replaced by U+FFFD while decoding. */
+  invalidSequences: number;
+}
+
+/** A truncation in place seen by a read: what the harvester needs to switch generations. */
+interface GenerationSwitch {
+  cause: 'shrunk' | 'rewritten';
+  generation: number;
+  identity: FileIdentity;
+  readEnd: number;
+  lostBytes: number;
 }
 
 /**
@@ -136,6 +162,9 @@ export class Harvester {
   #seekPending = false;
   #lingerSince: number | undefined;
   #reported = { truncated: 0, skipped: 0, discardedBytes: 0 };
+  /** A multiline event held at the end of the file: its first offset, where its lines ended, since when. */
+  #held: { offset: number; end: number; since: number } | undefined;
+  #recordCounts: RecordCounts = { filteredLines: 0, cutEvents: 0, invalidSequences: 0 };
 
   constructor(
     opts: HarvesterOptions,
@@ -170,6 +199,13 @@ export class Harvester {
       discardedBytes: stats.discardedBytes,
     };
     return delta;
+  }
+
+  /** Record-stage counts since the last call (for metrics). */
+  takeRecordCounts(): RecordCounts {
+    const counts = this.#recordCounts;
+    this.#recordCounts = { filteredLines: 0, cutEvents: 0, invalidSequences: 0 };
+    return counts;
   }
 
   /**
@@ -279,6 +315,8 @@ export class Harvester {
     }
     this.#lingerSince = undefined;
     this.lastDataAt = now;
+    if (this.opts.records !== undefined)
+      return this.#recordBatch(this.opts.records, lines, result.eof, truncation, now);
     // Lines are contiguous except after a skipped long line: a batch never spans a gap.
     let count = 1;
     while (
@@ -306,16 +344,122 @@ export class Harvester {
   }
 
   /**
+   * The record stage's way from lines to a batch: multiline events, filtered lines (skipped
+   * bytes on the wire), decoded content. An event that may still grow is not sent: the tailer
+   * goes back to its first line and reads it again next time (the file is the buffer), until a
+   * line that starts another event arrives, the content ends, or the flush timeout passes.
+   */
+  #recordBatch(
+    stage: RecordStage,
+    lines: Line[],
+    eof: boolean,
+    truncation: GenerationSwitch | undefined,
+    now: number,
+  ): { batch: Batch; sent: SentBatch } | undefined {
+    const first = lines[0] as Line;
+    const readEnd = lineEnd(lines[lines.length - 1] as Line);
+    let held = this.#held;
+    // The same event, with no line added since it was held: the flush timeout runs.
+    const idle = held !== undefined && held.offset === first.offset && held.end === readEnd;
+    const timedOut = idle && now - (held as { since: number }).since >= stage.flushTimeoutMs;
+    // No line will be added to the last event of a file rotated away (at a rotated name, or no
+    // name), of a copy, or of content truncated since: it is sent at once.
+    const final =
+      Boolean(truncation) ||
+      this.orphaned ||
+      !this.atLiveName ||
+      this.continues !== undefined ||
+      timedOut;
+    const out = stage.process(lines, { final, eof });
+    if (out.held !== undefined) {
+      if (!idle || held === undefined) held = { ...out.held, since: now };
+      this.#held = held;
+      this.tailer.seek(out.held.offset);
+      this.atEof = false;
+    } else this.#held = undefined;
+    let records = out.records;
+    let end = out.end;
+    let skippedAfter = out.skippedAfter;
+    let filteredAfter = out.filteredAfter;
+    // Decoding can make content longer than on disk: keep the batch within its budgets.
+    if (!truncation && records.length > 1) {
+      let bytes = 0;
+      let count = 0;
+      while (count < records.length) {
+        const n = (records[count] as SourceRecord).content.length;
+        if (count > 0 && (count >= this.budgetLines || bytes + n > this.budgetBytes)) break;
+        bytes += n;
+        count++;
+      }
+      if (count < records.length) {
+        const rest = records[count] as SourceRecord;
+        end = rest.offset - rest.skippedBefore;
+        skippedAfter = 0;
+        filteredAfter = 0;
+        records = records.slice(0, count);
+        this.#held = undefined;
+        this.tailer.seek(end);
+        this.atEof = false;
+      }
+    }
+    if (records.length === 0 && skippedAfter === 0) {
+      if (truncation) this.#switchGeneration(truncation);
+      return undefined;
+    }
+    const counts = this.#recordCounts;
+    counts.filteredLines += filteredAfter;
+    for (const r of records) {
+      counts.filteredLines += r.filteredBefore;
+      if (r.cut) counts.cutEvents++;
+      counts.invalidSequences += r.invalidSequences;
+    }
+    const generation = this.generation;
+    const batch = this.#recordsToBatch(records, out.start, end, skippedAfter, generation, now);
+    const sent: SentBatch = {
+      start: batch.startOffset,
+      end: batch.endOffset,
+      epoch: this.epoch,
+      generation,
+      lines: records.length,
+      done: false,
+    };
+    this.inFlight.push(sent);
+    if (truncation) this.#switchGeneration(truncation);
+    return { batch, sent };
+  }
+
+  #recordsToBatch(
+    records: readonly SourceRecord[],
+    start: number,
+    end: number,
+    skippedAfter: number,
+    generation: number,
+    now: number,
+  ): Batch {
+    const plain = records.every(isPlainLine);
+    const everyNewline = records.every((r) => r.terminatorLength === 1);
+    const anyTruncated = records.some((r) => r.truncatedBytes > 0);
+    const anySkipped = records.some((r) => r.skippedBefore > 0);
+    const last = records[records.length - 1];
+    return {
+      ...this.#header(generation, now),
+      startOffset: start,
+      endOffset: last === undefined ? end : recordEnd(last) + skippedAfter,
+      lines: Buffer.concat(records.map((r) => r.content)),
+      lineLengths: records.map((r) => r.content.length),
+      terminatorLengths: everyNewline ? [] : records.map((r) => r.terminatorLength),
+      truncatedBytes: anyTruncated ? records.map((r) => r.truncatedBytes) : [],
+      sourceLengths: plain ? [] : records.map((r) => r.sourceLength),
+      skippedBefore: anySkipped ? records.map((r) => r.skippedBefore) : [],
+      skippedAfter,
+    };
+  }
+
+  /**
    * The file was truncated in place: reading goes on at 0 under the next generation, and what
    * is in flight of the old content is kept apart until answered (see {@link previous}).
    */
-  #switchGeneration(t: {
-    cause: 'shrunk' | 'rewritten';
-    generation: number;
-    identity: FileIdentity;
-    readEnd: number;
-    lostBytes: number;
-  }): void {
+  #switchGeneration(t: GenerationSwitch): void {
     this.previous = {
       key: this.key,
       identity: t.identity,
@@ -330,6 +474,7 @@ export class Harvester {
     this.generation = t.generation;
     this.acked = 0;
     this.epoch++;
+    this.#held = undefined;
   }
 
   /** Whether `sent` is an unanswered batch of the content before a truncation. */
@@ -364,6 +509,25 @@ export class Harvester {
     const blob = Buffer.concat(lines.map((l) => l.content));
     const everyNewline = lines.every((l) => l.terminatorLength === 1);
     const anyTruncated = lines.some((l) => l.truncatedBytes > 0);
+    return {
+      ...this.#header(generation, now),
+      startOffset: first.offset,
+      endOffset: lineEnd(last),
+      lines: blob,
+      lineLengths: lines.map((l) => l.content.length),
+      terminatorLengths: everyNewline ? [] : lines.map((l) => l.terminatorLength),
+      truncatedBytes: anyTruncated ? lines.map((l) => l.truncatedBytes) : [],
+    };
+  }
+
+  /** The batch fields that do not depend on its lines. */
+  #header(
+    generation: number,
+    now: number,
+  ): Omit<
+    Batch,
+    'startOffset' | 'endOffset' | 'lines' | 'lineLengths' | 'terminatorLengths' | 'truncatedBytes'
+  > {
     const identity = this.tailer.identity;
     return {
       agentId: this.opts.agentId,
@@ -378,13 +542,10 @@ export class Harvester {
         generation,
       },
       topic: this.opts.topic,
-      startOffset: first.offset,
-      endOffset: lineEnd(last),
-      lines: blob,
-      lineLengths: lines.map((l) => l.content.length),
-      terminatorLengths: everyNewline ? [] : lines.map((l) => l.terminatorLength),
-      truncatedBytes: anyTruncated ? lines.map((l) => l.truncatedBytes) : [],
       readTimeMs: now,
+      sourceLengths: [],
+      skippedBefore: [],
+      skippedAfter: 0,
     };
   }
 

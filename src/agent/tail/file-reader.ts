@@ -16,6 +16,7 @@ import type { FileIdentity, FileProbe } from './fingerprint.js';
 import { checkFileOffset, LineSplitter, TailErrorCode } from './line-splitter.js';
 import type { Line, LineSplitterOptions, SplitterStats } from './line-splitter.js';
 import { detectTruncation } from './rotation.js';
+import { WideLineSplitter, type WideByteOrder } from './wide-line-splitter.js';
 import type { StatLike, TruncationCause } from './rotation.js';
 
 /** 1 MiB: default read size, and the default `readLines` byte budget (the wire's batch size). */
@@ -49,6 +50,11 @@ export interface FileTailerOptions extends Omit<LineSplitterOptions, 'startOffse
   verifyPrefix?: boolean;
   /** Generation of the content being read (from the registry). Default 0. */
   generation?: number;
+  /**
+   * The file is UTF-16 in this byte order: lines end with the 2-byte `\n` unit at an even
+   * offset (see WideLineSplitter). Default: unset (lines end at a 0x0A byte).
+   */
+  wide?: WideByteOrder | undefined;
   /**
    * The file the caller found at `path` (by stat): when the path names another file by the
    * time it is opened (rotated in between), `open` fails with TAIL_FILE_REPLACED instead of
@@ -118,7 +124,7 @@ export class FileTailer {
   readonly verifyPrefix: boolean;
 
   #handle: FileHandle;
-  #splitter: LineSplitter;
+  #splitter: LineSplitter | WideLineSplitter;
   #identity: FileIdentity;
   #generation: number;
   /** Offset of the next byte to read. */
@@ -153,7 +159,10 @@ export class FileTailer {
     this.#identity = identityOf(probe, this.fingerprintBytes);
     this.#size = probe.size;
     this.#position = start;
-    this.#splitter = new LineSplitter({ ...options, startOffset: start });
+    this.#splitter =
+      options.wide === undefined
+        ? new LineSplitter({ ...options, startOffset: start })
+        : new WideLineSplitter(options.wide, { ...options, startOffset: start });
   }
 
   /**
@@ -191,7 +200,7 @@ export class FileTailer {
       const probe = await probeFile(handle, options);
       const start =
         options.start === 'end'
-          ? await lastLineStart(handle, probe.size, maxLine)
+          ? await lastLineStart(handle, probe.size, maxLine, options.wide)
           : checkFileOffset(options.start ?? 0);
       return new FileTailer(path, handle, probe, options, start);
     } catch (err) {
@@ -583,7 +592,12 @@ export class FileTailer {
 type TruncationEventBase = Omit<TruncationEvent, 'previousGeneration' | 'generation'>;
 
 /** Offset just after the last `\n` within the last `maxLine + 1` bytes (else the file's size). */
-async function lastLineStart(handle: FileHandle, size: number, maxLine: number): Promise<number> {
+async function lastLineStart(
+  handle: FileHandle,
+  size: number,
+  maxLine: number,
+  wide?: WideByteOrder,
+): Promise<number> {
   if (size === 0) return 0;
   const span = Math.min(size, maxLine + 1);
   const buf = Buffer.allocUnsafe(span);
@@ -592,6 +606,15 @@ async function lastLineStart(handle: FileHandle, size: number, maxLine: number):
     const { bytesRead } = await handle.read(buf, filled, span - filled, size - span + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
+  }
+  if (wide !== undefined) {
+    // The last `\n` code unit at an even offset.
+    const unit = Buffer.from(wide === 'le' ? [0x0a, 0x00] : [0x00, 0x0a]);
+    const view = buf.subarray(0, filled);
+    for (let i = view.lastIndexOf(unit); i !== -1; i = i > 0 ? view.lastIndexOf(unit, i - 1) : -1) {
+      if ((size - span + i) % 2 === 0) return size - span + i + 2;
+    }
+    return size;
   }
   const nl = buf.subarray(0, filled).lastIndexOf(10);
   // No newline within a line's maximum length: starting mid-line is unavoidable; start at the end.

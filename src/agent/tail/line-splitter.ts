@@ -37,8 +37,11 @@ export interface Line {
    * whole read chunk in memory.
    */
   readonly content: Buffer;
-  /** 1 for `\n`, 2 for `\r\n`, 0 for a partial line handed out by `flushPartial()`. */
-  readonly terminatorLength: 0 | 1 | 2;
+  /**
+   * 1 for `\n`, 2 for `\r\n`, 0 for a partial line handed out by `flushPartial()`; in a UTF-16
+   * file (WideLineSplitter) 2 for `\n` and 4 for `\r\n`.
+   */
+  readonly terminatorLength: 0 | 1 | 2 | 4;
   /** Bytes cut from the end of the content because the line exceeded `maxLineBytes` (else 0). */
   readonly truncatedBytes: number;
 }

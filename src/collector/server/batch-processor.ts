@@ -388,7 +388,9 @@ export class BatchProcessor {
       };
     }
     const laneKey = `${name}\u0000${batch.streamKey}`;
-    const first = batch.offsets[0] ?? batch.endOffset;
+    // Where the batch starts on disk: before its first record when the agent filtered out lines
+    // ahead of it, and a batch of zero records (only filtered-out lines) starts there too.
+    const first = batch.startOffset ?? batch.offsets[0] ?? batch.endOffset;
     const mark = this.#marks.get(name, batch.streamKey);
     let expected = this.#expected.get(laneKey);
     const firstHere = expected === undefined;
@@ -433,6 +435,12 @@ export class BatchProcessor {
       this.#skippedAsDelivered(name, batch, laneKey, first, to, duplicates, 'collector');
     } else if (duplicates > 0) this.#countSkipped(name, duplicates);
     if (!part) {
+      // Nothing to write: every record was a duplicate, or the batch has none (the agent
+      // filtered out every line of it). The mark still passes over what it covers.
+      if (batch.endOffset > (mark ?? 0) && batch.offsets.length === 0) {
+        this.#marks.advance(name, batch.streamKey, batch.endOffset);
+        this.stuckStreams.progressed(name, batch.streamKey);
+      }
       this.#expect(laneKey, Math.max(batch.endOffset, mark ?? 0), connection);
       return { sink: name, duplicates };
     }

@@ -50,7 +50,9 @@ const reject = (code: BatchRejection['code'], reason: string): ValidatedBatch =>
 
 /**
  * Checks a batch against the limits and against itself — the line lengths must add up to the
- * blob, and the on-disk lengths (content + dropped bytes + terminators) to end - start — and
+ * blob, and the on-disk lengths (content + dropped bytes + terminators, or `source_lengths`
+ * when given, plus the bytes of records the agent filtered out: `skipped_before`,
+ * `skipped_after`) to end - start — and
  * returns zero-copy line views with their file offsets. A batch that fails is rejected alone;
  * other streams on the same connection go on.
  */
@@ -88,6 +90,25 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
     );
   }
 
+  const sourceLengths = raw.sourceLengths;
+  const skippedBefore = raw.skippedBefore;
+  const skippedAfter = raw.skippedAfter;
+  if (sourceLengths.length !== 0 && sourceLengths.length !== count) {
+    return reject(
+      'LENGTHS_MISMATCH',
+      `${sourceLengths.length} source lengths for ${count} records (give one per record, or none)`,
+    );
+  }
+  if (skippedBefore.length !== 0 && skippedBefore.length !== count) {
+    return reject(
+      'LENGTHS_MISMATCH',
+      `${skippedBefore.length} skipped_before counts for ${count} records (give one per record, or none)`,
+    );
+  }
+  if (count === 0 && raw.lines.length > 0) {
+    return reject('LENGTHS_MISMATCH', `no line lengths for a ${blob.length}-byte blob`);
+  }
+
   const lines: Buffer[] = new Array<Buffer>(count);
   const offsets: number[] = new Array<number>(count);
   let inBlob = 0;
@@ -101,20 +122,34 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
       return reject('LENGTHS_MISMATCH', `line lengths exceed the ${blob.length}-byte blob`);
     }
     lines[i] = blob.subarray(inBlob, inBlob + length);
+    inFile += skippedBefore[i] ?? 0;
     offsets[i] = inFile;
     inBlob += length;
-    inFile += length + (raw.truncatedBytes[i] ?? 0) + terminator;
+    if (sourceLengths.length === 0) {
+      inFile += length + (raw.truncatedBytes[i] ?? 0) + terminator;
+    } else {
+      // A record whose footprint on disk differs from its content (multiline, decoded).
+      const footprint = sourceLengths[i] ?? 0;
+      if (footprint < Math.max(1, terminator)) {
+        return reject(
+          'LENGTHS_MISMATCH',
+          `record ${i} covers ${footprint} bytes on disk, less than its terminator (${terminator}) or 1`,
+        );
+      }
+      inFile += footprint;
+    }
   }
+  inFile += skippedAfter;
   if (inBlob !== blob.length) {
     return reject(
       'LENGTHS_MISMATCH',
       `line lengths add up to ${inBlob} bytes, the blob has ${blob.length}`,
     );
   }
-  if (count === 0 ? raw.endOffset !== raw.startOffset : inFile !== raw.endOffset) {
+  if (inFile !== raw.endOffset) {
     return reject(
       'OFFSETS_MISMATCH',
-      `start ${raw.startOffset} + on-disk line lengths = ${inFile}, but end_offset is ${raw.endOffset}`,
+      `start ${raw.startOffset} + on-disk record lengths + skipped bytes = ${inFile}, but end_offset is ${raw.endOffset}`,
     );
   }
   return {
@@ -128,6 +163,7 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
       topic: raw.topic,
       lines,
       offsets,
+      startOffset: raw.startOffset,
       endOffset: raw.endOffset,
       readTimeMs: raw.readTimeMs,
     },

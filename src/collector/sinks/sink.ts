@@ -25,6 +25,12 @@ export interface SinkBatch {
   readonly lines: readonly Buffer[];
   /** Byte offset in the file where each line starts (same length as `lines`). */
   readonly offsets: readonly number[];
+  /**
+   * Byte offset of the batch's start (the wire's start_offset): before `offsets[0]` when the
+   * agent filtered out lines ahead of the first record, and the only position of a batch of
+   * zero records that just moves the mark past filtered-out lines. Absent: `offsets[0]`.
+   */
+  readonly startOffset?: number;
   /** Byte offset just past the last line: the stream's high-water mark once committed. */
   readonly endOffset: number;
   /** When the agent read the lines, in ms since the epoch (informational only). */

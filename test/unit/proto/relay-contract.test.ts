@@ -34,6 +34,9 @@ const batch: Batch = {
   terminatorLengths: [],
   truncatedBytes: [],
   readTimeMs: 1_790_000_000_000,
+  sourceLengths: [],
+  skippedBefore: [],
+  skippedAfter: 0,
 };
 
 describe('wire contract', () => {
@@ -45,6 +48,32 @@ describe('wire contract', () => {
     const got = decoded.body?.$case === 'batch' ? decoded.body.value : undefined;
     expect({ ...got, lines: undefined }).toEqual({ ...batch, lines: undefined });
     expect(Buffer.from(got?.lines ?? []).equals(Buffer.concat(lines))).toBe(true);
+  });
+
+  it('round-trips the record fields (source lengths, skipped bytes); an old batch has none', () => {
+    const records: Batch = {
+      ...batch,
+      sourceLengths: [40, 2 ** 40, 1],
+      skippedBefore: [0, 7, 2 ** 33],
+      skippedAfter: 2 ** 35,
+    };
+    const decode = (b: Batch) => {
+      const d = ShipRequest.decode(
+        ShipRequest.encode({ body: { $case: 'batch', value: b } }).finish(),
+      );
+      return d.body?.$case === 'batch' ? d.body.value : undefined;
+    };
+    expect(decode(records)).toMatchObject({
+      sourceLengths: [40, 2 ** 40, 1],
+      skippedBefore: [0, 7, 2 ** 33],
+      skippedAfter: 2 ** 35,
+    });
+    // Unset, fields 12-14 take no bytes: an agent without a record stage sends what it did.
+    const size = (b: Batch) =>
+      ShipRequest.encode({ body: { $case: 'batch', value: b } }).finish().length;
+    expect(size(records) - size(batch)).toBeGreaterThan(0);
+    expect(size({ ...batch, skippedAfter: 1 }) - size(batch)).toBe(2);
+    expect(decode(batch)).toMatchObject({ sourceLengths: [], skippedBefore: [], skippedAfter: 0 });
   });
 
   describe('over gRPC on loopback', () => {

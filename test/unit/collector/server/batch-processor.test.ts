@@ -145,6 +145,26 @@ describe('BatchProcessor', () => {
     expect(dups.values).toEqual([{ labels: { sink: 'kafka' }, value: 3 }]);
   });
 
+  it('commits a batch of zero records (filtered-out lines) and moves the marks past it', async () => {
+    const { processor, kafka, marks } = setup();
+    expect((await processor.process(first)).$case).toBe('committed');
+    // Bytes 6-12 were dropped by the agent's filters: nothing to write, the mark moves on.
+    const skipped = makeBatch([], 6, { skippedAfter: 6, endOffset: 12 });
+    expect(await processor.process(skipped)).toEqual({
+      $case: 'committed',
+      value: { duplicateLines: 0 },
+    });
+    expect(marks.get('kafka', 'agent-1:1:42:0')).toBe(12);
+    // The next batch continues at 12; one that starts with a skipped line continues too.
+    const after = makeBatch(['c1'], 12, { skippedBefore: [4], endOffset: 19 });
+    expect((await processor.process(after)).$case).toBe('committed');
+    expect(marks.get('kafka', 'agent-1:1:42:0')).toBe(19);
+    // Resent after a lost ack: nothing written twice.
+    expect((await processor.process(skipped)).$case).toBe('committed');
+    expect((await processor.process(after)).$case).toBe('committed');
+    expect(kafka.lines).toEqual(['a1', 'a2', 'c1']);
+  });
+
   it('answers retry-after on a sink outage and holds back later batches until the gap is resent', async () => {
     const { processor, kafka } = setup();
     kafka.failNext = [outage()];

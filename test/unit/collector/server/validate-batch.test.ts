@@ -64,6 +64,76 @@ describe('validateBatch', () => {
     expect(result.ok && Buffer.compare(result.batch.lines[0] ?? Buffer.alloc(0), raw)).toBe(0);
   });
 
+  describe('records whose footprint differs from their content (source_lengths, skipped bytes)', () => {
+    it('places multiline and decoded records by their on-disk lengths', () => {
+      // A 3-line event of 40 bytes on disk whose content is 30, then a GBK line: 4 bytes on disk
+      // (2 characters) + "\n", shipped as 6 bytes of UTF-8.
+      const batch = makeBatch(['x'.repeat(30), '中文'], 100, {
+        sourceLengths: [40, 5],
+        endOffset: 145,
+      });
+      const result = validateBatch(batch, limits);
+      expect(result.ok && result.batch.offsets).toEqual([100, 140]);
+      expect(result.ok && result.batch.startOffset).toBe(100);
+    });
+
+    it('places records after filtered-out lines and passes the end over trailing ones', () => {
+      const batch = makeBatch(['ab', 'cd'], 10, {
+        skippedBefore: [7, 4],
+        skippedAfter: 9,
+        endOffset: 10 + 7 + 3 + 4 + 3 + 9,
+      });
+      const result = validateBatch(batch, limits);
+      expect(result.ok && result.batch.offsets).toEqual([17, 24]);
+      expect(result.ok && result.batch.startOffset).toBe(10);
+      expect(result.ok && result.batch.endOffset).toBe(36);
+    });
+
+    it('accepts a batch of zero records that only passes over filtered-out lines', () => {
+      const batch = makeBatch([], 50, { skippedAfter: 120, endOffset: 170 });
+      const result = validateBatch(batch, limits);
+      expect(result.ok && result.batch.lines).toEqual([]);
+      expect(result.ok && [result.batch.startOffset, result.batch.endOffset]).toEqual([50, 170]);
+      const wrong = validateBatch(makeBatch([], 50, { skippedAfter: 120, endOffset: 160 }), limits);
+      expect(wrong.ok ? '' : wrong.rejection.reason).toMatch(/= 170, but end_offset is 160/);
+    });
+
+    it.each([
+      [
+        'source lengths of another count',
+        { sourceLengths: [40] },
+        /1 source lengths for 2 records/,
+      ],
+      [
+        'skipped counts of another count',
+        { skippedBefore: [1, 2, 3] },
+        /3 skipped_before counts for 2 records/,
+      ],
+      [
+        'a record shorter on disk than its terminator',
+        { sourceLengths: [1, 0], endOffset: 101 },
+        /record 1 covers 0 bytes/,
+      ],
+      [
+        'an end offset that ignores the skipped bytes',
+        { skippedAfter: 5 },
+        /but end_offset is 106/,
+      ],
+      [
+        'a blob without line lengths',
+        { lineLengths: [], endOffset: 100 },
+        /no line lengths for a 4-byte blob/,
+      ],
+    ] as [string, Partial<Batch>, RegExp][])(
+      'rejects %s, saying why',
+      (_what, overrides, reason) => {
+        const result = validateBatch({ ...makeBatch(['ab', 'cd'], 100), ...overrides }, limits);
+        expect(result.ok ? 'accepted' : result.rejection.code).toMatch(/MISMATCH/);
+        expect(result.ok ? '' : result.rejection.reason).toMatch(reason);
+      },
+    );
+  });
+
   it('follows Kafka topic rules', () => {
     expect(['app', 'a.b-c_d', 'x'.repeat(249)].every(isValidTopic)).toBe(true);
     expect(['', '.', '..', 'a b', 'x'.repeat(250), 'é'].some(isValidTopic)).toBe(false);

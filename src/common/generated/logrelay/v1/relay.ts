@@ -60,7 +60,7 @@ export interface StreamId {
   keyPath: string;
 }
 
-/** A contiguous run of complete lines of one stream. */
+/** A contiguous run of complete lines (or records, see source_lengths) of one stream. */
 export interface Batch {
   /** Stable id of the agent (unique across the fleet). */
   agentId: string;
@@ -92,6 +92,26 @@ export interface Batch {
    * never used as a key).
    */
   readTimeMs: number;
+  /**
+   * On-disk bytes each record covers, from its first byte to past its last terminator
+   * (a multiline event: all its lines and their terminators; a decoded record: its source
+   * bytes). When set, one per record, and it replaces content + truncated + terminator in the
+   * offset arithmetic (each must be at least the record's terminator length). Empty: computed
+   * as line_lengths[i] + truncated_bytes[i] + terminator_lengths[i], as before.
+   */
+  sourceLengths: number[];
+  /**
+   * Bytes of dropped records (filtered out by the agent) just before each record, on disk.
+   * When set, one per record. Record i starts at start_offset + sum over j < i of
+   * (skipped_before[j] + footprint[j]) + skipped_before[i]. Empty: none.
+   */
+  skippedBefore: number[];
+  /**
+   * Bytes of dropped records after the last record, so end_offset can pass over them. A batch
+   * of zero records with skipped_after > 0 is valid: it only moves the stream's checkpoint
+   * and dedup marks past a run of dropped lines (end_offset = start_offset + skipped_after).
+   */
+  skippedAfter: number;
 }
 
 export interface ShipRequest {
@@ -327,6 +347,9 @@ function createBaseBatch(): Batch {
     terminatorLengths: [],
     truncatedBytes: [],
     readTimeMs: 0,
+    sourceLengths: [],
+    skippedBefore: [],
+    skippedAfter: 0,
   };
 }
 
@@ -376,6 +399,23 @@ export const Batch: MessageFns<Batch> = {
     }
     if (message.readTimeMs !== 0) {
       writer.uint32(88).uint64(message.readTimeMs);
+    }
+    if (message.sourceLengths.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.sourceLengths) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.skippedBefore.length !== 0) {
+      writer.uint32(106).fork();
+      for (const v of message.skippedBefore) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.skippedAfter !== 0) {
+      writer.uint32(112).uint64(message.skippedAfter);
     }
     return writer;
   },
@@ -511,6 +551,50 @@ export const Batch: MessageFns<Batch> = {
             message.readTimeMs = longToNumber(reader.uint64());
             continue;
           }
+          case 12: {
+            if (tag === 96) {
+              message.sourceLengths.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.sourceLengths.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 13: {
+            if (tag === 104) {
+              message.skippedBefore.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 106) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.skippedBefore.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.skippedAfter = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -564,6 +648,21 @@ export const Batch: MessageFns<Batch> = {
         : isSet(object.read_time_ms)
           ? globalThis.Number(object.read_time_ms)
           : 0,
+      sourceLengths: globalThis.Array.isArray(object?.sourceLengths)
+        ? object.sourceLengths.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.source_lengths)
+          ? object.source_lengths.map((e: any) => globalThis.Number(e))
+          : [],
+      skippedBefore: globalThis.Array.isArray(object?.skippedBefore)
+        ? object.skippedBefore.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.skipped_before)
+          ? object.skipped_before.map((e: any) => globalThis.Number(e))
+          : [],
+      skippedAfter: isSet(object.skippedAfter)
+        ? globalThis.Number(object.skippedAfter)
+        : isSet(object.skipped_after)
+          ? globalThis.Number(object.skipped_after)
+          : 0,
     };
   },
 
@@ -602,6 +701,15 @@ export const Batch: MessageFns<Batch> = {
     if (message.readTimeMs !== 0) {
       obj.readTimeMs = Math.round(message.readTimeMs);
     }
+    if (message.sourceLengths?.length) {
+      obj.sourceLengths = message.sourceLengths.map((e) => Math.round(e));
+    }
+    if (message.skippedBefore?.length) {
+      obj.skippedBefore = message.skippedBefore.map((e) => Math.round(e));
+    }
+    if (message.skippedAfter !== 0) {
+      obj.skippedAfter = Math.round(message.skippedAfter);
+    }
     return obj;
   },
 
@@ -624,6 +732,9 @@ export const Batch: MessageFns<Batch> = {
     message.terminatorLengths = object.terminatorLengths?.map((e) => e) || [];
     message.truncatedBytes = object.truncatedBytes?.map((e) => e) || [];
     message.readTimeMs = object.readTimeMs ?? 0;
+    message.sourceLengths = object.sourceLengths?.map((e) => e) || [];
+    message.skippedBefore = object.skippedBefore?.map((e) => e) || [];
+    message.skippedAfter = object.skippedAfter ?? 0;
     return message;
   },
 };
