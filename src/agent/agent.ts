@@ -1267,7 +1267,8 @@ export class Agent extends Component {
       if (harvesters.length === 0) return;
       const lines = this.#byKeyPath();
       let sentAny = false;
-      for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
+      let i = 0;
+      for (; i < harvesters.length && this.shipper.canSend; i++) {
         const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
         const now = Date.now();
         if (
@@ -1336,7 +1337,9 @@ export class Agent extends Component {
           h.busy = false;
         }
       }
-      this.#cursor++;
+      // The next round starts after the last file visited (round-robin): with thousands of files,
+      // starting one further each time would visit the same quiet files after every full window.
+      this.#cursor += i < harvesters.length ? i : 1;
       if (!sentAny) idleRounds++;
     }
   }
