@@ -102,7 +102,7 @@ function fdCounts(logs: string): { all: number; logs: number } {
   for (const fd of readdirSync('/proc/self/fd')) {
     all++;
     try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(logs)) onLogs++;
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${logs}/`)) onLogs++;
     } catch {
       // closed meanwhile
     }

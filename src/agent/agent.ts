@@ -94,6 +94,8 @@ export class Agent extends Component {
   /** Held while descriptors are given out (scan's opens, #schedule): one at a time. */
   #fdBusy = false;
   #peakOpen = 0;
+  /** Registry lookups taken once for a burst of openings (a scan's, #schedule's). */
+  #burst: OpenLookups | undefined;
   /** Problems met on every scan, logged once per subject and state. */
   readonly #notices: ScanNotices;
 
@@ -544,6 +546,7 @@ export class Agent extends Component {
     while (this.#fdBusy) await new Promise((r) => setTimeout(r, 5));
     this.#fdBusy = true;
     try {
+      if (found.length > 0) this.#burst = this.#buildLookups();
       let open = this.#openCount();
       for (const f of found) {
         if (failed.has(f.tail.name)) continue;
@@ -568,6 +571,7 @@ export class Agent extends Component {
       this.#deferred.clear();
       for (const [id, f] of deferred) this.#deferred.set(id, f);
     } finally {
+      this.#burst = undefined;
       this.#fdBusy = false;
     }
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
@@ -791,9 +795,7 @@ export class Agent extends Component {
     // between, the new file must not inherit the old one's offset (nor be read twice).
     const expect = { dev: Number(device), ino: Number(inode) };
     // The newest registry entry for this device + inode says where to resume and which generation.
-    const entries = this.checkpoints
-      .entries()
-      .filter((e) => e.device === device && e.inode === inode);
+    const entries = this.#lookups().byInode.get(id) ?? [];
     const generations = entries.map((e) => ({
       entry: e,
       generation: Number(e.key.split(':').pop()),
@@ -944,11 +946,11 @@ export class Agent extends Component {
     harvester.atLiveName = path === keyPath;
     // A later scan may find a generation of this file that this one missed (renamed between the
     // directory listing and the stat): wait for one more scan before reading after a rotation.
-    const hasGeneration = [...this.#harvesters.values()].some(
-      (h) => h.keyPath === keyPath && h.opts.topic === tail.topic,
-    );
+    const lookups = this.#lookups();
+    const hasGeneration = lookups.live.has(lineOf(harvester));
     if (!initial && hasGeneration) harvester.holdUntilScan = this.#scansStarted + 1;
     this.#harvesters.set(id, harvester);
+    this.#track(harvester);
     // Recorded at once, not at the first ack: a new file after a rotation is not read until its
     // predecessor is finished, and if it is renamed away before a restart, its entry is the only
     // place its first name (its key path) survives.
@@ -973,19 +975,35 @@ export class Agent extends Component {
   > {
     const size = tailer.size;
     const prefix = (await tailer.probe()).prefix;
-    const same = (known: FileIdentity) =>
+    // One hash per prefix length, whatever the number of files compared with.
+    const hashes = new Map<number, string>();
+    const hashOf = (length: number) => {
+      let hash = hashes.get(length);
+      if (hash === undefined) {
+        hash = hashPrefix(prefix.subarray(0, length));
+        hashes.set(length, hash);
+      }
+      return hash;
+    };
+    const same = (known: Readonly<FileIdentity>) =>
       canMatchCopies(known) &&
       known.prefixLength <= prefix.length &&
-      hashPrefix(prefix.subarray(0, known.prefixLength)) === known.prefixHash;
+      hashOf(known.prefixLength) === known.prefixHash;
     for (const h of this.#harvesters.values()) {
-      if ((!h.continues && same(h.identity)) || (h.previous && same(h.previous.identity)))
+      if (
+        (!h.continues && same(h.tailer.identityView)) ||
+        (h.previous && same(h.previous.identity))
+      )
         return 'wait';
     }
     let best:
       { offset: number; generation: number; keyPath: string; continues: InodeRef } | undefined;
-    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
-      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
-      if (!known || `${e.device}:${e.inode}` === id || !same(known)) continue;
+    const lookups = this.#lookups();
+    const candidates = [...lookups.prefixLengths]
+      .filter((length) => length <= prefix.length)
+      .flatMap((length) => lookups.byPrefix.get(`${length}/${hashOf(length)}`) ?? []);
+    for (const e of candidates) {
+      if (`${e.device}:${e.inode}` === id) continue;
       const [device, inode, generation] = e.key.split(':').slice(-3).map(Number);
       if (device === undefined || inode === undefined || generation === undefined) continue;
       if ([...this.#harvesters.values()].some((h) => h.key === e.key)) return 'wait';
@@ -1050,6 +1068,7 @@ export class Agent extends Component {
     harvester.bornMs = copy.bornMs;
     harvester.atLiveName = false;
     this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
+    this.#track(harvester);
     if (this.checkpoints.running) this.#record(harvester);
     this.#log.info(
       { path: copy.path, of: path, offset: acked, size: copy.size },
@@ -1171,16 +1190,67 @@ export class Agent extends Component {
 
   /** The live name a file unknown to the registry was rotated from, or its own path. */
   #liveName(path: string, topic: string, names: ReadonlySet<string>): string {
-    const known = [...this.#harvesters.values()]
-      .filter((h) => h.opts.topic === topic)
-      .map((h) => h.keyPath);
-    const recorded = this.checkpoints.running
-      ? this.checkpoints
-          .entries()
-          .filter((e) => e.topic === topic)
-          .map((e) => e.keyPath)
-      : [];
-    return liveNameOf(path, [...names, ...known, ...recorded]);
+    // A live name is `path` cut before a rotation suffix's separator (`.`, `-`, `_`): only
+    // those prefixes are looked up, among the paths found and the key paths known.
+    const keyPaths = this.#lookups().keyPaths.get(topic);
+    const candidates: string[] = [];
+    const base = dirname(path).length + 1;
+    for (let i = base + 1; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c !== 0x2e && c !== 0x2d && c !== 0x5f) continue;
+      const name = path.slice(0, i);
+      if (names.has(name) || keyPaths?.has(name)) candidates.push(name);
+    }
+    return liveNameOf(path, candidates);
+  }
+
+  /** The burst's lookups, or fresh ones (opening one file outside a burst). */
+  #lookups(): OpenLookups {
+    return this.#burst ?? this.#buildLookups();
+  }
+
+  /**
+   * Registry entries by file and by first bytes, key paths by topic (recorded and being read),
+   * and the lines being read: what #open, #asCopy and #liveName look up for every file opened.
+   * Taken once for a burst of openings, where a registry of thousands of entries would else be
+   * read through for each file. Within a burst the registry changes only by the files opened
+   * (their entries are of files already read: #track adds them to what is looked up).
+   */
+  #buildLookups(): OpenLookups {
+    const lookups: OpenLookups = {
+      byInode: new Map(),
+      byPrefix: new Map(),
+      prefixLengths: new Set(),
+      keyPaths: new Map(),
+      live: new Set(),
+    };
+    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
+      const id = `${e.device}:${e.inode}`;
+      const same = lookups.byInode.get(id);
+      if (same) same.push(e);
+      else lookups.byInode.set(id, [e]);
+      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
+      if (known && canMatchCopies(known)) {
+        const key = `${known.prefixLength}/${known.prefixHash}`;
+        const list = lookups.byPrefix.get(key);
+        if (list) list.push(e);
+        else lookups.byPrefix.set(key, [e]);
+        lookups.prefixLengths.add(known.prefixLength);
+      }
+      addKeyPath(lookups, e.topic, e.keyPath);
+    }
+    for (const h of this.#harvesters.values()) {
+      addKeyPath(lookups, h.opts.topic, h.keyPath);
+      lookups.live.add(lineOf(h));
+    }
+    return lookups;
+  }
+
+  /** A file now read, added to the burst's lookups. */
+  #track(h: Harvester): void {
+    if (!this.#burst) return;
+    addKeyPath(this.#burst, h.opts.topic, h.keyPath);
+    this.#burst.live.add(lineOf(h));
   }
 
   /**
@@ -1444,6 +1514,7 @@ export class Agent extends Component {
           if (await this.#reopen(w.parked, now)) open++;
         } else if (w.found) {
           const f = w.found;
+          this.#burst ??= this.#buildLookups();
           this.#deferred.delete(f.id);
           try {
             await this.#open(f.path, f.tail, f.id, f.bornMs, this.#lastNames, f.initial);
@@ -1454,6 +1525,7 @@ export class Agent extends Component {
         }
       }
     } finally {
+      this.#burst = undefined;
       this.#fdBusy = false;
     }
   }
@@ -1711,6 +1783,25 @@ interface TailEntry {
   exclude: RegExp[];
   /** Roots a remote tail's files must resolve inside (undefined for local tails: trusted). */
   allow: readonly string[] | undefined;
+}
+
+/** What opening a file looks up, taken once for a burst of openings (see #buildLookups). */
+interface OpenLookups {
+  /** Registry entries by `<device>:<inode>`. */
+  byInode: Map<string, CheckpointEntry[]>;
+  /** Registry entries long enough to match copies, by `<prefixLength>/<prefixHash>`. */
+  byPrefix: Map<string, CheckpointEntry[]>;
+  prefixLengths: Set<number>;
+  /** Key paths by topic: recorded in the registry and of the files being read. */
+  keyPaths: Map<string, Set<string>>;
+  /** The lines (lineOf) of the files being read. */
+  live: Set<string>;
+}
+
+function addKeyPath(lookups: OpenLookups, topic: string, keyPath: string): void {
+  const set = lookups.keyPaths.get(topic);
+  if (set) set.add(keyPath);
+  else lookups.keyPaths.set(topic, new Set([keyPath]));
 }
 
 /** The line (key path and topic) a file's generations share. */

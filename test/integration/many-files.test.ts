@@ -15,7 +15,7 @@ async function fdsUnder(dir: string): Promise<number> {
   let n = 0;
   for (const fd of await readdir('/proc/self/fd').catch(() => [])) {
     const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    if (target.startsWith(dir)) n++;
+    if (target.startsWith(`${dir}/`)) n++;
   }
   return n;
 }

@@ -262,6 +262,11 @@ export class FileTailer {
     return { ...this.#identity };
   }
 
+  /** The identity without a copy (read only): for comparing thousands of files cheaply. */
+  get identityView(): Readonly<FileIdentity> {
+    return this.#identity;
+  }
+
   /** Generation of the content being read; raised by one at each truncation. */
   get generation(): number {
     return this.#generation;
