@@ -36,6 +36,8 @@ export interface ManyFilesOptions {
   seconds: number;
   /** files.maxOpenFiles (undefined: the default). */
   maxOpenFiles: number | undefined;
+  /** ship.window (undefined: the default). */
+  window?: number | undefined;
   /** Cap on the run after the agent's start, in ms. */
   timeoutMs: number;
 }
@@ -148,6 +150,7 @@ export async function benchManyFiles(dir: string, o: ManyFilesOptions): Promise<
           tails: [{ paths: [join(logs, '*.log')], topic: 'bench' }],
           checkpoint: { path: join(dir, `many-${run}.registry.json`) },
           ...(o.maxOpenFiles !== undefined ? { files: { maxOpenFiles: o.maxOpenFiles } } : {}),
+          ...(o.window !== undefined ? { ship: { window: o.window } } : {}),
         },
         'bench agent',
       ),

@@ -32,6 +32,7 @@
  *   BENCH_MANY_RATE       lines/s appended over the active files (default 20000)
  *   BENCH_MANY_SECONDS    how long they are appended to (default 15)
  *   BENCH_MANY_SMALL      the small files.maxOpenFiles of the second run (default 256)
+ *   BENCH_MANY_WINDOW     the agent's ship.window in that phase (default: the agent's, 8)
  *   BENCH_HDFS_LINES      lines of the HDFS phase's file (default 1000000)
  *   BENCH_STORE_LINES     lines of the MongoDB and HBase phases' file (default 200000)
  *   BENCH_CLIENT_RECORDS  records per client run (default 1000000)
@@ -149,6 +150,9 @@ const manyActive = Math.min(manyFiles, Math.round(envNumber('BENCH_MANY_ACTIVE',
 const manyRate = envNumber('BENCH_MANY_RATE', 20_000, 1);
 const manySeconds = envNumber('BENCH_MANY_SECONDS', 15, 1);
 const manySmall = Math.round(envNumber('BENCH_MANY_SMALL', 256, 1));
+const manyWindow = process.env['BENCH_MANY_WINDOW']
+  ? Math.round(envNumber('BENCH_MANY_WINDOW', 8, 1))
+  : undefined;
 const only = process.env['BENCH_ONLY'] ?? '';
 if (
   !['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs', 'mongodb', 'hbase', 'files'].includes(only)
@@ -359,6 +363,7 @@ async function phaseManyFiles(dir: string) {
     linesPerSec: manyRate,
     seconds: manySeconds,
     timeoutMs: Math.min(stepTimeoutMs, 120_000),
+    window: manyWindow,
   };
   const runs: { name: string; result: ManyFilesResult }[] = [];
   for (const [name, o] of [
