@@ -21,6 +21,7 @@ import {
   type SentBatch,
 } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
+import { descriptorVictims, waitingOrder, type OpenFileState } from './harvest/turns.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { ScanNotices } from './discovery/scan-notices.js';
 import { openFilesLimit } from '../collector/server/open-files-limit.js';
@@ -1499,7 +1500,7 @@ export class Agent extends Component {
         for (const h of this.#harvesters.values()) h.yielding = false;
         return;
       }
-      waiting.sort((a, b) => a.since - b.since);
+      waitingOrder(waiting);
       let open = this.#openCount();
       let victims: Harvester[] | undefined;
       for (const w of waiting) {
@@ -1530,27 +1531,30 @@ export class Agent extends Component {
     }
   }
 
-  /**
-   * Open files that may give their descriptor now, best first: those with nothing to read
-   * (least recently active first), then those whose turn is over (opened longest ago first).
-   * Files whose turn is over but with batches in flight are told to stop sending (yielding).
-   */
+  /** The open files that may give their descriptor now, best first (see descriptorVictims). */
   #victims(now: number): Harvester[] {
-    const idle: Harvester[] = [];
-    const turnOver: Harvester[] = [];
+    const states = new Map<OpenFileState, Harvester>();
     for (const h of this.#harvesters.values()) {
       if (h.parked || h.closed || h.orphaned) continue;
-      const over = now - h.openedAt >= FILE_TURN_MS;
-      if (!h.parkable) {
-        if (over && h.inFlight.length > 0) h.yielding = true;
-        continue;
-      }
-      if (h.drained && h.tailer.size <= h.tailer.position) idle.push(h);
-      else if (over) turnOver.push(h);
+      states.set(
+        {
+          parked: h.parked,
+          closed: h.closed,
+          orphaned: h.orphaned,
+          parkable: h.parkable,
+          drained: h.drained,
+          inFlight: h.inFlight.length,
+          unread: h.tailer.size - h.tailer.position,
+          openedAt: h.openedAt,
+          lastDataAt: h.lastDataAt,
+          yielding: h.yielding,
+        },
+        h,
+      );
     }
-    idle.sort((a, b) => a.lastDataAt - b.lastDataAt);
-    turnOver.sort((a, b) => a.openedAt - b.openedAt);
-    return [...idle, ...turnOver];
+    const victims = descriptorVictims(states.keys(), now);
+    for (const [state, h] of states) h.yielding = state.yielding;
+    return victims.map((state) => states.get(state) as Harvester);
   }
 
   /** Closes files with nothing new for files.closeInactiveMs and everything acknowledged. */
@@ -1760,11 +1764,6 @@ const REFUSED_STATE = 'outside-roots';
 
 /** Descriptors left to the rest of the process (sockets, registry, logs) under RLIMIT_NOFILE. */
 const FD_RESERVE = 64;
-/**
- * A file's turn with a descriptor while others wait for one (files.maxOpenFiles), in ms: past
- * it, it stops sending and gives its descriptor away once its batches are answered.
- */
-export const FILE_TURN_MS = 1000;
 
 /** A file a scan found and has not opened yet. */
 interface FoundFile {
