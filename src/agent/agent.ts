@@ -257,7 +257,7 @@ export class Agent extends Component {
       labelNames: ['path', 'topic'],
       registers: reg,
       collect() {
-        perStream(this, (h) => Math.max(0, h.tailer.size - h.acked));
+        perStream(this, (h) => Math.max(0, h.knownSize - h.acked));
       },
     });
     new Gauge({
@@ -415,7 +415,7 @@ export class Agent extends Component {
       key: h.key,
       acked: h.acked,
       inFlight: h.inFlight.length,
-      size: h.tailer.size,
+      size: h.knownSize,
       lagSeconds: this.#lagSeconds(h, now),
     }));
   }
@@ -450,7 +450,7 @@ export class Agent extends Component {
   }
 
   #lagSeconds(h: Harvester, now: number): number {
-    h.lag.observe(h.tailer.size, now);
+    h.lag.observe(h.knownSize, now);
     return Math.round(h.lag.secondsBehind(h.acked, now) * 1000) / 1000;
   }
 
@@ -595,7 +595,7 @@ export class Agent extends Component {
       // truncated, often empty).
       const entry = this.checkpoints.running ? this.checkpoints.get(h.key) : undefined;
       if (entry && !h.closed && entry.fingerprint !== encodeIdentity(h.identity)) this.#record(h);
-      h.lag.observe(h.tailer.size, Date.now());
+      h.lag.observe(h.knownSize, Date.now());
     }
     this.#firstScan = false;
     this.#scansCompleted++;
@@ -671,6 +671,7 @@ export class Agent extends Component {
    */
   #sawParked(h: Harvester, size: number, mtimeMs: number): void {
     h.parkedMtimeMs ??= mtimeMs;
+    h.seenSize = size;
     if (h.waitingSince !== undefined) return;
     if (
       h.parkedBacklog ||

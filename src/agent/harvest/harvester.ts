@@ -139,6 +139,13 @@ export class Harvester {
   resumeAt = 0;
   /** It was parked with bytes left to read (its turn ended). */
   parkedBacklog = false;
+  /** A parked file's size as the last scan saw it (its tailer's is from when it was closed). */
+  seenSize = 0;
+
+  /** The file's size as last known: for lag, also while the file is closed. */
+  get knownSize(): number {
+    return this.parked ? Math.max(this.tailer.size, this.seenSize) : this.tailer.size;
+  }
   /** The file's size when it was parked: a scan seeing another size means new content. */
   get parkedSize(): number {
     return this.tailer.size;
