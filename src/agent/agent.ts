@@ -94,6 +94,7 @@ export class Agent extends Component {
   #lastNames: ReadonlySet<string> = new Set();
   /** Held while descriptors are given out (scan's opens, #schedule): one at a time. */
   #fdBusy = false;
+  #scheduledAt = 0;
   #peakOpen = 0;
   /** Registry lookups taken once for a burst of openings (a scan's, #schedule's). */
   #burst: OpenLookups | undefined;
@@ -1483,7 +1484,10 @@ export class Agent extends Component {
    * of the queue: round-robin, no file starves.
    */
   async #schedule(now: number): Promise<void> {
-    if (this.#fdBusy) return;
+    // Once per poll interval at most: the pump runs at every answer, and with thousands of
+    // files a look at all of them each time would cost more than the reading.
+    if (this.#fdBusy || now - this.#scheduledAt < this.config.pollIntervalMs) return;
+    this.#scheduledAt = now;
     this.#fdBusy = true;
     try {
       await this.#closeInactive(now);
