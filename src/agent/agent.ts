@@ -551,7 +551,8 @@ export class Agent extends Component {
       if (found.length > 0) this.#burst = this.#buildLookups();
       let open = this.#openCount();
       for (const f of found) {
-        if (failed.has(f.tail.name)) continue;
+        // Opened by #schedule since the scan found it.
+        if (failed.has(f.tail.name) || this.#harvesters.has(f.id)) continue;
         const before = this.#deferred.get(f.id);
         // Within files.maxOpenFiles (one descriptor kept for opening); the rest wait their turn.
         if (before || open >= this.#maxOpen || this.#deferred.size > 0) {
