@@ -69,3 +69,8 @@ export function countLines(written: readonly string[], delivered: readonly strin
   const unexpected = delivered.filter((l) => !writtenSet.has(l)).length;
   return { written: written.length, delivered: delivered.length, missing, duplicated, unexpected };
 }
+
+/** What `countLines` gives when each of `n` written lines was delivered exactly once. */
+export function exactlyOnce(n: number) {
+  return { written: n, delivered: n, missing: 0, duplicated: 0, unexpected: 0 };
+}

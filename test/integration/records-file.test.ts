@@ -16,7 +16,7 @@ import { RelayError } from '../../src/common/errors/relay-error.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
-import { countLines, startAgent, startCollector } from '../helpers/relay.js';
+import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
@@ -129,13 +129,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
       written,
       committed.map((c) => c.text),
     );
-    expect(counts).toEqual({
-      written: 360,
-      delivered: 360,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    expect(counts).toEqual(exactlyOnce(360));
     expect(written.filter((e) => e.includes('\n'))).toHaveLength(120);
   });
 
@@ -166,13 +160,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         written,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 280,
-      delivered: 280,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(280));
     const metrics = await agent.registry.metrics();
     expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
   });
@@ -207,13 +195,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         written,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 200,
-      delivered: 200,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(200));
   });
 
   it('(b) sends an event whole, once, when the agent is restarted in the middle of it', async () => {
@@ -241,13 +223,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         written,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 5,
-      delivered: 5,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(5));
   });
 
   it('(c) delivers exactly the included half, acks up to the file end, and resends nothing after a restart', async () => {
@@ -288,13 +264,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         included,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 1000,
-      delivered: 1000,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(1000));
   });
 
   it('(d) delivers a GBK file as UTF-8 text, with the offsets of the source bytes', async () => {
@@ -319,13 +289,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         lines,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 500,
-      delivered: 500,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(500));
     expect(committed.map((c) => c.offset)).toEqual(offsets);
   });
 
@@ -348,13 +312,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         lines,
         committed.map((c) => c.text),
       ),
-    ).toEqual({
-      written: 300,
-      delivered: 300,
-      missing: 0,
-      duplicated: 0,
-      unexpected: 0,
-    });
+    ).toEqual(exactlyOnce(300));
     expect(committed.map((c) => c.offset)).toEqual(offsets);
   });
 });
