@@ -22,18 +22,41 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
 
 // Issue 15's record stage end to end: agent → gRPC → collector → file sink, no external service.
 // Records (events) are counted as the sink receives them: every event unique, counted exactly.
+
+/** What the sink committed: each record's text and file offset, in arrival order. */
+interface Committed {
+  text: string;
+  offset: number;
+  path: string;
+}
+
+/**
+ * Waits until the sink committed as many records as were written (30 s at most), lets late
+ * duplicates arrive (800 ms), then expects each of the `n` written events once.
+ */
+async function expectEachOnce(
+  written: readonly string[],
+  committed: readonly Committed[],
+  n: number,
+): Promise<void> {
+  await waitFor(() => committed.length >= written.length, {
+    timeoutMs: 30_000,
+    what: `${written.length} events`,
+  });
+  await sleep(800);
+  expect(
+    countLines(
+      written,
+      committed.map((c) => c.text),
+    ),
+  ).toEqual(exactlyOnce(n));
+}
+
 describe('record stage: multiline, filters, encodings (file sink)', () => {
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
   });
-
-  /** What the sink committed: each record's text and file offset, in arrival order. */
-  interface Committed {
-    text: string;
-    offset: number;
-    path: string;
-  }
 
   async function setup(tail: Record<string, unknown>, failEvery = 0) {
     const { dir, cleanup } = await tempDir();
@@ -120,16 +143,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
       }
       await sleep(30);
     }
-    await waitFor(() => committed.length >= written.length, {
-      timeoutMs: 30_000,
-      what: `${written.length} events`,
-    });
-    await sleep(800);
-    const counts = countLines(
-      written,
-      committed.map((c) => c.text),
-    );
-    expect(counts).toEqual(exactlyOnce(360));
+    await expectEachOnce(written, committed, 360);
     expect(written.filter((e) => e.includes('\n'))).toHaveLength(120);
   });
 
@@ -150,17 +164,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
       if (lines.length > 2) await appendFile(log, lines.slice(2).join('\n') + '\n');
       if (n % 50 === 0) await sleep(20);
     }
-    await waitFor(() => committed.length >= written.length, {
-      timeoutMs: 30_000,
-      what: `${written.length} events`,
-    });
-    await sleep(800);
-    expect(
-      countLines(
-        written,
-        committed.map((c) => c.text),
-      ),
-    ).toEqual(exactlyOnce(280));
+    await expectEachOnce(written, committed, 280);
     const metrics = await agent.registry.metrics();
     expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
   });
@@ -185,17 +189,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     await copyFile(log, join(logs, 'svc.log.1'));
     await truncate(log, 0);
     await write(130, 200);
-    await waitFor(() => committed.length >= written.length, {
-      timeoutMs: 30_000,
-      what: `${written.length} events`,
-    });
-    await sleep(800);
-    expect(
-      countLines(
-        written,
-        committed.map((c) => c.text),
-      ),
-    ).toEqual(exactlyOnce(200));
+    await expectEachOnce(written, committed, 200);
   });
 
   it('(b) sends an event whole, once, when the agent is restarted in the middle of it', async () => {
