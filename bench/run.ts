@@ -598,21 +598,9 @@ async function phaseStore(
         stored: direct.stored,
       },
       relay: {
-        lines: r.lines,
-        seconds: round(r.seconds),
-        firstAckSeconds: round(r.firstAckSeconds),
-        linesPerSec: Math.round(r.lines / r.seconds),
-        mbPerSec: round(bytes / MB / r.seconds, 1),
+        ...sinkRunFigures(relay, bytes),
         ratioToDirect: round(direct.seconds / r.seconds, 4),
-        agentCpuSeconds: round(r.agentCpuSeconds, 2),
-        collectorCpuSeconds:
-          r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
-        collectorPeakRssMb:
-          r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
-        batches: r.batches,
-        retries: r.retries,
         stored: r.stored,
-        runsLinesPerSec: relay.all.map((x) => Math.round(x.lines / x.seconds)),
         complete: r.complete && r.stored === lines,
       },
     };
@@ -677,10 +665,10 @@ function storeRows(n: number, store: string, reference: string, f: StoreFigures)
   ];
 }
 
-function hdfsFigures(
-  { best: r, all }: { best: HdfsRelayResult; all: HdfsRelayResult[] },
+/** The figures every sink phase prints of its fastest relay run (and every run's lines/s). */
+function sinkRunFigures(
+  { best: r, all }: { best: RelayResult; all: RelayResult[] },
   bytes: number,
-  curlSeconds: number,
 ) {
   return {
     lines: r.lines,
@@ -688,7 +676,6 @@ function hdfsFigures(
     firstAckSeconds: round(r.firstAckSeconds),
     linesPerSec: Math.round(r.lines / r.seconds),
     mbPerSec: round(bytes / MB / r.seconds, 1),
-    ratioToCurl: round(curlSeconds / r.seconds, 4),
     agentCpuSeconds: round(r.agentCpuSeconds, 2),
     collectorCpuSeconds:
       r.collectorCpuSeconds === undefined ? null : round(r.collectorCpuSeconds, 2),
@@ -696,9 +683,21 @@ function hdfsFigures(
       r.collectorPeakRssBytes === undefined ? null : round(r.collectorPeakRssBytes / MB, 1),
     batches: r.batches,
     retries: r.retries,
+    runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
+  };
+}
+
+function hdfsFigures(
+  runs: { best: HdfsRelayResult; all: HdfsRelayResult[] },
+  bytes: number,
+  curlSeconds: number,
+) {
+  const r = runs.best;
+  return {
+    ...sinkRunFigures(runs, bytes),
+    ratioToCurl: round(curlSeconds / r.seconds, 4),
     hdfsBytes: r.hdfsBytes,
     files: r.files,
-    runsLinesPerSec: all.map((x) => Math.round(x.lines / x.seconds)),
     complete: r.complete && r.hdfsBytes === bytes,
   };
 }
