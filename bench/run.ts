@@ -17,6 +17,9 @@
  *      of the same lines (skipped, with a note, when no server answers);
  *   7. file → agent → collector → HBase (REST gateway), beside PUTs of the same lines to the
  *      same gateway (skipped, with a note, when no gateway answers);
+ *   8. many files: one agent tailing 10,000 files, 1,000 of them appended to at a steady rate,
+ *      into a collector child process with a null sink, with files.maxOpenFiles at its default
+ *      and at 256, beside the same lines in one file (bench/many-files.ts; no services);
  *   4. the Kafka client candidates alone (bench/kafka-clients.ts): kafkajs as released, kafkajs
  *      with logrelay's produce encoder (what the sink runs), node-rdkafka, Confluent's client
  *      and @platformatic/kafka, plain and transactional, beside kcat. The first run builds the
@@ -27,7 +30,14 @@
  *   BENCH_RELAY_MB        relay file, MiB (default min(256, BENCH_FILE_MB))
  *   BENCH_WIRE_MB         access-log file of the relay phase's wire-compression runs, MiB
  *                         (default min(128, BENCH_RELAY_MB))
- *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs | mongodb | hbase (default all)
+ *   BENCH_ONLY            tailing | relay | kafka | clients | hdfs | mongodb | hbase | files
+ *                         (default all)
+ *   BENCH_MANY_FILES      files of the many-files phase (default 10000)
+ *   BENCH_MANY_ACTIVE     of which appended to (default 1000)
+ *   BENCH_MANY_RATE       lines/s appended over the active files (default 20000)
+ *   BENCH_MANY_SECONDS    how long they are appended to (default 15)
+ *   BENCH_MANY_SMALL      the small files.maxOpenFiles of the second run (default 256)
+ *   BENCH_MANY_WINDOW     the agent's ship.window in that phase (default: the agent's, 8)
  *   BENCH_HDFS_LINES      lines of the HDFS phase's file (default 1000000)
  *   BENCH_STORE_LINES     lines of the MongoDB and HBase phases' file (default 200000)
  *   BENCH_CLIENT_RECORDS  records per client run (default 1000000)
@@ -63,6 +73,7 @@ import {
   type KcatResult,
 } from './kafka.js';
 import { benchRelay, liveChildren, type RelayResult, type RelayRunOptions } from './relay.js';
+import { benchManyFiles, type ManyFilesResult } from './many-files.js';
 import {
   benchFolder,
   benchHdfsRelay,
@@ -140,10 +151,20 @@ const clientRecords = Math.round(envNumber('BENCH_CLIENT_RECORDS', 1_000_000, 10
 const latencySeconds = Math.round(envNumber('BENCH_LATENCY_SECONDS', 20, 1));
 const hdfsLines = Math.round(envNumber('BENCH_HDFS_LINES', 1_000_000, 1000));
 const storeLines = Math.round(envNumber('BENCH_STORE_LINES', 200_000, 1000));
+const manyFiles = Math.round(envNumber('BENCH_MANY_FILES', 10_000, 1));
+const manyActive = Math.min(manyFiles, Math.round(envNumber('BENCH_MANY_ACTIVE', 1000, 1)));
+const manyRate = envNumber('BENCH_MANY_RATE', 20_000, 1);
+const manySeconds = envNumber('BENCH_MANY_SECONDS', 15, 1);
+const manySmall = Math.round(envNumber('BENCH_MANY_SMALL', 256, 1));
+const manyWindow = process.env['BENCH_MANY_WINDOW']
+  ? Math.round(envNumber('BENCH_MANY_WINDOW', 8, 1))
+  : undefined;
 const only = process.env['BENCH_ONLY'] ?? '';
-if (!['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs', 'mongodb', 'hbase'].includes(only)) {
+if (
+  !['', 'tailing', 'relay', 'kafka', 'clients', 'hdfs', 'mongodb', 'hbase', 'files'].includes(only)
+) {
   process.stderr.write(
-    `bench: BENCH_ONLY must be tailing, relay, kafka, clients, hdfs, mongodb or hbase, got ${only}\n`,
+    `bench: BENCH_ONLY must be tailing, relay, kafka, clients, hdfs, mongodb, hbase or files, got ${only}\n`,
   );
   process.exit(2);
 }
@@ -436,6 +457,82 @@ async function phaseRelay(dir: string) {
     await rm(path, { force: true });
     await rm(join(dir, 'access.log'), { force: true });
   }
+}
+
+/** Lines in each of the many files before the agent starts. */
+const MANY_BACKLOG_LINES = 20;
+
+async function phaseManyFiles(dir: string) {
+  const base = {
+    active: manyActive,
+    linesPerSec: manyRate,
+    seconds: manySeconds,
+    timeoutMs: Math.min(stepTimeoutMs, 120_000),
+    window: manyWindow,
+  };
+  const runs: { name: string; result: ManyFilesResult }[] = [];
+  for (const [name, o] of [
+    [
+      'one file (the same lines)',
+      {
+        ...base,
+        files: 1,
+        active: 1,
+        linesPerFile: manyFiles * MANY_BACKLOG_LINES,
+        maxOpenFiles: undefined,
+      },
+    ],
+    [
+      'maxOpenFiles default',
+      { ...base, files: manyFiles, linesPerFile: MANY_BACKLOG_LINES, maxOpenFiles: undefined },
+    ],
+    [
+      `maxOpenFiles ${manySmall}`,
+      { ...base, files: manyFiles, linesPerFile: MANY_BACKLOG_LINES, maxOpenFiles: manySmall },
+    ],
+  ] as const) {
+    say(`many files: ${name}`);
+    runs.push({ name, result: await timed(`many files, ${name}`, () => benchManyFiles(dir, o)) });
+  }
+  return { files: manyFiles, active: manyActive, rate: manyRate, seconds: manySeconds, runs };
+}
+
+function manyFilesRows(m: Awaited<ReturnType<typeof phaseManyFiles>>): (Row | string)[] {
+  const rows: (Row | string)[] = [
+    `8. many files — ${m.files.toLocaleString('en-US')} files of ${MANY_BACKLOG_LINES} lines, then ${m.active.toLocaleString('en-US')} of them appended to at ${fmtRate(m.rate)} lines/s for ${m.seconds} s; agent here, collector child process, null sink`,
+  ];
+  for (const { name, result: r } of m.runs) {
+    rows.push(
+      [
+        `   ${name}: pickup of the backlog`,
+        `${r.pickupSeconds.toFixed(2)} s`,
+        fmtRate(r.pickupLinesPerSec),
+        '',
+        '',
+        '',
+        notes(
+          `${r.backlogLines.toLocaleString('en-US')} lines in ${r.files.toLocaleString('en-US')} file(s), every one picked up`,
+          `maxOpenFiles ${r.maxOpenFiles}`,
+          incomplete(r.complete),
+        ),
+      ],
+      [
+        `   ${name}: steady appends`,
+        `${r.writeSeconds.toFixed(1)} s`,
+        fmtRate(r.steadyLinesPerSec),
+        '',
+        '',
+        '',
+        notes(
+          `${r.written.toLocaleString('en-US')} written to ${r.active.toLocaleString('en-US')} file(s), all acked ${r.catchUpSeconds.toFixed(2)} s after the last`,
+          `RSS peak ${(r.peakRssBytes / MB).toFixed(0)} MB, end ${(r.endRssBytes / MB).toFixed(0)} MB`,
+          `fds peak ${r.peakFds} (on log files ${r.peakLogFds}), steady ${r.steadyFds} (${r.steadyLogFds})`,
+          `at most ${r.peakWaiting.toLocaleString('en-US')} files waiting for a descriptor`,
+        ),
+      ],
+    );
+  }
+  return rows;
 }
 
 async function phaseKafka(dir: string) {
@@ -791,6 +888,7 @@ async function main(): Promise<number> {
   let hdfs: Awaited<ReturnType<typeof phaseHdfs>> | undefined;
   let mongodb: StoreFigures | undefined;
   let hbase: StoreFigures | undefined;
+  let many: Awaited<ReturnType<typeof phaseManyFiles>> | undefined;
   try {
     if (only === '' || only === 'tailing') tailing = await phaseTailing(workDir);
     if (only === '' || only === 'relay') relay = await phaseRelay(workDir);
@@ -799,6 +897,7 @@ async function main(): Promise<number> {
     if (only === '' || only === 'hdfs') hdfs = await phaseHdfs(workDir);
     if (only === '' || only === 'mongodb') mongodb = await phaseMongo(workDir);
     if (only === '' || only === 'hbase') hbase = await phaseHbase(workDir);
+    if (only === '' || only === 'files') many = await phaseManyFiles(workDir);
   } finally {
     await rm(workDir, { recursive: true, force: true });
     workDir = undefined;
@@ -1052,6 +1151,7 @@ async function main(): Promise<number> {
 
   if (mongodb) rows.push(...storeRows(6, 'MongoDB', 'the driver alone, insertMany', mongodb));
   if (hbase) rows.push(...storeRows(7, 'HBase', 'PUTs to the REST gateway alone', hbase));
+  if (many) rows.push(...manyFilesRows(many));
 
   const out: string[] = [
     '',
@@ -1116,7 +1216,8 @@ async function main(): Promise<number> {
       clients.runs.every((r) => !('error' in r) && r.landed === r.records)) &&
     (hdfs === undefined || (hdfs.plain.complete && hdfs.eos.complete)) &&
     (mongodb === undefined || mongodb.relay.complete) &&
-    (hbase === undefined || hbase.relay.complete);
+    (hbase === undefined || hbase.relay.complete) &&
+    (many === undefined || many.runs.every((r) => r.result.complete));
   const summary = {
     bench: 'logrelay',
     startedAt: startedAt.toISOString(),
@@ -1133,6 +1234,7 @@ async function main(): Promise<number> {
     hdfs: hdfs ?? null,
     mongodb: mongodb ?? null,
     hbase: hbase ?? null,
+    manyFiles: many ?? null,
     complete,
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);

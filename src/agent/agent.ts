@@ -23,8 +23,10 @@ import {
   type SentBatch,
 } from './harvest/harvester.js';
 import { RemoteTails } from './control/remote-tails.js';
+import { descriptorVictims, waitingOrder, type OpenFileState } from './harvest/turns.js';
 import { ClusterCollectors } from './discovery/cluster-collectors.js';
 import { ScanNotices } from './discovery/scan-notices.js';
+import { openFilesLimit } from '../collector/server/open-files-limit.js';
 import { Shipper } from './ship/shipper.js';
 import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
@@ -85,6 +87,19 @@ export class Agent extends Component {
   #scansStarted = 0;
   #scansCompleted = 0;
   readonly #m;
+  /** files.maxOpenFiles, lowered below the process's open-files limit when it is not. */
+  readonly #maxOpen: number;
+  readonly #fdLimit: number | undefined;
+  /** Files found and not opened for want of a descriptor, by id: opened in turn. */
+  readonly #deferred = new Map<string, FoundFile & { since: number }>();
+  /** Every path the last scan matched (see #open's `names`). */
+  #lastNames: ReadonlySet<string> = new Set();
+  /** Held while descriptors are given out (scan's opens, #schedule): one at a time. */
+  #fdBusy = false;
+  #scheduledAt = 0;
+  #peakOpen = 0;
+  /** Registry lookups taken once for a burst of openings (a scan's, #schedule's). */
+  #burst: OpenLookups | undefined;
   /** Problems met on every scan, logged once per subject and state. */
   readonly #notices: ScanNotices;
 
@@ -192,9 +207,17 @@ export class Agent extends Component {
         labelNames: ['format'],
         registers: reg,
       }),
-      files: new Gauge({
-        name: 'logrelay_agent_open_files',
-        help: 'Files being read.',
+      closedFiles: new Counter({
+        name: 'logrelay_agent_files_closed_total',
+        help:
+          'Descriptors closed while the file is kept (reopened when it changes), by reason: ' +
+          'inactive (files.closeInactiveMs), turn (given to a file waiting, files.maxOpenFiles).',
+        labelNames: ['reason'],
+        registers: reg,
+      }),
+      reopenedFiles: new Counter({
+        name: 'logrelay_agent_files_reopened_total',
+        help: 'Closed files opened again (identity checked) because they changed or had data left.',
         registers: reg,
       }),
       scanProblems: new Counter({
@@ -207,6 +230,37 @@ export class Agent extends Component {
       }),
     };
     this.#notices = new ScanNotices(this.#m.scanProblems);
+    const files = () => this.files;
+    new Gauge({
+      name: 'logrelay_agent_open_files',
+      help: 'Files held open (descriptors for reading), at most files.maxOpenFiles.',
+      registers: reg,
+      collect() {
+        this.set(files().open);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_agent_files',
+      help: 'Files known to the agent, open or closed (idle, or waiting for a descriptor).',
+      registers: reg,
+      collect() {
+        this.set(files().tracked);
+      },
+    });
+    new Gauge({
+      name: 'logrelay_agent_files_waiting',
+      help: 'Files with data (or not opened yet) waiting for a descriptor (files.maxOpenFiles).',
+      registers: reg,
+      collect() {
+        this.set(files().waiting);
+      },
+    });
+    const limit = openFilesLimit();
+    this.#fdLimit = limit;
+    this.#maxOpen =
+      limit === undefined
+        ? config.files.maxOpenFiles
+        : Math.max(1, Math.min(config.files.maxOpenFiles, limit - FD_RESERVE));
     const lagSeconds = (h: Harvester, now: number) => this.#lagSeconds(h, now);
     /** Sets one series per open file (after a reset: a closed file's series must go). */
     const perStream = (
@@ -224,7 +278,7 @@ export class Agent extends Component {
       labelNames: ['path', 'topic'],
       registers: reg,
       collect() {
-        perStream(this, (h) => Math.max(0, h.tailer.size - h.acked));
+        perStream(this, (h) => Math.max(0, h.knownSize - h.acked));
       },
     });
     new Gauge({
@@ -383,13 +437,42 @@ export class Agent extends Component {
       key: h.key,
       acked: h.acked,
       inFlight: h.inFlight.length,
-      size: h.tailer.size,
+      size: h.knownSize,
       lagSeconds: this.#lagSeconds(h, now),
     }));
   }
 
+  /**
+   * Descriptors: files held open now, the most held at once since start, files known (open or
+   * closed), and files waiting for a descriptor (closed with data left or seen changed, or found
+   * and not opened yet).
+   */
+  get files(): { open: number; peakOpen: number; tracked: number; waiting: number; max: number } {
+    let open = 0;
+    let waiting = this.#deferred.size;
+    for (const h of this.#harvesters.values()) {
+      if (!h.parked) open++;
+      else if (h.waitingSince !== undefined) waiting++;
+    }
+    this.#peakOpen = Math.max(this.#peakOpen, open);
+    return {
+      open,
+      peakOpen: this.#peakOpen,
+      tracked: this.#harvesters.size,
+      waiting,
+      max: this.#maxOpen,
+    };
+  }
+
+  #openCount(): number {
+    let open = 0;
+    for (const h of this.#harvesters.values()) if (!h.parked) open++;
+    this.#peakOpen = Math.max(this.#peakOpen, open);
+    return open;
+  }
+
   #lagSeconds(h: Harvester, now: number): number {
-    h.lag.observe(h.tailer.size, now);
+    h.lag.observe(h.knownSize, now);
     return Math.round(h.lag.secondsBehind(h.acked, now) * 1000) / 1000;
   }
 
@@ -405,6 +488,16 @@ export class Agent extends Component {
       this.#log.warn(
         { source: report.source, problems: report.problems },
         'checkpoint registry was damaged; using the last good state',
+      );
+    }
+    if (this.#fdLimit !== undefined && this.config.files.maxOpenFiles > this.#maxOpen) {
+      this.#log.warn(
+        {
+          maxOpenFiles: this.config.files.maxOpenFiles,
+          openFilesLimit: this.#fdLimit,
+          using: this.#maxOpen,
+        },
+        `files.maxOpenFiles is not below the process's open-files limit (RLIMIT_NOFILE) minus ${FD_RESERVE} for sockets and the registry: using the lower bound; raise the limit (ulimit -n, LimitNOFILE=) or lower files.maxOpenFiles`,
       );
     }
     this.#firstScan = true;
@@ -434,7 +527,6 @@ export class Agent extends Component {
       await h.tailer.close();
     }
     this.#harvesters.clear();
-    this.#m.files.set(0);
     await this.checkpoints.stop();
     await this.ops.stop();
     this.#log.info('agent stopped');
@@ -470,21 +562,51 @@ export class Agent extends Component {
     }
     this.#notices.endScan();
     found.sort((a, b) => a.bornMs - b.bornMs);
-    for (const f of found) {
-      if (failed.has(f.tail.name)) continue;
-      try {
-        await this.#open(f.path, f.tail, f.id, f.bornMs, names);
-      } catch (err) {
-        failed.add(f.tail.name);
-        this.#tailProblem(f.tail, err);
+    this.#lastNames = names;
+    // Files found before and still waiting keep their place in the queue; gone ones drop out.
+    const deferred = new Map<string, FoundFile & { since: number }>();
+    const now = Date.now();
+    while (this.#fdBusy) await new Promise((r) => setTimeout(r, 5));
+    this.#fdBusy = true;
+    try {
+      if (found.length > 0) this.#burst = this.#buildLookups();
+      let open = this.#openCount();
+      for (const f of found) {
+        // Opened by #schedule since the scan found it.
+        if (failed.has(f.tail.name) || this.#harvesters.has(f.id)) continue;
+        const before = this.#deferred.get(f.id);
+        // Within files.maxOpenFiles (one descriptor kept for opening); the rest wait their turn.
+        if (before || open >= this.#maxOpen || this.#deferred.size > 0) {
+          deferred.set(f.id, {
+            ...f,
+            initial: before?.initial ?? f.initial,
+            since: before?.since ?? now,
+          });
+          continue;
+        }
+        try {
+          await this.#open(f.path, f.tail, f.id, f.bornMs, names);
+          if (this.#harvesters.has(f.id)) open++;
+        } catch (err) {
+          failed.add(f.tail.name);
+          this.#tailProblem(f.tail, err);
+        }
       }
+      this.#deferred.clear();
+      for (const [id, f] of deferred) this.#deferred.set(id, f);
+    } finally {
+      this.#burst = undefined;
+      this.#fdBusy = false;
     }
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) {
         h.atLiveName = false;
-        if (!failed.has(h.opts.tailName)) h.orphaned = true;
+        if (!failed.has(h.opts.tailName)) {
+          h.orphaned = true;
+          if (h.parked && !h.closed) await this.#findParked(id, h);
+        }
       }
       // A quiet file that still exists must keep its entry: dropped as inactive, it would be
       // read again from its start at the next start.
@@ -496,11 +618,10 @@ export class Agent extends Component {
       // truncated, often empty).
       const entry = this.checkpoints.running ? this.checkpoints.get(h.key) : undefined;
       if (entry && !h.closed && entry.fingerprint !== encodeIdentity(h.identity)) this.#record(h);
-      h.lag.observe(h.tailer.size, Date.now());
+      h.lag.observe(h.knownSize, Date.now());
     }
     this.#firstScan = false;
     this.#scansCompleted++;
-    this.#m.files.set(this.#harvesters.size);
     this.#pump();
   }
 
@@ -546,6 +667,8 @@ export class Agent extends Component {
           // it is the Kafka key, so every generation of a rotated file stays in one partition.
           existing.orphaned = false;
           existing.atLiveName = path === existing.keyPath;
+          existing.seenPath = path;
+          if (existing.parked) this.#sawParked(existing, st.size, st.mtimeMs);
           continue;
         }
         // A cheap first filter only: the guarantee is the check of the opened descriptor.
@@ -553,9 +676,76 @@ export class Agent extends Component {
           this.#refuse(tail, path);
           continue;
         }
-        found.push({ path, tail, id, bornMs: st.birthtimeMs || st.mtimeMs });
+        found.push({
+          path,
+          tail,
+          id,
+          bornMs: st.birthtimeMs || st.mtimeMs,
+          initial: this.#firstScan,
+        });
       }
     }
+  }
+
+  /**
+   * A scan saw a closed (parked) file: it waits for a descriptor when its size or mtime changed
+   * since it was closed (it grew, or was truncated: the reopened tailer tells which), or when it
+   * was rotated away with a partial last line held (to be sent once idle).
+   */
+  #sawParked(h: Harvester, size: number, mtimeMs: number): void {
+    h.parkedMtimeMs ??= mtimeMs;
+    h.seenSize = size;
+    if (h.waitingSince !== undefined) return;
+    if (
+      h.parkedBacklog ||
+      size !== h.parkedSize ||
+      mtimeMs !== h.parkedMtimeMs ||
+      (h.orphaned && h.resumeAt < size)
+    )
+      h.waitingSince = Date.now();
+  }
+
+  /**
+   * A closed file no glob matches any more (rotated away, or deleted while closed): looked for
+   * at the rotated names of its key path and of its last path (`app.log.1`), by device and inode,
+   * so what it got before the rotation is still read. Not found: it is gone, and forgotten like
+   * a finished file (what was written to it after it was closed and not read is lost, as it
+   * would be for any reader that was not holding it open).
+   */
+  async #findParked(id: string, h: Harvester): Promise<void> {
+    const candidates = [
+      ...(await rotatedFiles(h.keyPath)),
+      ...(h.seenPath !== h.keyPath ? await rotatedFiles(h.seenPath) : []),
+    ];
+    const at = candidates.find((c) => `${c.dev}:${c.ino}` === id);
+    if (at) {
+      h.seenPath = at.path;
+      const st = await stat(at.path).catch(() => undefined);
+      if (st && `${st.dev}:${st.ino}` === id) {
+        this.#sawParked(h, st.size, st.mtimeMs);
+        // Unchanged and idle: finished, as an open file read to its end would be.
+        if (
+          h.waitingSince !== undefined ||
+          Date.now() - h.lastDataAt < this.config.lines.partialFlushMs
+        )
+          return;
+      }
+    }
+    if (h.waitingSince !== undefined && h.resumeAt < h.parkedSize) {
+      this.#log.warn(
+        { path: h.path, unread: h.parkedSize - h.resumeAt },
+        'file removed while closed and waiting for a descriptor: its unread bytes are lost',
+      );
+      this.#m.lostBytes.inc(h.parkedSize - h.resumeAt);
+    }
+    h.closed = true;
+    this.#harvesters.delete(id);
+    if (this.checkpoints.running && this.checkpoints.has(h.key))
+      this.checkpoints.markRemoved(h.key);
+    this.#log.info(
+      { path: h.path, offset: h.acked },
+      'finished closed file (rotated away or deleted)',
+    );
   }
 
   /** What every harvester of a tail is made with: the agent's batching and the tail's topic. */
@@ -607,7 +797,6 @@ export class Agent extends Component {
         'tail stopped: file closed',
       );
     }
-    this.#m.files.set(this.#harvesters.size);
     if (this.running) await this.#scan();
   }
 
@@ -622,6 +811,7 @@ export class Agent extends Component {
     id: string,
     bornMs: number,
     names: ReadonlySet<string>,
+    initial = this.#firstScan,
   ): Promise<void> {
     // Opened meanwhile as the copy of a truncated file (see #continueFromCopy).
     if (this.#harvesters.has(id)) return;
@@ -631,9 +821,7 @@ export class Agent extends Component {
     // between, the new file must not inherit the old one's offset (nor be read twice).
     const expect = { dev: Number(device), ino: Number(inode) };
     // The newest registry entry for this device + inode says where to resume and which generation.
-    const entries = this.checkpoints
-      .entries()
-      .filter((e) => e.device === device && e.inode === inode);
+    const entries = this.#lookups().byInode.get(id) ?? [];
     const generations = entries.map((e) => ({
       entry: e,
       generation: Number(e.key.split(':').pop()),
@@ -650,7 +838,7 @@ export class Agent extends Component {
       // A remote tail's file is verified on its descriptor, after open and before any read.
       ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
     } as const;
-    let start: number | 'end' = this.#firstScan && tail.startAt === 'end' ? 'end' : 0;
+    let start: number | 'end' = initial && tail.startAt === 'end' ? 'end' : 0;
     // The key path carries over to the same file (resumed, or truncated in place), never to
     // another file that reuses a removed one's inode.
     let keyPath = path;
@@ -784,11 +972,11 @@ export class Agent extends Component {
     harvester.atLiveName = path === keyPath;
     // A later scan may find a generation of this file that this one missed (renamed between the
     // directory listing and the stat): wait for one more scan before reading after a rotation.
-    const hasGeneration = [...this.#harvesters.values()].some(
-      (h) => h.keyPath === keyPath && h.opts.topic === tail.topic,
-    );
-    if (!this.#firstScan && hasGeneration) harvester.holdUntilScan = this.#scansStarted + 1;
+    const lookups = this.#lookups();
+    const hasGeneration = lookups.live.has(lineOf(harvester));
+    if (!initial && hasGeneration) harvester.holdUntilScan = this.#scansStarted + 1;
     this.#harvesters.set(id, harvester);
+    this.#track(harvester);
     // Recorded at once, not at the first ack: a new file after a rotation is not read until its
     // predecessor is finished, and if it is renamed away before a restart, its entry is the only
     // place its first name (its key path) survives.
@@ -813,19 +1001,35 @@ export class Agent extends Component {
   > {
     const size = tailer.size;
     const prefix = (await tailer.probe()).prefix;
-    const same = (known: FileIdentity) =>
+    // One hash per prefix length, whatever the number of files compared with.
+    const hashes = new Map<number, string>();
+    const hashOf = (length: number) => {
+      let hash = hashes.get(length);
+      if (hash === undefined) {
+        hash = hashPrefix(prefix.subarray(0, length));
+        hashes.set(length, hash);
+      }
+      return hash;
+    };
+    const same = (known: Readonly<FileIdentity>) =>
       canMatchCopies(known) &&
       known.prefixLength <= prefix.length &&
-      hashPrefix(prefix.subarray(0, known.prefixLength)) === known.prefixHash;
+      hashOf(known.prefixLength) === known.prefixHash;
     for (const h of this.#harvesters.values()) {
-      if ((!h.continues && same(h.identity)) || (h.previous && same(h.previous.identity)))
+      if (
+        (!h.continues && same(h.tailer.identityView)) ||
+        (h.previous && same(h.previous.identity))
+      )
         return 'wait';
     }
     let best:
       { offset: number; generation: number; keyPath: string; continues: InodeRef } | undefined;
-    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
-      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
-      if (!known || `${e.device}:${e.inode}` === id || !same(known)) continue;
+    const lookups = this.#lookups();
+    const candidates = [...lookups.prefixLengths]
+      .filter((length) => length <= prefix.length)
+      .flatMap((length) => lookups.byPrefix.get(`${length}/${hashOf(length)}`) ?? []);
+    for (const e of candidates) {
+      if (`${e.device}:${e.inode}` === id) continue;
       const [device, inode, generation] = e.key.split(':').slice(-3).map(Number);
       if (device === undefined || inode === undefined || generation === undefined) continue;
       if ([...this.#harvesters.values()].some((h) => h.key === e.key)) return 'wait';
@@ -890,8 +1094,8 @@ export class Agent extends Component {
     harvester.bornMs = copy.bornMs;
     harvester.atLiveName = false;
     this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
+    this.#track(harvester);
     if (this.checkpoints.running) this.#record(harvester);
-    this.#m.files.set(this.#harvesters.size);
     this.#log.info(
       { path: copy.path, of: path, offset: acked, size: copy.size },
       'file truncated in place (copytruncate): reading the rest of its old content from its copy',
@@ -1012,16 +1216,67 @@ export class Agent extends Component {
 
   /** The live name a file unknown to the registry was rotated from, or its own path. */
   #liveName(path: string, topic: string, names: ReadonlySet<string>): string {
-    const known = [...this.#harvesters.values()]
-      .filter((h) => h.opts.topic === topic)
-      .map((h) => h.keyPath);
-    const recorded = this.checkpoints.running
-      ? this.checkpoints
-          .entries()
-          .filter((e) => e.topic === topic)
-          .map((e) => e.keyPath)
-      : [];
-    return liveNameOf(path, [...names, ...known, ...recorded]);
+    // A live name is `path` cut before a rotation suffix's separator (`.`, `-`, `_`): only
+    // those prefixes are looked up, among the paths found and the key paths known.
+    const keyPaths = this.#lookups().keyPaths.get(topic);
+    const candidates: string[] = [];
+    const base = dirname(path).length + 1;
+    for (let i = base + 1; i < path.length; i++) {
+      const c = path.charCodeAt(i);
+      if (c !== 0x2e && c !== 0x2d && c !== 0x5f) continue;
+      const name = path.slice(0, i);
+      if (names.has(name) || keyPaths?.has(name)) candidates.push(name);
+    }
+    return liveNameOf(path, candidates);
+  }
+
+  /** The burst's lookups, or fresh ones (opening one file outside a burst). */
+  #lookups(): OpenLookups {
+    return this.#burst ?? this.#buildLookups();
+  }
+
+  /**
+   * Registry entries by file and by first bytes, key paths by topic (recorded and being read),
+   * and the lines being read: what #open, #asCopy and #liveName look up for every file opened.
+   * Taken once for a burst of openings, where a registry of thousands of entries would else be
+   * read through for each file. Within a burst the registry changes only by the files opened
+   * (their entries are of files already read: #track adds them to what is looked up).
+   */
+  #buildLookups(): OpenLookups {
+    const lookups: OpenLookups = {
+      byInode: new Map(),
+      byPrefix: new Map(),
+      prefixLengths: new Set(),
+      keyPaths: new Map(),
+      live: new Set(),
+    };
+    for (const e of this.checkpoints.running ? this.checkpoints.entries() : []) {
+      const id = `${e.device}:${e.inode}`;
+      const same = lookups.byInode.get(id);
+      if (same) same.push(e);
+      else lookups.byInode.set(id, [e]);
+      const known = decodeIdentity(e.device, e.inode, e.fingerprint);
+      if (known && canMatchCopies(known)) {
+        const key = `${known.prefixLength}/${known.prefixHash}`;
+        const list = lookups.byPrefix.get(key);
+        if (list) list.push(e);
+        else lookups.byPrefix.set(key, [e]);
+        lookups.prefixLengths.add(known.prefixLength);
+      }
+      addKeyPath(lookups, e.topic, e.keyPath);
+    }
+    for (const h of this.#harvesters.values()) {
+      addKeyPath(lookups, h.opts.topic, h.keyPath);
+      lookups.live.add(lineOf(h));
+    }
+    return lookups;
+  }
+
+  /** A file now read, added to the burst's lookups. */
+  #track(h: Harvester): void {
+    if (!this.#burst) return;
+    addKeyPath(this.#burst, h.opts.topic, h.keyPath);
+    this.#burst.live.add(lineOf(h));
   }
 
   /**
@@ -1101,22 +1356,30 @@ export class Agent extends Component {
   }
 
   async #pumpLoop(): Promise<void> {
+    await this.#schedule(Date.now());
     let idleRounds = 0;
     while (this.shipper.canSend && idleRounds < 1) {
-      const harvesters = [...this.#harvesters.values()];
+      // Closed files are not read; generations of one key path are looked up together.
+      const harvesters = [...this.#harvesters.values()].filter((h) => !h.parked);
       if (harvesters.length === 0) return;
+      const lines = this.#byKeyPath();
       let sentAny = false;
-      for (let i = 0; i < harvesters.length && this.shipper.canSend; i++) {
+      let i = 0;
+      for (; i < harvesters.length && this.shipper.canSend; i++) {
         const h = harvesters[(this.#cursor + i) % harvesters.length] as Harvester;
         const now = Date.now();
-        if (!h.ready(now) || h.holdUntilScan > this.#scansCompleted || this.#waitsForPredecessor(h))
+        if (
+          !h.ready(now) ||
+          h.holdUntilScan > this.#scansCompleted ||
+          this.#waitsForPredecessor(h, lines)
+        )
           continue;
         h.busy = true;
         try {
           if (h.previous?.inFlight.length === 0) {
             await this.#settlePrevious(h);
             // The copy, if found, is read first.
-            if (this.#waitsForPredecessor(h)) continue;
+            if (this.#waitsForPredecessor(h, this.#byKeyPath())) continue;
           }
           const generation = h.generation;
           const next = await h.nextBatch(now);
@@ -1172,7 +1435,9 @@ export class Agent extends Component {
           h.busy = false;
         }
       }
-      this.#cursor++;
+      // The next round starts after the last file visited (round-robin): with thousands of files,
+      // starting one further each time would visit the same quiet files after every full window.
+      this.#cursor += i < harvesters.length ? i : 1;
       if (!sentAny) idleRounds++;
     }
   }
@@ -1189,9 +1454,12 @@ export class Agent extends Component {
    * `app.log.2`); where the file system keeps no birth time, the one renamed away from the key
    * path while the other still has that name; otherwise, the one opened first.
    */
-  #waitsForPredecessor(h: Harvester): boolean {
+  #waitsForPredecessor(
+    h: Harvester,
+    lines: ReadonlyMap<string, readonly Harvester[]> = this.#byKeyPath(),
+  ): boolean {
     let openedBefore = true;
-    for (const other of this.#harvesters.values()) {
+    for (const other of lines.get(lineOf(h)) ?? []) {
       if (other === h) {
         openedBefore = false;
         continue;
@@ -1214,6 +1482,166 @@ export class Agent extends Component {
       if (otherRenamed !== hRenamed ? otherRenamed : openedBefore) return true;
     }
     return false;
+  }
+
+  /**
+   * The harvesters by key path and topic (the generations of one file), in opening order: with
+   * thousands of files, #waitsForPredecessor looks at a file's own generations only.
+   */
+  #byKeyPath(): Map<string, Harvester[]> {
+    const lines = new Map<string, Harvester[]>();
+    for (const h of this.#harvesters.values()) {
+      const line = lineOf(h);
+      const list = lines.get(line);
+      if (list) list.push(h);
+      else lines.set(line, [h]);
+    }
+    return lines;
+  }
+
+  /**
+   * Keeps the descriptors within files.maxOpenFiles. Closes files idle for files.closeInactiveMs
+   * (everything acknowledged); then gives descriptors to the files waiting for one, longest
+   * waiting first (closed files seen changed or with data left, files found and not opened yet),
+   * taking them, when none is free, from open files with nothing to read (least recently active
+   * first), else from files that had theirs for a turn (FILE_TURN_MS; those with batches in flight
+   * stop sending and give theirs once answered). A file whose turn ended waits again at the end
+   * of the queue: round-robin, no file starves.
+   */
+  async #schedule(now: number): Promise<void> {
+    // Once per poll interval at most: the pump runs at every answer, and with thousands of
+    // files a look at all of them each time would cost more than the reading.
+    if (this.#fdBusy || now - this.#scheduledAt < this.config.pollIntervalMs) return;
+    this.#scheduledAt = now;
+    this.#fdBusy = true;
+    try {
+      await this.#closeInactive(now);
+      const waiting: { since: number; parked?: Harvester; found?: FoundFile }[] = [];
+      let lines: Map<string, Harvester[]> | undefined;
+      for (const h of this.#harvesters.values()) {
+        if (!h.parked || h.closed || h.waitingSince === undefined) continue;
+        lines ??= this.#byKeyPath();
+        // A later generation waiting for its predecessor would hold a descriptor for nothing.
+        if (this.#waitsForPredecessor(h, lines)) continue;
+        waiting.push({ since: h.waitingSince, parked: h });
+      }
+      for (const f of this.#deferred.values()) waiting.push({ since: f.since, found: f });
+      if (waiting.length === 0) {
+        for (const h of this.#harvesters.values()) h.yielding = false;
+        return;
+      }
+      waitingOrder(waiting);
+      let open = this.#openCount();
+      let victims: Harvester[] | undefined;
+      for (const w of waiting) {
+        if (open >= this.#maxOpen) {
+          victims ??= this.#victims(now);
+          const victim = victims.shift();
+          if (!victim) break;
+          await this.#park(victim, now, 'turn');
+          open--;
+        }
+        if (w.parked) {
+          if (await this.#reopen(w.parked, now)) open++;
+        } else if (w.found) {
+          const f = w.found;
+          this.#burst ??= this.#buildLookups();
+          this.#deferred.delete(f.id);
+          try {
+            await this.#open(f.path, f.tail, f.id, f.bornMs, this.#lastNames, f.initial);
+          } catch (err) {
+            this.#tailProblem(f.tail, err);
+          }
+          if (this.#harvesters.get(f.id)?.parked === false) open++;
+        }
+      }
+    } finally {
+      this.#burst = undefined;
+      this.#fdBusy = false;
+    }
+  }
+
+  /** The open files that may give their descriptor now, best first (see descriptorVictims). */
+  #victims(now: number): Harvester[] {
+    const states = new Map<OpenFileState, Harvester>();
+    for (const h of this.#harvesters.values()) {
+      if (h.parked || h.closed || h.orphaned) continue;
+      states.set(
+        {
+          parked: h.parked,
+          closed: h.closed,
+          orphaned: h.orphaned,
+          parkable: h.parkable,
+          drained: h.drained,
+          inFlight: h.inFlight.length,
+          unread: h.tailer.size - h.tailer.position,
+          openedAt: h.openedAt,
+          lastDataAt: h.lastDataAt,
+          yielding: h.yielding,
+        },
+        h,
+      );
+    }
+    const victims = descriptorVictims(states.keys(), now);
+    for (const [state, h] of states) h.yielding = state.yielding;
+    return victims.map((state) => states.get(state) as Harvester);
+  }
+
+  /** Closes files with nothing new for files.closeInactiveMs and everything acknowledged. */
+  async #closeInactive(now: number): Promise<void> {
+    const after = this.config.files.closeInactiveMs;
+    if (after <= 0) return;
+    for (const h of this.#harvesters.values()) {
+      if (
+        h.parkable &&
+        !h.orphaned &&
+        h.drained &&
+        now - h.lastDataAt >= after &&
+        now - h.openedAt >= after
+      )
+        await this.#park(h, now, 'inactive');
+    }
+  }
+
+  async #park(h: Harvester, now: number, reason: 'inactive' | 'turn'): Promise<void> {
+    await h.park(now);
+    this.#m.closedFiles.inc({ reason });
+    this.#log.debug(
+      { path: h.path, resumeAt: h.resumeAt, waiting: h.waitingSince !== undefined, reason },
+      'file closed (kept; opened again when it changes)',
+    );
+  }
+
+  /**
+   * Opens a parked file again where the last scan saw it, as the same file: same device and
+   * inode (else it is not there any more: the next scan looks for it), then the first read checks
+   * its first bytes and size as for a file kept open (a truncation is handled as usual).
+   */
+  async #reopen(h: Harvester, now: number): Promise<boolean> {
+    const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+    try {
+      const tailer = await h.tailer.reopen(h.seenPath, h.resumeAt);
+      if (tail?.allow && !(await insideRoots(h.seenPath, tail.allow))) {
+        await tailer.close();
+        this.#refuse(tail, h.seenPath);
+        h.waitingSince = undefined;
+        return false;
+      }
+      if (h.closed || !this.#harvesters.has(`${h.identity.device}:${h.identity.inode}`)) {
+        await tailer.close();
+        return false;
+      }
+      h.unpark(tailer, now);
+      this.#m.reopenedFiles.inc();
+      this.#log.debug({ path: h.seenPath, offset: h.resumeAt }, 'file opened again');
+      return true;
+    } catch (err) {
+      // Renamed or removed since the scan: the next scan finds it (or finds it gone).
+      h.waitingSince = undefined;
+      h.parkedMtimeMs = undefined;
+      this.#log.debug({ path: h.seenPath, err }, 'closed file not opened again');
+      return false;
+    }
   }
 
   /** Remembers a compressed file so later scans pass it by; logs and counts it once. */
@@ -1253,7 +1681,6 @@ export class Agent extends Component {
     this.#harvesters.delete(id);
     await h.tailer.close();
     if (this.checkpoints.has(h.key)) this.checkpoints.delete(h.key);
-    this.#m.files.set(this.#harvesters.size);
     const format = compressionOf(batch.lines.subarray(0, batch.lineLengths[0] ?? 0));
     if (format) this.#skipCompressed(id, h.path, format);
   }
@@ -1267,7 +1694,6 @@ export class Agent extends Component {
     this.#harvesters.delete(id);
     await h.tailer.close();
     if (this.checkpoints.has(h.key)) this.checkpoints.markRemoved(h.key);
-    this.#m.files.set(this.#harvesters.size);
     this.#log.info({ path: h.path, offset: h.acked }, 'finished file (rotated away or deleted)');
   }
 
@@ -1375,6 +1801,9 @@ export class Agent extends Component {
 /** The scan-notice state of a file refused for leading outside `remote.allow`. */
 const REFUSED_STATE = 'outside-roots';
 
+/** Descriptors left to the rest of the process (sockets, registry, logs) under RLIMIT_NOFILE. */
+const FD_RESERVE = 64;
+
 /** A file a scan found and has not opened yet. */
 interface FoundFile {
   path: string;
@@ -1382,6 +1811,8 @@ interface FoundFile {
   id: string;
   /** Birth time (mtime where the file system has none), ms: files are opened oldest first. */
   bornMs: number;
+  /** Found by the first scan (startAt: end applies). */
+  initial: boolean;
 }
 
 interface TailEntry {
@@ -1392,6 +1823,30 @@ interface TailEntry {
   records: RecordStage | undefined;
   /** Roots a remote tail's files must resolve inside (undefined for local tails: trusted). */
   allow: readonly string[] | undefined;
+}
+
+/** What opening a file looks up, taken once for a burst of openings (see #buildLookups). */
+interface OpenLookups {
+  /** Registry entries by `<device>:<inode>`. */
+  byInode: Map<string, CheckpointEntry[]>;
+  /** Registry entries long enough to match copies, by `<prefixLength>/<prefixHash>`. */
+  byPrefix: Map<string, CheckpointEntry[]>;
+  prefixLengths: Set<number>;
+  /** Key paths by topic: recorded in the registry and of the files being read. */
+  keyPaths: Map<string, Set<string>>;
+  /** The lines (lineOf) of the files being read. */
+  live: Set<string>;
+}
+
+function addKeyPath(lookups: OpenLookups, topic: string, keyPath: string): void {
+  const set = lookups.keyPaths.get(topic);
+  if (set) set.add(keyPath);
+  else lookups.keyPaths.set(topic, new Set([keyPath]));
+}
+
+/** The line (key path and topic) a file's generations share. */
+function lineOf(h: Harvester): string {
+  return `${h.opts.topic}\u0000${h.keyPath}`;
 }
 
 function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {

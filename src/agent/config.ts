@@ -127,6 +127,40 @@ export const agentConfigSchema = z
       .max(65536)
       .default(1024)
       .describe('Fingerprint length, bytes. Default: 1024.'),
+    files: z
+      .strictObject({
+        /**
+         * Most files the agent holds open at once (descriptors for reading). Files with data
+         * beyond this wait for a descriptor and are read in turns, oldest waiter first. Must stay
+         * below the process's open-files limit (RLIMIT_NOFILE), which also covers sockets and the
+         * registry: at start the agent warns and uses the limit minus 64 when it does not.
+         * Default: 1024.
+         */
+        maxOpenFiles: z
+          .number()
+          .int()
+          .min(1)
+          .max(1_000_000)
+          .default(1024)
+          .describe(
+            'Most files held open at once; the rest wait for a descriptor, read in turns. Kept below RLIMIT_NOFILE minus 64. Default: 1024.',
+          ),
+        /**
+         * A file that gave no new line for this long and has everything acknowledged is closed;
+         * its offset and identity are kept and it is opened again (identity checked) when a scan
+         * sees it change. 0: never close idle files. In ms. Default: 300000 (5 minutes).
+         */
+        closeInactiveMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(300_000)
+          .describe(
+            'Idle time (no new line, all acknowledged) after which a file is closed until it changes, ms; 0 never. Default: 300000.',
+          ),
+      })
+      .prefault({})
+      .describe('Bounds on the files held open.'),
     lines: z
       .strictObject({
         /** Longest line kept whole, in bytes. Default: 1048576 (1 MiB). */

@@ -110,7 +110,8 @@ interface GenerationSwitch {
  */
 export class Harvester {
   readonly opts: HarvesterOptions;
-  readonly tailer: FileTailer;
+  /** The file's reader; closed (state kept) while the harvester is parked. */
+  tailer: FileTailer;
   /** Path the file is known by (updated on rename). */
   path: string;
   /** Path the stream is keyed by in records: the first one it was known by. */
@@ -155,6 +156,36 @@ export class Harvester {
   atLiveName = true;
   /** Not read before the agent has completed this many scans (a generation may be missing). */
   holdUntilScan = 0;
+  /**
+   * Parked: the descriptor is closed to stay within `files.maxOpenFiles` (idle, or its turn
+   * ended) while offset, identity and generation are kept; `unpark` with the reopened tailer.
+   */
+  parked = false;
+  /** Where reading goes on when the file is opened again (set when parked). */
+  resumeAt = 0;
+  /** It was parked with bytes left to read (its turn ended). */
+  parkedBacklog = false;
+  /** A parked file's size as the last scan saw it (its tailer's is from when it was closed). */
+  seenSize = 0;
+
+  /** The file's size as last known: for lag, also while the file is closed. */
+  get knownSize(): number {
+    return this.parked ? Math.max(this.tailer.size, this.seenSize) : this.tailer.size;
+  }
+  /** The file's size when it was parked: a scan seeing another size means new content. */
+  get parkedSize(): number {
+    return this.tailer.size;
+  }
+  /** Where the last scan saw the file (it is opened again there). */
+  seenPath: string;
+  /** A parked file's mtime at the first scan after parking: a change means new content. */
+  parkedMtimeMs: number | undefined;
+  /** Since when (ms) a parked file waits for a descriptor (it has, or may have, data). */
+  waitingSince: number | undefined;
+  /** When the file was opened (or opened again), ms. */
+  openedAt = Date.now();
+  /** Its turn is over: no new batches; parked once those in flight are answered. */
+  yielding = false;
   /** Batch budgets: the configured ones, halved when a collector refuses a batch as too large. */
   budgetBytes: number;
   budgetLines: number;
@@ -178,6 +209,7 @@ export class Harvester {
     this.opts = opts;
     this.tailer = tailer;
     this.path = path;
+    this.seenPath = path;
     this.keyPath = keyPath;
     this.acked = acked;
     this.generation = tailer.generation;
@@ -228,8 +260,9 @@ export class Harvester {
     return this.tailer.identity;
   }
 
-  /** Everything read was acknowledged. */
+  /** Everything read was acknowledged (for a parked file: and nothing new seen in it). */
   get drained(): boolean {
+    if (this.parked) return this.waitingSince === undefined;
     return (
       this.inFlight.length === 0 &&
       this.previous === undefined &&
@@ -240,7 +273,47 @@ export class Harvester {
 
   /** May send now: not paused, not closed, not reading. */
   ready(now: number): boolean {
-    return !this.closed && !this.busy && now >= this.pausedUntil;
+    return !this.closed && !this.busy && !this.parked && !this.yielding && now >= this.pausedUntil;
+  }
+
+  /** Its descriptor may be closed now: nothing in flight, no old generation or copy to finish. */
+  get parkable(): boolean {
+    return (
+      !this.closed &&
+      !this.busy &&
+      !this.parked &&
+      this.inFlight.length === 0 &&
+      this.previous === undefined &&
+      this.continues === undefined
+    );
+  }
+
+  /**
+   * Closes the descriptor, keeping what is needed to go on: the offset to read from next (the
+   * start of a held partial line, or the acked offset after a rewind), identity and generation.
+   * A parked harvester holds no read buffer. `waitingSince` is set when it has data left.
+   */
+  async park(now: number): Promise<void> {
+    const backlog = !this.atEof || this.tailer.size > this.tailer.position;
+    this.resumeAt = this.#seekPending ? this.acked : this.tailer.resumeOffset;
+    this.#seekPending = false;
+    this.#lingerSince = undefined;
+    this.parked = true;
+    this.yielding = false;
+    this.parkedMtimeMs = undefined;
+    this.parkedBacklog = backlog;
+    this.waitingSince = backlog ? now : undefined;
+    await this.tailer.close();
+  }
+
+  /** Goes on with the reopened tailer (see FileTailer.reopen). */
+  unpark(tailer: FileTailer, now: number): void {
+    this.tailer = tailer;
+    this.parked = false;
+    this.waitingSince = undefined;
+    this.openedAt = now;
+    this.atEof = false;
+    this.#reported = { truncated: 0, skipped: 0, discardedBytes: 0 };
   }
 
   /**

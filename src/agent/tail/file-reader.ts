@@ -124,6 +124,7 @@ export class FileTailer {
   readonly verifyPrefix: boolean;
 
   #handle: FileHandle;
+  readonly #options: FileTailerOptions;
   #splitter: LineSplitter | WideLineSplitter;
   #identity: FileIdentity;
   #generation: number;
@@ -149,20 +150,76 @@ export class FileTailer {
     probe: FileProbe,
     options: FileTailerOptions,
     start: number,
+    carried?: { identity: FileIdentity; size: number },
   ) {
     this.path = path;
     this.#handle = handle;
+    this.#options = options;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     this.fingerprintBytes = options.fingerprintBytes ?? DEFAULT_FINGERPRINT_BYTES;
     this.verifyPrefix = options.verifyPrefix ?? true;
     this.#generation = options.generation ?? 0;
-    this.#identity = identityOf(probe, this.fingerprintBytes);
-    this.#size = probe.size;
+    this.#identity = carried?.identity ?? identityOf(probe, this.fingerprintBytes);
+    this.#size = carried?.size ?? probe.size;
     this.#position = start;
     this.#splitter =
       options.wide === undefined
         ? new LineSplitter({ ...options, startOffset: start })
         : new WideLineSplitter(options.wide, { ...options, startOffset: start });
+  }
+
+  /**
+   * Opens the file again after `close()` (to free its descriptor while it was idle), at `path`
+   * (where it was seen last), as if it had stayed open: the same identity (device, inode,
+   * fingerprint prefix), generation and last seen size, reading from `resumeAt` (the
+   * `resumeOffset` when it was closed). The path must name the same device and inode, else
+   * TAIL_FILE_REPLACED. Whether the content is still the one read is checked by the next read
+   * exactly as for a file kept open: its first bytes against the identity, its size against the
+   * last one seen, so a file truncated in place (copytruncate) while closed is reported as a
+   * truncation. Statistics start again at 0.
+   */
+  async reopen(path: string, resumeAt: number): Promise<FileTailer> {
+    if (!this.#closed) {
+      throw new RelayError(TailErrorCode.BadOption, `${this.path}: reopen of an open tailer`, {
+        details: { path: this.path },
+      });
+    }
+    const options: FileTailerOptions = {
+      ...this.#options,
+      start: checkFileOffset(resumeAt),
+      generation: this.#generation,
+      expect: { dev: this.#identity.device, ino: this.#identity.inode },
+    };
+    let handle: FileHandle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw openError(path, err);
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile() || st.dev !== this.#identity.device || st.ino !== this.#identity.inode) {
+        throw new RelayError(
+          TailErrorCode.Replaced,
+          `${path} is not the file read before (expected ${this.#identity.device}:${this.#identity.inode}, found ${st.dev}:${st.ino})`,
+          { details: { path }, retriable: true },
+        );
+      }
+      if (options.confine) await verifyConfined(handle, st, path, options.confine);
+      const probe: FileProbe = {
+        device: st.dev,
+        inode: st.ino,
+        size: st.size,
+        prefix: Buffer.alloc(0),
+      };
+      return new FileTailer(path, handle, probe, options, resumeAt, {
+        identity: this.#identity,
+        size: this.#size,
+      });
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err instanceof RelayError ? err : openError(path, err);
+    }
   }
 
   /**
@@ -212,6 +269,11 @@ export class FileTailer {
   /** Identity of the content being read; its prefix grows until it holds the fingerprint. */
   get identity(): FileIdentity {
     return { ...this.#identity };
+  }
+
+  /** The identity without a copy (read only): for comparing thousands of files cheaply. */
+  get identityView(): Readonly<FileIdentity> {
+    return this.#identity;
   }
 
   /** Generation of the content being read; raised by one at each truncation. */
