@@ -17,6 +17,7 @@ import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
 import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
@@ -91,7 +92,7 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
       checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
       lines: { partialFlushMs: 200 },
     };
-    return { dir, logs, committed, agentConfig };
+    return { dir, logs, committed, agentConfig, collector, sink };
   }
 
   async function agentFor(config: Record<string, unknown>): Promise<Agent> {
@@ -218,6 +219,60 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
         committed.map((c) => c.text),
       ),
     ).toEqual(exactlyOnce(5));
+  });
+
+  it('(b2) delivers every line once when the ack of an event flushed by its timeout is lost and the event grows', async () => {
+    const { logs, committed, agentConfig, collector, sink } = await setup({
+      multiline: { preset: 'java', flushTimeoutMs: 300 },
+    });
+    const [host, port] = collector.address.split(':');
+    const proxy = new TcpProxy({ host: host as string, port: Number(port) });
+    await proxy.up();
+    stops.push(() => proxy.down());
+    // The ack of the batch holding the flushed event never reaches the agent: the connection is
+    // cut once the sink has written it (the collector's mark is past the event).
+    const write = sink.write.bind(sink);
+    let cutAfter: string | undefined;
+    sink.write = async (batch: SinkBatch) => {
+      const result = await write(batch);
+      if (cutAfter !== undefined && batch.lines.some((l) => String(l).startsWith(cutAfter ?? ''))) {
+        cutAfter = undefined;
+        await proxy.down();
+      }
+      return result;
+    };
+    await agentFor({ ...agentConfig, collectors: [`127.0.0.1:${proxy.port}`] });
+    const log = join(logs, 'svc.log');
+    const event = javaEvent(3).split('\n');
+    const head = event.slice(0, 3);
+    cutAfter = head[0];
+    await writeFile(log, `${javaEvent(1)}\n${head.join('\n')}\n`);
+    // The trace pauses longer than the flush timeout: its first lines go out as one event.
+    await waitFor(() => committed.some((c) => c.text === head.join('\n')), {
+      timeoutMs: 20_000,
+      what: 'the flushed event',
+    });
+    await waitFor(() => cutAfter === undefined, { timeoutMs: 5_000, what: 'the cut' });
+    // Its rest is written while the agent waits for an answer that will not come.
+    await appendFile(log, `${event.slice(3).join('\n')}\n${javaEvent(4)}\n${javaEvent(5)}\n`);
+    await sleep(200);
+    await proxy.up();
+    const lines = [javaEvent(1), ...event, javaEvent(4), javaEvent(5)];
+    const delivered = () => committed.flatMap((c) => c.text.split('\n'));
+    await waitFor(() => delivered().length >= lines.length, {
+      timeoutMs: 30_000,
+      what: `${lines.length} lines`,
+    });
+    await sleep(800);
+    expect(countLines(lines, delivered())).toEqual(exactlyOnce(lines.length));
+    // The event's first part once, its rest as a record of its own, never one longer record.
+    expect(committed.map((c) => c.text)).toEqual([
+      javaEvent(1),
+      head.join('\n'),
+      event.slice(3).join('\n'),
+      javaEvent(4),
+      javaEvent(5),
+    ]);
   });
 
   it('(c) delivers exactly the included half, acks up to the file end, and resends nothing after a restart', async () => {

@@ -4,6 +4,7 @@ import type { FileTailer } from '../tail/file-reader.js';
 import { lineEnd, type Line } from '../tail/line-splitter.js';
 import type { RecordStage } from '../records/record-stage.js';
 import { isPlainLine, recordEnd, type SourceRecord } from '../records/record.js';
+import { CutPoints } from './cut-points.js';
 import { LagClock } from './lag-clock.js';
 
 /** A batch on its way, as the harvester remembers it (the bytes stay in the file). */
@@ -195,6 +196,8 @@ export class Harvester {
   #reported = { truncated: 0, skipped: 0, discardedBytes: 0 };
   /** A multiline event held at the end of the file: its first offset, where its lines ended, since when. */
   #held: { offset: number; end: number; since: number } | undefined;
+  /** Where sent, unacknowledged records ended: lines read again are cut there again. */
+  readonly #cuts = new CutPoints();
   #recordCounts: RecordCounts = { filteredLines: 0, cutEvents: 0, invalidSequences: 0 };
 
   constructor(
@@ -347,6 +350,7 @@ export class Harvester {
       const partial = this.tailer.flushPartial();
       if (partial) lines = [partial];
     }
+    lines = this.#cuts.split(lines);
     const truncation = result.truncation && {
       ...result.truncation,
       identity: before,
@@ -412,6 +416,7 @@ export class Harvester {
       done: false,
     };
     this.inFlight.push(sent);
+    this.#cuts.add(sent.end);
     if (truncation && count === readCount) this.#switchGeneration(truncation);
     return { batch, sent };
   }
@@ -443,7 +448,12 @@ export class Harvester {
       !this.atLiveName ||
       this.continues !== undefined ||
       timedOut;
-    const out = stage.process(lines, { final, eof });
+    const cuts = this.#cuts;
+    const out = stage.process(lines, {
+      final,
+      eof,
+      endsRecordAt: cuts.size === 0 ? undefined : (offset) => cuts.endsAt(offset),
+    });
     if (out.held !== undefined) {
       if (!idle || held === undefined) held = { ...out.held, since: now };
       this.#held = held;
@@ -497,6 +507,7 @@ export class Harvester {
       done: false,
     };
     this.inFlight.push(sent);
+    this.#cuts.add(sent.end);
     if (truncation) this.#switchGeneration(truncation);
     return { batch, sent };
   }
@@ -548,6 +559,7 @@ export class Harvester {
     this.acked = 0;
     this.epoch++;
     this.#held = undefined;
+    this.#cuts.clear();
   }
 
   /** Whether `sent` is an unanswered batch of the content before a truncation. */
@@ -638,7 +650,10 @@ export class Harvester {
     while (this.inFlight[0]?.done) {
       moved = (this.inFlight.shift() as SentBatch).end;
     }
-    if (moved !== undefined) this.acked = moved;
+    if (moved !== undefined) {
+      this.acked = moved;
+      this.#cuts.dropThrough(moved);
+    }
     return moved;
   }
 

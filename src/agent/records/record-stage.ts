@@ -42,6 +42,11 @@ export interface StageInput {
   final: boolean;
   /** The read ended at the file's end (not at its budget). */
   eof: boolean;
+  /**
+   * Whether a record sent earlier ended at this offset (its acknowledgement was lost and the
+   * lines are read again): the record must end there again. Default: never.
+   */
+  endsRecordAt?: ((offset: number) => boolean) | undefined;
 }
 
 /** Built once per tail; stateless between calls (a read always starts at an event's first line). */
@@ -129,7 +134,11 @@ export class RecordStage {
       if (i > from) {
         const prev = lines[i - 1] as Line;
         const contiguous = line.offset === lineEnd(prev);
-        let join = ml !== undefined && contiguous && ml.continues(joins, lastJoins);
+        let join =
+          ml !== undefined &&
+          contiguous &&
+          ml.continues(joins, lastJoins) &&
+          input.endsRecordAt?.(line.offset) !== true;
         let cut = false;
         if (
           join &&
@@ -163,6 +172,7 @@ export class RecordStage {
       !input.final &&
       last.terminatorLength !== 0 &&
       ml.open(lastJoins) &&
+      input.endsRecordAt?.(lineEnd(last)) !== true &&
       lines.length - from < ml.maxLines &&
       bytes + 1 <= ml.maxBytes &&
       // A read cut by its budget with one event in it: that event fills the budget; send it.

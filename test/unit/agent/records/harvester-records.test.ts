@@ -31,7 +31,7 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  async function open(content: string, options: RecordStageOptions) {
+  async function open(content: string, options: RecordStageOptions | undefined) {
     const { dir, cleanup } = await tempDir();
     const path = join(dir, 'app.log');
     await writeFile(path, content);
@@ -50,7 +50,7 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
         maxBatchLines: 10_000,
         partialFlushMs: 100,
         maxWaitMs: 0,
-        records: recordStageFor(options),
+        records: options === undefined ? undefined : recordStageFor(options),
       },
       tailer,
       path,
@@ -139,5 +139,51 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
     });
     expect(only.settle(empty!.sent)).toBe(16);
     expect(await only.nextBatch(1)).toBeUndefined();
+  });
+
+  // The lost-ack hole: an event flushed by its timeout, its ack lost, then more lines join it on
+  // disk. Read again as one longer record at the same offset, the collector (mark just past the
+  // first record) would drop it whole as a duplicate, and the lines that joined would be lost.
+  it('cuts an event flushed by its timeout where it was sent when its ack is lost and it grew', async () => {
+    const { harvester, path } = await open('A\n at 1\nB\n at 2\n', { multiline });
+    const first = await harvester.nextBatch(1000);
+    expect(harvester.settle(first!.sent)).toBe(8);
+    expect(await harvester.nextBatch(1100)).toBeUndefined();
+    const flushed = await harvester.nextBatch(2200);
+    expect(received(flushed!.batch)).toEqual([['B\n at 2', 8]]);
+    // The connection dropped before the answer: read again from the acked offset.
+    expect(harvester.rewind(flushed!.sent, 0, 2300)).toBe(true);
+    await appendFile(path, ' at 3\nC\n');
+    const again = await harvester.nextBatch(2400);
+    // The same record again (the collector drops it), then the rest as a record of its own.
+    expect(received(again!.batch)).toEqual([
+      ['B\n at 2', 8],
+      [' at 3', 16],
+    ]);
+    expect(again!.batch.endOffset).toBe(22);
+    expect(harvester.settle(again!.sent)).toBe(22);
+    // Acknowledged: the cut is forgotten, the next events are cut by the file alone.
+    await appendFile(path, ' at 4\nD\n');
+    expect(received((await harvester.nextBatch(2500))!.batch)).toEqual([['C\n at 4', 22]]);
+  });
+
+  it('cuts a partial line flushed from an orphaned file where it was sent when its ack is lost', async () => {
+    const { harvester, path } = await open('x\nabc', undefined);
+    harvester.orphaned = true;
+    const first = await harvester.nextBatch(1000);
+    expect(received(first!.batch)).toEqual([['x', 0]]);
+    const partial = await harvester.nextBatch(1200);
+    expect(received(partial!.batch)).toEqual([['abc', 2]]);
+    expect(partial!.batch.endOffset).toBe(5);
+    // Both answers lost; the writer, still holding the file open, completes the line.
+    expect(harvester.rewind(partial!.sent, 0, 1250)).toBe(true);
+    await appendFile(path, 'def\n');
+    const again = await harvester.nextBatch(1300);
+    expect(received(again!.batch)).toEqual([
+      ['x', 0],
+      ['abc', 2],
+      ['def', 5],
+    ]);
+    expect(again!.batch.endOffset).toBe(9);
   });
 });
