@@ -961,6 +961,7 @@ export class Agent extends Component {
       keyPath,
       continues,
     );
+    this.#restoreCuts(harvester);
     // The tail may have been stopped while the file was being opened (a scan that began before
     // the control plane's change): opening it now would read a file nobody asked for any more.
     const current = this.#tails.find((t) => t.name === tailEntry.name);
@@ -1091,6 +1092,7 @@ export class Agent extends Component {
       keyPath,
       { device: old.identity.device, inode: old.identity.inode },
     );
+    this.#restoreCuts(harvester);
     harvester.bornMs = copy.bornMs;
     harvester.atLiveName = false;
     this.#harvesters.set(`${copy.dev}:${copy.ino}`, harvester);
@@ -1416,6 +1418,7 @@ export class Agent extends Component {
             await this.#dropCompressed(h, next.batch);
             continue;
           }
+          if (next?.sent.forced === true) await this.#persistCuts(h);
           if (next) {
             const lines = next.batch.lineLengths.length;
             this.#m.linesRead.inc(lines);
@@ -1745,6 +1748,28 @@ export class Agent extends Component {
     }
     const acked = h.settle(sent);
     if (acked !== undefined && this.checkpoints.running) this.#record(h);
+  }
+
+  /** Cuts persisted before a restart for the stream the harvester resumes (see CutPoints). */
+  #restoreCuts(h: Harvester): void {
+    const entry = this.checkpoints.running ? this.checkpoints.get(h.key) : undefined;
+    if (entry?.cuts !== undefined && entry.offset === h.acked) h.restoreCuts(entry.cuts);
+  }
+
+  /**
+   * A record whose end the file does not fix is about to be sent: its end goes to disk first, so
+   * that after a crash the lines are cut there again (at most one registry write per flushed
+   * event, which waits for its flush timeout). A registry that cannot be written is already
+   * reported by its own metrics; the batch is sent anyway rather than held.
+   */
+  async #persistCuts(h: Harvester): Promise<void> {
+    // A stream without an entry yet (its first batch) resumes from 0 or its copy's entry.
+    if (!this.checkpoints.running || !this.checkpoints.setCuts(h.key, h.forcedCuts)) return;
+    try {
+      await this.checkpoints.flush();
+    } catch (err) {
+      this.#log.warn({ path: h.path, err }, 'could not persist where a flushed record ends');
+    }
   }
 
   /** Writes the harvester's acked offset and identity to the checkpoint registry. */

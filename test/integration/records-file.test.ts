@@ -53,6 +53,48 @@ async function expectEachOnce(
   ).toEqual(exactlyOnce(n));
 }
 
+/** A Java service's event: a log line, and for every third one a stack trace with a cause. */
+function javaEvent(n: number): string {
+  const head = `2026-12-07 10:00:${String(n % 60).padStart(2, '0')}.000 ${n % 3 === 0 ? 'ERROR' : 'INFO '} [exec-${n % 7}] c.e.OrderService - order ${n}`;
+  if (n % 3 !== 0) return head;
+  return [
+    head,
+    `java.lang.IllegalStateException: payment ${n} refused`,
+    `\tat com.example.PaymentService.charge(PaymentService.java:${n})`,
+    `\tat com.example.OrderService.place(OrderService.java:${n + 1})`,
+    `\t... ${n % 40} more`,
+    `Caused by: java.net.SocketTimeoutException: read ${n} timed out`,
+    `\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:${n + 2})`,
+  ].join('\n');
+}
+
+/**
+ * After javaEvent(1), `event` cut after its first `at` lines by a lost ack, then javaEvent(4) and
+ * javaEvent(5): every line once, the event's first part once and its rest as a record of its
+ * own — never one longer record that the collector would drop as a duplicate.
+ */
+async function expectSplitEventOnce(
+  committed: readonly Committed[],
+  event: readonly string[],
+  at: number,
+): Promise<void> {
+  const lines = [javaEvent(1), ...event, javaEvent(4), javaEvent(5)];
+  const delivered = () => committed.flatMap((c) => c.text.split('\n'));
+  await waitFor(() => delivered().length >= lines.length, {
+    timeoutMs: 30_000,
+    what: `${lines.length} lines`,
+  });
+  await sleep(800);
+  expect(countLines(lines, delivered())).toEqual(exactlyOnce(lines.length));
+  expect(committed.map((c) => c.text)).toEqual([
+    javaEvent(1),
+    event.slice(0, at).join('\n'),
+    event.slice(at).join('\n'),
+    javaEvent(4),
+    javaEvent(5),
+  ]);
+}
+
 describe('record stage: multiline, filters, encodings (file sink)', () => {
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -99,21 +141,6 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     const agent = await startAgent(config);
     stops.push(() => agent.stop());
     return agent;
-  }
-
-  /** A Java service's event: a log line, and for every third one a stack trace with a cause. */
-  function javaEvent(n: number): string {
-    const head = `2026-12-07 10:00:${String(n % 60).padStart(2, '0')}.000 ${n % 3 === 0 ? 'ERROR' : 'INFO '} [exec-${n % 7}] c.e.OrderService - order ${n}`;
-    if (n % 3 !== 0) return head;
-    return [
-      head,
-      `java.lang.IllegalStateException: payment ${n} refused`,
-      `\tat com.example.PaymentService.charge(PaymentService.java:${n})`,
-      `\tat com.example.OrderService.place(OrderService.java:${n + 1})`,
-      `\t... ${n % 40} more`,
-      `Caused by: java.net.SocketTimeoutException: read ${n} timed out`,
-      `\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:${n + 2})`,
-    ].join('\n');
   }
 
   it('(a) keeps every Java stack trace whole and delivers each event once across rename rotation', async () => {
@@ -221,58 +248,71 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     ).toEqual(exactlyOnce(5));
   });
 
-  it('(b2) delivers every line once when the ack of an event flushed by its timeout is lost and the event grows', async () => {
-    const { logs, committed, agentConfig, collector, sink } = await setup({
-      multiline: { preset: 'java', flushTimeoutMs: 300 },
-    });
-    const [host, port] = collector.address.split(':');
+  /**
+   * Routes the agent through a proxy and makes the ack of the first batch holding a record that
+   * starts with `head` get lost: the connection is cut once the sink has written it (the
+   * collector's mark is past the record). Resolves the returned promise when it was cut.
+   */
+  async function loseAckOf(
+    env: Awaited<ReturnType<typeof setup>>,
+    head: string,
+  ): Promise<{ proxy: TcpProxy; cut: Promise<void> }> {
+    const [host, port] = env.collector.address.split(':');
     const proxy = new TcpProxy({ host: host as string, port: Number(port) });
     await proxy.up();
     stops.push(() => proxy.down());
-    // The ack of the batch holding the flushed event never reaches the agent: the connection is
-    // cut once the sink has written it (the collector's mark is past the event).
-    const write = sink.write.bind(sink);
-    let cutAfter: string | undefined;
-    sink.write = async (batch: SinkBatch) => {
+    const write = env.sink.write.bind(env.sink);
+    let armed = true;
+    let done: () => void = () => undefined;
+    const cut = new Promise<void>((resolve) => (done = resolve));
+    env.sink.write = async (batch: SinkBatch) => {
       const result = await write(batch);
-      if (cutAfter !== undefined && batch.lines.some((l) => String(l).startsWith(cutAfter ?? ''))) {
-        cutAfter = undefined;
+      if (armed && batch.lines.some((l) => String(l).startsWith(head))) {
+        armed = false;
         await proxy.down();
+        done();
       }
       return result;
     };
-    await agentFor({ ...agentConfig, collectors: [`127.0.0.1:${proxy.port}`] });
-    const log = join(logs, 'svc.log');
+    return { proxy, cut };
+  }
+
+  it('(b2) delivers every line once when the ack of an event flushed by its timeout is lost and the event grows', async () => {
+    const env = await setup({ multiline: { preset: 'java', flushTimeoutMs: 300 } });
     const event = javaEvent(3).split('\n');
     const head = event.slice(0, 3);
-    cutAfter = head[0];
-    await writeFile(log, `${javaEvent(1)}\n${head.join('\n')}\n`);
+    const { proxy, cut } = await loseAckOf(env, head[0] as string);
+    await agentFor({ ...env.agentConfig, collectors: [`127.0.0.1:${proxy.port}`] });
+    const log = join(env.logs, 'svc.log');
     // The trace pauses longer than the flush timeout: its first lines go out as one event.
-    await waitFor(() => committed.some((c) => c.text === head.join('\n')), {
-      timeoutMs: 20_000,
-      what: 'the flushed event',
-    });
-    await waitFor(() => cutAfter === undefined, { timeoutMs: 5_000, what: 'the cut' });
+    await writeFile(log, `${javaEvent(1)}\n${head.join('\n')}\n`);
+    await cut;
     // Its rest is written while the agent waits for an answer that will not come.
     await appendFile(log, `${event.slice(3).join('\n')}\n${javaEvent(4)}\n${javaEvent(5)}\n`);
     await sleep(200);
     await proxy.up();
-    const lines = [javaEvent(1), ...event, javaEvent(4), javaEvent(5)];
-    const delivered = () => committed.flatMap((c) => c.text.split('\n'));
-    await waitFor(() => delivered().length >= lines.length, {
-      timeoutMs: 30_000,
-      what: `${lines.length} lines`,
-    });
-    await sleep(800);
-    expect(countLines(lines, delivered())).toEqual(exactlyOnce(lines.length));
-    // The event's first part once, its rest as a record of its own, never one longer record.
-    expect(committed.map((c) => c.text)).toEqual([
-      javaEvent(1),
-      head.join('\n'),
-      event.slice(3).join('\n'),
-      javaEvent(4),
-      javaEvent(5),
-    ]);
+    await expectSplitEventOnce(env.committed, event, 3);
+  });
+
+  it('(b3) delivers every line once when the agent restarts after an event flushed by its timeout lost its ack', async () => {
+    const env = await setup({ multiline: { preset: 'java', flushTimeoutMs: 300 } });
+    const event = javaEvent(3).split('\n');
+    const head = event.slice(0, 3);
+    const { proxy, cut } = await loseAckOf(env, head[0] as string);
+    const agent = await agentFor({ ...env.agentConfig, collectors: [`127.0.0.1:${proxy.port}`] });
+    const log = join(env.logs, 'svc.log');
+    await writeFile(log, `${javaEvent(1)}\n${head.join('\n')}\n`);
+    await cut;
+    // The agent goes down without the answer: only its registry knows where the event was cut.
+    await agent.stop();
+    const registry = JSON.parse(await readFile(env.agentConfig.checkpoint.path, 'utf8')) as {
+      entries: Record<string, { offset: number; cuts?: number[] }>;
+    };
+    const flushedEnd = Buffer.byteLength(`${javaEvent(1)}\n${head.join('\n')}\n`);
+    expect(Object.values(registry.entries).map((e) => e.cuts)).toEqual([[flushedEnd]]);
+    await appendFile(log, `${event.slice(3).join('\n')}\n${javaEvent(4)}\n${javaEvent(5)}\n`);
+    await agentFor(env.agentConfig);
+    await expectSplitEventOnce(env.committed, event, 3);
   });
 
   it('(c) delivers exactly the included half, acks up to the file end, and resends nothing after a restart', async () => {

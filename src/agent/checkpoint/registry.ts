@@ -58,6 +58,12 @@ export interface CheckpointEntry {
   readonly updatedAt: number;
   /** When the file was noticed gone, in ms since the epoch; absent while it exists. */
   readonly removedAt?: number;
+  /**
+   * Ends, past `offset`, of records sent but not yet acknowledged whose end the file alone does
+   * not fix (a multiline event flushed by its timeout, a partial line): after a restart the lines
+   * are cut there again, so a collector's mark never falls inside a record. Absent when none.
+   */
+  readonly cuts?: readonly number[];
 }
 
 /** What `set` is told about a stream after a batch was acked. */
@@ -173,6 +179,7 @@ interface StoredEntry {
   topic: string;
   updatedAt: number;
   removedAt?: number;
+  cuts?: number[];
 }
 
 const storedEntrySchema = z.object({
@@ -185,6 +192,7 @@ const storedEntrySchema = z.object({
   topic: z.string(),
   updatedAt: z.number(),
   removedAt: z.number().optional(),
+  cuts: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).optional(),
 });
 
 const documentSchema = z.object({
@@ -369,9 +377,29 @@ export class CheckpointRegistry extends Component {
       updatedAt: this.#now(),
     };
     if (previous?.removedAt !== undefined) entry.removedAt = previous.removedAt;
+    const cuts = previous?.cuts?.filter((c) => c > entry.offset);
+    if (cuts !== undefined && cuts.length > 0) entry.cuts = cuts;
     this.#entries.set(key, entry);
     this.#changed();
     return accepted;
+  }
+
+  /**
+   * Records where sent, unacknowledged records of the stream ended although the file did not
+   * end them (see {@link CheckpointEntry.cuts}); cuts at or before the acked offset are dropped.
+   * Returns false for an unknown key. Call `flush` before sending the record to make it durable.
+   */
+  setCuts(key: string, cuts: readonly number[]): boolean {
+    this.#assertRunning('setCuts');
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return false;
+    for (const c of cuts) checkOffset(c);
+    const kept = cuts.filter((c) => c > entry.offset);
+    if (kept.length === 0 && entry.cuts === undefined) return true;
+    if (kept.length === 0) delete entry.cuts;
+    else entry.cuts = [...kept];
+    this.#changed();
+    return true;
   }
 
   /**
@@ -386,6 +414,8 @@ export class CheckpointRegistry extends Component {
     if (entry === undefined) return false;
     this.#log.info({ key, from: entry.offset, to: offset, reason }, 'checkpoint offset reset');
     entry.offset = offset;
+    // Cuts belong to the content read before; reading restarts in other content.
+    delete entry.cuts;
     entry.updatedAt = this.#now();
     this.#changed();
     return true;
@@ -852,6 +882,8 @@ function parseRegistry(bytes: Buffer): ReadResult {
     };
     if (e.keyPath !== undefined) entry.keyPath = e.keyPath;
     if (e.removedAt !== undefined) entry.removedAt = e.removedAt;
+    const cuts = e.cuts?.filter((c) => c > e.offset).sort((a, b) => a - b);
+    if (cuts !== undefined && cuts.length > 0) entry.cuts = cuts;
     entries.set(key, entry);
   }
   return { kind: 'ok', entries };

@@ -21,13 +21,19 @@ import { lineEnd, type Line } from '../tail/line-splitter.js';
 export class CutPoints {
   /** Ascending, unique, all past the acked offset. */
   readonly #offsets: number[] = [];
+  /** Those the file alone does not fix (see {@link forced}). */
+  readonly #forced = new Set<number>();
 
   get size(): number {
     return this.#offsets.length;
   }
 
-  /** A batch was sent ending at `offset`. */
-  add(offset: number): void {
+  /**
+   * A batch was sent ending at `offset`. `forced`: its last record ends where the file ended
+   * then, not where the file says (the agent persists those: a restart must cut there too).
+   */
+  add(offset: number, forced = false): void {
+    if (forced) this.#forced.add(offset);
     const list = this.#offsets;
     let i = list.length;
     while (i > 0 && (list[i - 1] as number) > offset) i--;
@@ -39,12 +45,18 @@ export class CutPoints {
   dropThrough(acked: number): void {
     let n = 0;
     while (n < this.#offsets.length && (this.#offsets[n] as number) <= acked) n++;
-    if (n > 0) this.#offsets.splice(0, n);
+    if (n > 0) for (const c of this.#offsets.splice(0, n)) this.#forced.delete(c);
+  }
+
+  /** The forced cuts, ascending: what the checkpoint registry keeps across a restart. */
+  forced(): number[] {
+    return this.#offsets.filter((c) => this.#forced.has(c));
   }
 
   /** A new generation of the file: offsets of the old content mean nothing in it. */
   clear(): void {
     this.#offsets.length = 0;
+    this.#forced.clear();
   }
 
   /** Whether a record sent earlier ended at `offset` (the next line must start a new record). */

@@ -18,6 +18,11 @@ export interface SentBatch {
   lines: number;
   /** Set once committed (or rejected) while an earlier batch is still unanswered. */
   done: boolean;
+  /**
+   * Its last record ends where the file ended when it was read, not where the file says (an
+   * event flushed by its timeout, a partial line): the cut must be on disk before it is sent.
+   */
+  forced?: boolean;
 }
 
 /** Identity fields of the registry entry (`fingerprint` holds `<prefixLength>/<prefixHash>`). */
@@ -414,9 +419,10 @@ export class Harvester {
       generation,
       lines: lines.length,
       done: false,
+      forced: (lines[lines.length - 1] as Line).terminatorLength === 0 && !truncation,
     };
     this.inFlight.push(sent);
-    this.#cuts.add(sent.end);
+    this.#cuts.add(sent.end, sent.forced);
     if (truncation && count === readCount) this.#switchGeneration(truncation);
     return { batch, sent };
   }
@@ -451,7 +457,8 @@ export class Harvester {
     const cuts = this.#cuts;
     const out = stage.process(lines, {
       final,
-      eof,
+      // A truncation ends the old content: nothing more of it can be read.
+      eof: eof || Boolean(truncation),
       endsRecordAt: cuts.size === 0 ? undefined : (offset) => cuts.endsAt(offset),
     });
     if (out.held !== undefined) {
@@ -505,9 +512,10 @@ export class Harvester {
       generation,
       lines: records.length,
       done: false,
+      forced: out.forcedEnd && end === out.end && !truncation,
     };
     this.inFlight.push(sent);
-    this.#cuts.add(sent.end);
+    this.#cuts.add(sent.end, sent.forced);
     if (truncation) this.#switchGeneration(truncation);
     return { batch, sent };
   }
@@ -632,6 +640,16 @@ export class Harvester {
       skippedBefore: [],
       skippedAfter: 0,
     };
+  }
+
+  /** Ends of records sent, not yet acknowledged, that the file alone does not fix (to persist). */
+  get forcedCuts(): number[] {
+    return this.#cuts.forced();
+  }
+
+  /** Forced cuts persisted before a restart (all past the acked offset the harvester resumes at). */
+  restoreCuts(offsets: readonly number[]): void {
+    for (const c of offsets) if (c > this.acked) this.#cuts.add(c, true);
   }
 
   /** False for an answer from before a rewind (its lines are being read and sent again). */

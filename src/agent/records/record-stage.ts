@@ -34,6 +34,12 @@ export interface StageResult {
    * in `records`; read it again from `offset` later. `end` is where its lines end now.
    */
   held: { offset: number; end: number } | undefined;
+  /**
+   * The last record ends where the file ended, although its event could still have grown (sent
+   * because no more lines were expected, or its flush timeout passed): its end is not a property
+   * of the file, so it must be remembered to be cut there again if it is read again.
+   */
+  forcedEnd: boolean;
 }
 
 /** Whether the last read ended at the file's end (more lines may come) and must be wrapped up. */
@@ -166,18 +172,18 @@ export class RecordStage {
 
     // The last event: complete, or possibly unfinished (more lines may join it).
     const last = lines[lines.length - 1] as Line;
-    let held: StageResult['held'];
-    if (
+    const mayGrow =
       ml !== undefined &&
-      !input.final &&
       last.terminatorLength !== 0 &&
       ml.open(lastJoins) &&
       input.endsRecordAt?.(lineEnd(last)) !== true &&
       lines.length - from < ml.maxLines &&
-      bytes + 1 <= ml.maxBytes &&
-      // A read cut by its budget with one event in it: that event fills the budget; send it.
-      (input.eof || from > 0)
-    ) {
+      bytes + 1 <= ml.maxBytes;
+    let held: StageResult['held'];
+    // Held: a read cut by its budget (the next lines are on disk already and decide, even for a
+    // file rotated away), or at the end of a file more lines may still come to. A read cut by
+    // its budget with one event in it is not held: that event fills the budget; it is sent.
+    if (mayGrow && (input.eof ? !input.final : from > 0)) {
       held = { offset: (lines[from] as Line).offset, end: lineEnd(last) };
       skipped += (lines[from] as Line).offset - previousEnd;
     } else {
@@ -190,6 +196,7 @@ export class RecordStage {
       skippedAfter: skipped,
       filteredAfter: filtered,
       held,
+      forcedEnd: mayGrow && held === undefined && input.eof,
     };
   }
 }

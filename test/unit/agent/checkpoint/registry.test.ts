@@ -121,6 +121,30 @@ describe('CheckpointRegistry', () => {
       expect(b.size).toBe(2);
     });
 
+    it('keeps the cuts past the acked offset across a restart, drops them once acked or reset', async () => {
+      const a = registry();
+      await a.start();
+      expect(a.setCuts('k', [120])).toBe(false);
+      a.set('k', ack(100));
+      expect(a.setCuts('k', [90, 120, 150])).toBe(true);
+      await a.flush();
+      expect((await readDoc(file)).entries.k).toMatchObject({ offset: 100, cuts: [120, 150] });
+      await a.stop();
+      const b = registry();
+      await b.start();
+      expect(b.get('k')?.cuts).toEqual([120, 150]);
+      // The first flushed record was acknowledged: its cut is no longer needed.
+      b.set('k', ack(120));
+      expect(b.get('k')?.cuts).toEqual([150]);
+      b.set('k', ack(150));
+      expect(b.get('k')?.cuts).toBeUndefined();
+      b.set('k', ack(200));
+      b.setCuts('k', [260]);
+      b.reset('k', 0, 'truncated');
+      expect(b.get('k')?.cuts).toBeUndefined();
+      expectCode(() => b.setCuts('k', [-1]), checkpointErrorCodes.invalidArgument);
+    });
+
     it('keeps the key path of a stream from its first ack, across renames and restarts', async () => {
       const a = registry();
       await a.start();

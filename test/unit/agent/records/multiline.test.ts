@@ -168,6 +168,34 @@ describe('event limits, offsets and held events', () => {
     const flushed = stage.process(linesOf('second\n at b\n', 12), { final: true, eof: true });
     expect(flushed.records.map((r) => String(r.content))).toEqual(['second\n at b']);
     expect(flushed.held).toBeUndefined();
+    // Its end is where the file ended, not where the file says: the harvester must remember it.
+    expect(flushed.forcedEnd).toBe(true);
+    expect(open.forcedEnd).toBe(false);
+  });
+
+  it('holds the last event of a read cut by its budget even in a file rotated away (events stay whole)', () => {
+    const stage = new RecordStage({ multiline: { ...limits, pattern: String.raw`^\s` } });
+    const out = stage.process(linesOf('first\n at a\nsecond\n at b\n'), {
+      final: true,
+      eof: false,
+    });
+    expect(out.records.map((r) => String(r.content))).toEqual(['first\n at a']);
+    expect(out.held).toEqual({ offset: 12, end: 25 });
+    expect(out.forcedEnd).toBe(false);
+  });
+
+  it('ends an event where a record sent before ended (lines read again after a lost ack)', () => {
+    const stage = new RecordStage({ multiline: { ...limits, pattern: String.raw`^\s` } });
+    const out = stage.process(linesOf('first\n at a\n at b\nnext\n'), {
+      final: false,
+      eof: true,
+      endsRecordAt: (offset) => offset === 12,
+    });
+    expect(out.records.map((r) => [String(r.content), r.offset])).toEqual([
+      ['first\n at a', 0],
+      [' at b', 12],
+    ]);
+    expect(out.held).toEqual({ offset: 18, end: 23 });
   });
 
   it('does not hold a match-before event whose last line ends it', () => {
