@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   appendFile,
   copyFile,
@@ -16,6 +15,7 @@ import { RelayError } from '../../src/common/errors/relay-error.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
+import { gbk, javaEvent } from '../helpers/record-logs.js';
 import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
@@ -98,21 +98,6 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     const agent = await startAgent(config);
     stops.push(() => agent.stop());
     return agent;
-  }
-
-  /** A Java service's event: a log line, and for every third one a stack trace with a cause. */
-  function javaEvent(n: number): string {
-    const head = `2026-12-07 10:00:${String(n % 60).padStart(2, '0')}.000 ${n % 3 === 0 ? 'ERROR' : 'INFO '} [exec-${n % 7}] c.e.OrderService - order ${n}`;
-    if (n % 3 !== 0) return head;
-    return [
-      head,
-      `java.lang.IllegalStateException: payment ${n} refused`,
-      `\tat com.example.PaymentService.charge(PaymentService.java:${n})`,
-      `\tat com.example.OrderService.place(OrderService.java:${n + 1})`,
-      `\t... ${n % 40} more`,
-      `Caused by: java.net.SocketTimeoutException: read ${n} timed out`,
-      `\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:${n + 2})`,
-    ].join('\n');
   }
 
   it('(a) keeps every Java stack trace whole and delivers each event once across rename rotation', async () => {
@@ -310,8 +295,3 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     expect(committed.map((c) => c.offset)).toEqual(offsets);
   });
 });
-
-/** GBK bytes of `text`, by iconv (glibc's, present wherever the tests run). */
-function gbk(text: string): Buffer {
-  return execFileSync('iconv', ['-f', 'utf-8', '-t', 'gbk'], { input: text });
-}
