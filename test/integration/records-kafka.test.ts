@@ -188,13 +188,16 @@ describe('record stage: multiline, encodings, filters (collector into Kafka)', (
     });
     // Placeholders for invalid GBK, put in the text and swapped for bytes after encoding (GBK
     // never has a byte below 0x40 inside a character): \x01 → 81 20 (a lead byte before an
-    // ASCII space, which stays), \x02 → B0 (a lead byte cut off by the line's end).
+    // ASCII space, which stays), \x02 → B0 (a lead byte cut off by the line's end), \x03 → FF
+    // (never a GBK byte).
     const BAD_TRAIL = '\x01';
     const BAD_END = '\x02';
+    const BAD_BYTE = '\x03';
     const events = Array.from({ length: 400 }, (_, i) => {
       const head = `2026-12-07 10:00:00 信息 订单 ${i} 已支付，金额 ${i * 3} 元`;
       if (i % 10 === 7) return `${head}${BAD_TRAIL}备注`;
       if (i % 25 === 11) return `${head} 截断${BAD_END}`;
+      if (i % 30 === 13) return `${head}${BAD_BYTE}${BAD_BYTE}`;
       if (i % 8 !== 0) return head;
       return [
         `2026-12-07 10:00:00 错误 订单 ${i} 支付失败`,
@@ -210,18 +213,24 @@ describe('record stage: multiline, encodings, filters (collector into Kafka)', (
     let from = 0;
     for (let i = 0; i < encoded.length; i++) {
       const byte = encoded[i];
-      if (byte !== 0x01 && byte !== 0x02) continue;
-      parts.push(encoded.subarray(from, i), Buffer.from(byte === 0x01 ? [0x81, 0x20] : [0xb0]));
+      const bad =
+        byte === 0x01 ? [0x81, 0x20] : byte === 0x02 ? [0xb0] : byte === 0x03 ? [0xff] : [];
+      if (bad.length === 0) continue;
+      parts.push(encoded.subarray(from, i), Buffer.from(bad));
       from = i + 1;
     }
     parts.push(encoded.subarray(from));
     const file = Buffer.concat(parts);
     const written = events.map((e) =>
-      e.replaceAll(BAD_TRAIL, '\ufffd ').replaceAll(BAD_END, '\ufffd'),
+      e
+        .replaceAll(BAD_TRAIL, '\ufffd ')
+        .replaceAll(BAD_END, '\ufffd')
+        .replaceAll(BAD_BYTE, '\ufffd'),
     );
     const invalid = written.join('\n').split('\ufffd').length - 1;
-    // 40 heads with a bad trail byte, 24 of the stack traces, 16 heads cut after a lead byte.
-    expect(invalid).toBe(40 + 24 + 16);
+    // 40 heads with a bad trail byte, 24 of the stack traces, 16 heads cut after a lead byte,
+    // 13 heads with two 0xFF.
+    expect(invalid).toBe(40 + 24 + 16 + 26);
     expect(written.filter((e) => e.includes('\n'))).toHaveLength(48);
 
     const path = join(logs, 'gbk.log');
