@@ -65,8 +65,15 @@ export async function writeRotating(
   }
 }
 
-/** One rotation of `path`, which has `generations` rotated copies after it (none deleted). */
-async function rotate(path: string, generations: number, style: RotationStyle): Promise<void> {
+/**
+ * One rotation of `path`, its `generations`-th: the `generations - 1` rotated copies before it
+ * are shifted up (none deleted), then `path` becomes `path.1` (renamed, or copied and truncated).
+ */
+export async function rotate(
+  path: string,
+  generations: number,
+  style: RotationStyle,
+): Promise<void> {
   for (let k = generations - 1; k >= 1; k--) {
     await rename(`${path}.${k}`, `${path}.${k + 1}`);
   }

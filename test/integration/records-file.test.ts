@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import {
   appendFile,
   copyFile,
@@ -16,6 +15,7 @@ import { RelayError } from '../../src/common/errors/relay-error.js';
 import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
+import { gbk, javaEvent } from '../helpers/record-logs.js';
 import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -405,8 +405,3 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     expect(committed.map((c) => c.offset)).toEqual(offsets);
   });
 });
-
-/** GBK bytes of `text`, by iconv (glibc's, present wherever the tests run). */
-function gbk(text: string): Buffer {
-  return execFileSync('iconv', ['-f', 'utf-8', '-t', 'gbk'], { input: text });
-}

@@ -97,6 +97,6 @@ export const recordConfigFields = {
     .enum(ENCODINGS)
     .default('utf-8')
     .describe(
-      'The files’ character encoding. utf-8: bytes are shipped untouched. Others (gbk, gb18030, big5, shift_jis, euc-kr, latin1, utf-16le, utf-16be) are decoded and shipped as UTF-8; invalid sequences become U+FFFD (counted in logrelay_agent_decode_errors_total). utf-16le and utf-16be files are split at the two-byte newline. Offsets stay those of the file’s bytes. Default: utf-8.',
+      'The files’ character encoding. utf-8: bytes are shipped untouched. Others (gbk, gb18030, big5, shift_jis, euc-kr, latin1, utf-16le, utf-16be) are decoded and shipped as UTF-8 (gbk by the GB18030 decoder, as the WHATWG Encoding Standard and browsers read it); invalid sequences become U+FFFD (counted in logrelay_agent_decode_errors_total). utf-16le and utf-16be files are split at the two-byte newline. Offsets stay those of the file’s bytes. Default: utf-8.',
     ),
 };

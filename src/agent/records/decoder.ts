@@ -50,9 +50,13 @@ export class LineDecoder {
   constructor(encoding: Encoding) {
     this.encoding = encoding;
     if (encoding !== 'utf-8' && encoding !== 'latin1') {
-      // WHATWG labels; Node 20 ships full ICU, so these exist.
-      this.#strict = new TextDecoder(encoding, { fatal: true });
-      this.#lenient = new TextDecoder(encoding, { fatal: false });
+      // WHATWG labels; Node 20 ships full ICU, so these exist. GBK is read by the GB18030
+      // decoder, as the WHATWG Encoding Standard (and every browser) reads it: Node's "gbk" is
+      // ICU's windows-936, which takes the byte 0xFF (never a GBK byte) for U+F8F5 instead of an
+      // invalid sequence, and maps some codes to private-use points GB18030 has standard ones for.
+      const label = encoding === 'gbk' ? 'gb18030' : encoding;
+      this.#strict = new TextDecoder(label, { fatal: true });
+      this.#lenient = new TextDecoder(label, { fatal: false });
     }
   }
 

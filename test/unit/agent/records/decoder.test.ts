@@ -35,6 +35,21 @@ describe('LineDecoder', () => {
     );
   });
 
+  it('replaces and counts a GBK byte 0xFF (never a GBK byte) rather than mapping it to U+F8F5', () => {
+    // Node's ICU "gbk" is windows-936, which maps 0xFF to the private-use U+F8F5 as if valid;
+    // glibc's iconv and the WHATWG decoder refuse it.
+    const out = new LineDecoder('gbk').decode(Buffer.from([0xd6, 0xd0, 0xff, 0xce, 0xc4, 0xff]));
+    expect(out.text).toBe('中\ufffd文\ufffd');
+    expect(out.invalid).toBe(2);
+  });
+
+  it('decodes GBK as GB18030 does (the WHATWG gbk decoder): standard code points, not PUA', () => {
+    // A2 E3 is € in GB18030 (and to a browser reading GBK); windows-936 gives U+E76C.
+    const out = new LineDecoder('gbk').decode(Buffer.from([0x41, 0xa2, 0xe3, 0x80]));
+    expect(out.text).toBe('A€€');
+    expect(out.invalid).toBe(0);
+  });
+
   it('passes UTF-8 bytes through untouched (the same buffer)', () => {
     const raw = Buffer.from([0xff, 0x41]);
     expect(new LineDecoder('utf-8').decode(raw).bytes).toBe(raw);
