@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DaemonSet, type IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { StatefulSet, type IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import {
@@ -17,6 +18,7 @@ import { ServiceAccount, type IServiceAccount } from 'kubernetes-models/v1/Servi
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { afterAll, describe, expect, it } from 'vitest';
+import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { agentConfigSchema } from '../../../src/agent/config.js';
 import { collectorConfigSchema } from '../../../src/collector/config.js';
@@ -26,10 +28,12 @@ import { tempDir } from '../../helpers/temp-dir.js';
 
 // deploy/kubernetes/ is checked without a cluster: every manifest parses as kubectl reads it
 // (YAML 1.1, no duplicate keys) and validates against the Kubernetes 1.33 OpenAPI schemas
-// (the kubernetes-models package: types, enums, required fields, formats); what the schemas cannot
-// see is checked here (names that must match across objects, ports, mounts); and the agent and
-// collector configurations in the ConfigMaps are rendered by the pods' own init containers and
-// loaded with the loader and schemas the processes start with.
+// (the kubernetes-models package: types, enums, required fields, formats). Those schemas allow
+// unknown fields, which the API server refuses (kubectl's strict field validation): the same
+// package's type declarations catch them, through the TypeScript compiler's excess-property check.
+// What no schema sees is checked here (names that must match across objects, ports, mounts); and
+// the agent and collector configurations in the ConfigMaps are rendered by the pods' own init
+// containers and loaded with the loader and schemas the processes start with.
 const root = new URL('../../../', import.meta.url);
 const deployDir = 'deploy/kubernetes/';
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -81,6 +85,69 @@ const schemas: Record<string, (doc: Record<string, unknown>) => void> = {
   'policy/v1/PodDisruptionBudget': (d) =>
     new PodDisruptionBudget(d as unknown as IPodDisruptionBudget).validate(),
 };
+
+/** The kubernetes-models module and interface declaring each kind, by `apiVersion/kind`. */
+const declarations: Record<string, [module: string, type: string]> = {
+  'v1/Namespace': ['kubernetes-models/v1/Namespace', 'INamespace'],
+  'v1/ServiceAccount': ['kubernetes-models/v1/ServiceAccount', 'IServiceAccount'],
+  'v1/ConfigMap': ['kubernetes-models/v1/ConfigMap', 'IConfigMap'],
+  'v1/Service': ['kubernetes-models/v1/Service', 'IService'],
+  'apps/v1/DaemonSet': ['kubernetes-models/apps/v1/DaemonSet', 'IDaemonSet'],
+  'apps/v1/StatefulSet': ['kubernetes-models/apps/v1/StatefulSet', 'IStatefulSet'],
+  'policy/v1/PodDisruptionBudget': [
+    'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'IPodDisruptionBudget',
+  ],
+};
+
+/**
+ * Type-checks each object as a literal of its kind's declared interface: a key the interface
+ * does not have (at any depth) is an excess-property error, as the API server's strict field
+ * validation would refuse it. One compiler program for all (a few seconds). Returns the
+ * diagnostics by label.
+ */
+function strictFieldErrors(objects: { label: string; key: string; doc: unknown }[]) {
+  const dir = fileURLToPath(new URL('test/unit/deploy/', root));
+  const sources = new Map<string, { label: string; text: string }>();
+  objects.forEach(({ label, key, doc }, i) => {
+    const [module, type] = declarations[key] ?? ['', ''];
+    const text =
+      `import type { ${type} } from '${module}';\n` +
+      `export const manifest: ${type} = ${JSON.stringify(doc, null, 1)};\n`;
+    sources.set(join(dir, `__manifest-${i}.ts`), { label, text });
+  });
+  const host = ts.createCompilerHost({});
+  const readSource = host.getSourceFile.bind(host);
+  const exists = host.fileExists.bind(host);
+  host.getSourceFile = (name, language, ...rest) => {
+    const virtual = sources.get(name);
+    return virtual
+      ? ts.createSourceFile(name, virtual.text, language)
+      : readSource(name, language, ...rest);
+  };
+  host.fileExists = (name) => sources.has(name) || exists(name);
+  const program = ts.createProgram(
+    [...sources.keys()],
+    {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    },
+    host,
+  );
+  const errors = new Map<string, string[]>(objects.map((o) => [o.label, []]));
+  for (const d of ts.getPreEmitDiagnostics(program)) {
+    const label = sources.get(d.file?.fileName ?? '')?.label ?? d.file?.fileName ?? '(program)';
+    const list = errors.get(label) ?? [];
+    list.push(ts.flattenDiagnosticMessageText(d.messageText, ' '));
+    errors.set(label, list);
+  }
+  return errors;
+}
 
 function only<T>(kind: string, name?: string): T {
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.name === name));
@@ -291,6 +358,30 @@ describe('deploy/kubernetes/ manifests', () => {
     delete (noSelector['spec'] as { selector?: unknown }).selector;
     expect(() => schemas['apps/v1/StatefulSet']?.(noSelector)).toThrow(/selector/);
   });
+
+  it('use only the fields the Kubernetes API declares (strict field validation)', () => {
+    // A misspelt key is caught (the negative control), at any depth, with its name.
+    const typo = structuredClone(daemonSet) as unknown as {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
+    const container = typo.spec.template.spec.containers[0] ?? {};
+    container['volumeMount'] = container['volumeMounts'];
+    const errors = strictFieldErrors([
+      ...manifests.map((m) => ({
+        label: `${m.file}: ${m.kind}/${m.name}`,
+        key: `${m.apiVersion}/${m.kind}`,
+        doc: m.doc,
+      })),
+      { label: 'typo', key: 'apps/v1/DaemonSet', doc: typo },
+    ]);
+    expect(errors.get('typo')).toEqual([
+      `Object literal may only specify known properties, and '"volumeMount"' does not exist in type 'IContainer'.`,
+    ]);
+    errors.delete('typo');
+    expect(Object.fromEntries(errors)).toEqual(
+      Object.fromEntries(manifests.map((m) => [`${m.file}: ${m.kind}/${m.name}`, []])),
+    );
+  }, 60_000); // one compiler program over the models' declarations: seconds, more on a busy machine
 
   it('put every object in the namespace they create', () => {
     const namespace = only<INamespace>('Namespace').metadata?.name;
