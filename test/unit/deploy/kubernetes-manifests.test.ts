@@ -384,8 +384,11 @@ describe('deploy/kubernetes/ manifests', () => {
   }, 60_000); // one compiler program over the models' declarations: seconds, more on a busy machine
 
   it('put every object in the namespace they create', () => {
-    const namespace = only<INamespace>('Namespace').metadata?.name;
+    const ns = only<INamespace>('Namespace');
+    const namespace = ns.metadata?.name;
     expect(namespace).toBe('logrelay');
+    // The agents' hostPath volumes are refused below the privileged Pod Security level.
+    expect(ns.metadata?.labels?.['pod-security.kubernetes.io/enforce']).toBe('privileged');
     for (const m of manifests.filter((x) => x.kind !== 'Namespace')) {
       expect(m.namespace, `${m.kind}/${m.name}`).toBe(namespace);
     }
