@@ -249,8 +249,11 @@ async function render(
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
     encoding: 'utf8',
   });
+  // The image's entrypoint is `node /app/bin/logrelay.js`: the args are `<role> -c <file>`.
   const args = main.args ?? [];
-  expect(args.slice(0, 2)).toEqual([args[0], '-c']);
+  expect(main.command).toBeUndefined();
+  expect(args.slice(0, 2)).toEqual([workload.kind === 'DaemonSet' ? 'agent' : 'collector', '-c']);
+  expect(args).toHaveLength(3);
   return { status: run.status, stderr: run.stderr, configFile: local(main, args[2] ?? '') };
 }
 
