@@ -53,21 +53,6 @@ async function expectEachOnce(
   ).toEqual(exactlyOnce(n));
 }
 
-/** A Java service's event: a log line, and for every third one a stack trace with a cause. */
-function javaEvent(n: number): string {
-  const head = `2026-12-07 10:00:${String(n % 60).padStart(2, '0')}.000 ${n % 3 === 0 ? 'ERROR' : 'INFO '} [exec-${n % 7}] c.e.OrderService - order ${n}`;
-  if (n % 3 !== 0) return head;
-  return [
-    head,
-    `java.lang.IllegalStateException: payment ${n} refused`,
-    `\tat com.example.PaymentService.charge(PaymentService.java:${n})`,
-    `\tat com.example.OrderService.place(OrderService.java:${n + 1})`,
-    `\t... ${n % 40} more`,
-    `Caused by: java.net.SocketTimeoutException: read ${n} timed out`,
-    `\tat java.base/java.net.SocketInputStream.read(SocketInputStream.java:${n + 2})`,
-  ].join('\n');
-}
-
 /**
  * After javaEvent(1), `event` cut after its first `at` lines by a lost ack, then javaEvent(4) and
  * javaEvent(5): every line once, the event's first part once and its rest as a record of its
