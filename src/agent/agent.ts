@@ -10,7 +10,9 @@ import type { Batch } from '../common/wire/index.js';
 import { version } from '../version.js';
 import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
-import type { AgentConfig, TailConfig } from './config.js';
+import { tailConfigSchema, type AgentConfig, type TailConfig } from './config.js';
+import { SyslogInput, syslogMetrics } from './syslog/syslog-input.js';
+import type { SyslogInputConfig } from './syslog/config.js';
 import { wideByteOrder } from './records/decoder.js';
 import { recordStageFor, type RecordStage } from './records/record-stage.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
@@ -64,6 +66,8 @@ export class Agent extends Component {
   readonly discovery: ClusterCollectors | undefined;
   /** Tails from etcd, when `remote` is configured. */
   readonly remote: RemoteTails | undefined;
+  /** The `syslog[]` inputs: each spools what it receives to a file tailed by `syslog:<name>`. */
+  readonly syslog: readonly SyslogInput[];
   readonly #log: Logger;
   #committedBytes = 0;
   /** Open files by `<device>:<inode>`. */
@@ -118,7 +122,17 @@ export class Agent extends Component {
     this.config = config;
     this.#log = childLogger(log, 'agent', { agent: config.id });
     this.registry = registry ?? createMetricsRegistry({ agent: config.id });
-    this.#tails = config.tails.map((t, i) => tailEntry(`local:${i}`, t));
+    this.#tails = [
+      ...config.tails.map((t, i) => tailEntry(`local:${i}`, t)),
+      ...config.syslog.map((s) => tailEntry(`syslog:${s.name}`, spoolTail(s))),
+    ];
+    const syslogM = config.syslog.length > 0 ? syslogMetrics(this.registry) : undefined;
+    this.syslog = config.syslog.map(
+      (s) =>
+        new SyslogInput(s, this.#log, syslogM as ReturnType<typeof syslogMetrics>, (file) =>
+          this.#shippedToEnd(file.device, file.inode, file.size),
+        ),
+    );
     const reg = [this.registry];
     this.#m = {
       linesRead: new Counter({
@@ -500,6 +514,8 @@ export class Agent extends Component {
         `files.maxOpenFiles is not below the process's open-files limit (RLIMIT_NOFILE) minus ${FD_RESERVE} for sockets and the registry: using the lower bound; raise the limit (ulimit -n, LimitNOFILE=) or lower files.maxOpenFiles`,
       );
     }
+    // Before the first scan: the spool files exist, and their tails find them at once.
+    for (const input of this.syslog) await input.start();
     this.#firstScan = true;
     await this.#scan();
     await this.remote?.start();
@@ -515,6 +531,8 @@ export class Agent extends Component {
   }
 
   protected async doStop(): Promise<void> {
+    // Take no more messages, and put those taken on disk: they are shipped after a restart.
+    for (const input of this.syslog) await input.stop();
     clearInterval(this.#scanTimer);
     clearInterval(this.#pollTimer);
     await this.remote?.stop();
@@ -782,7 +800,7 @@ export class Agent extends Component {
   async setRemoteTails(
     remote: readonly { name: string; config: TailConfig; allow: readonly string[] }[],
   ): Promise<void> {
-    const local = this.#tails.filter((t) => t.name.startsWith('local:'));
+    const local = this.#tails.filter((t) => !t.name.startsWith('remote:'));
     this.#tails = [...local, ...remote.map((r) => tailEntry(r.name, r.config, r.allow))];
     const keep = new Map(this.#tails.map((t) => [t.name, t]));
     for (const [id, h] of this.#harvesters) {
@@ -1750,6 +1768,14 @@ export class Agent extends Component {
     if (acked !== undefined && this.checkpoints.running) this.#record(h);
   }
 
+  /** Whether the file (device, inode) was acknowledged up to `size` bytes (a spool file's end). */
+  #shippedToEnd(device: string, inode: string, size: number): boolean {
+    if (!this.checkpoints.running) return false;
+    return this.checkpoints
+      .entries()
+      .some((e) => e.device === device && e.inode === inode && e.offset >= size);
+  }
+
   /** Cuts persisted before a restart for the stream the harvester resumes (see CutPoints). */
   #restoreCuts(h: Harvester): void {
     const entry = this.checkpoints.running ? this.checkpoints.get(h.key) : undefined;
@@ -1872,6 +1898,14 @@ function addKeyPath(lookups: OpenLookups, topic: string, keyPath: string): void 
 /** The line (key path and topic) a file's generations share. */
 function lineOf(h: Harvester): string {
   return `${h.opts.topic}\u0000${h.keyPath}`;
+}
+
+/** The tail that ships a syslog input's spool: its live file and the ones rotated aside. */
+function spoolTail(input: SyslogInputConfig): TailConfig {
+  return tailConfigSchema.parse({
+    paths: [join(input.spool.directory, `${input.name}.log*`)],
+    topic: input.topic,
+  });
 }
 
 function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {

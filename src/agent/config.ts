@@ -10,6 +10,7 @@ import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
 import { recordConfigFields } from './records/config.js';
+import { listensSomewhere, syslogInputFields } from './syslog/config.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
 const glob = z.string().superRefine((value, ctx) => {
@@ -105,6 +106,23 @@ export const agentConfigSchema = z
       .optional()
       .describe('Collector discovery through ZooKeeper. Default: unset (static list).'),
     tails: z.array(tailConfigSchema).default([]).describe('What to collect.'),
+    /**
+     * Syslog receivers (RFC 5424 and 3164 over TCP and UDP). Each appends what it receives to a
+     * spool file that the agent then ships like a tailed file. Default: none.
+     */
+    syslog: z
+      .array(
+        z
+          .strictObject({
+            ...syslogInputFields,
+            topic: topic.describe('Destination topic of the received messages.'),
+          })
+          .superRefine(listensSomewhere),
+      )
+      .default([])
+      .describe(
+        'Syslog inputs: messages received over TCP/UDP are appended to a local spool file (fsynced in groups), which is shipped like any tailed file. Default: none.',
+      ),
     /** How often globs are expanded again to find new files, in ms. Default: 1000. */
     scanIntervalMs: z
       .number()
@@ -363,6 +381,24 @@ export const agentConfigSchema = z
           code: 'custom',
           path: ['tails', i, 'multiline', 'maxBytes'],
           message: 'must not exceed batch.maxBytes',
+        });
+      }
+    });
+    const names = new Set<string>();
+    config.syslog.forEach((input, i) => {
+      if (names.has(input.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['syslog', i, 'name'],
+          message: `another syslog input is named ${input.name}`,
+        });
+      }
+      names.add(input.name);
+      if (input.maxMessageBytes > config.lines.maxBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['syslog', i, 'maxMessageBytes'],
+          message: 'must not exceed lines.maxBytes',
         });
       }
     });
