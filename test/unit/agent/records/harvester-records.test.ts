@@ -128,6 +128,8 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
       filteredLines: 3,
       cutEvents: 0,
       invalidSequences: 0,
+      malformedLines: 0,
+      unfinishedLines: 0,
     });
     const { harvester: only } = await open('DEBUG x\nDEBUG y\n', { excludeLines: ['^DEBUG'] });
     const empty = await only.nextBatch(0);
