@@ -795,7 +795,10 @@ export class Agent extends Component {
     remote: readonly { name: string; config: TailConfig; allow: readonly string[] }[],
   ): Promise<void> {
     const local = this.#tails.filter((t) => t.name.startsWith('local:'));
-    this.#tails = [...local, ...remote.map((r) => tailEntry(r.name, r.config, this.config.lines, r.allow))];
+    this.#tails = [
+      ...local,
+      ...remote.map((r) => tailEntry(r.name, r.config, this.config.lines, r.allow)),
+    ];
     const keep = new Map(this.#tails.map((t) => [t.name, t]));
     for (const [id, h] of this.#harvesters) {
       const tail = keep.get(h.opts.tailName);

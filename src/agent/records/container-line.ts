@@ -38,7 +38,10 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2
  * possibly followed by `:`-separated tags the CRI reserves for later. The content's bytes are
  * kept as they are (invalid UTF-8 included), like any line of a UTF-8 tail.
  */
-export function parseCriLine(line: DecodedLine, terminatorLength: number): ContainerLine | undefined {
+export function parseCriLine(
+  line: DecodedLine,
+  terminatorLength: number,
+): ContainerLine | undefined {
   const buf = line.bytes;
   const s1 = buf.indexOf(SPACE);
   if (s1 <= 0) return undefined;
