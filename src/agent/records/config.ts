@@ -92,7 +92,7 @@ export const recordConfigFields = {
     .boolean()
     .optional()
     .describe(
-      'Read the pod, namespace, container and container id from Kubernetes’ file names (/var/log/containers/<pod>_<namespace>_<container>-<id>.log) as the fields k8s.pod.name, k8s.namespace.name, k8s.container.name, container.id (OpenTelemetry’s names), for the batches’ fields (not shipped before the wire carries batch fields); a file whose name does not follow the convention gets none. Default: true when format is cri or docker-json, else false.',
+      'Read fields from the kubelet’s log paths: /var/log/containers/<pod>_<namespace>_<container>-<id>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, container.id; /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, k8s.pod.uid, k8s.container.restart_count (OpenTelemetry’s names). For the batches’ fields, not shipped before the wire carries batch fields; a path in neither layout gets none. Default: true when format is cri or docker-json, else false.',
     ),
   multiline: multilineConfigSchema.optional(),
   includeLines: z

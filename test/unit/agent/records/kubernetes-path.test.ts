@@ -36,10 +36,10 @@ describe('Kubernetes fields from a container log’s path', () => {
     expect(kubernetesPathFields(`p_ns_c-${ID}.log`)?.['k8s.container.name']).toBe('c');
   });
 
-  it('gives nothing for names that do not follow the convention', () => {
+  it('gives nothing for names that follow neither layout', () => {
     const bad = [
       '/var/log/containers/app.log',
-      '/var/log/pods/shop_web-1_4c1e/nginx/0.log',
+      '/var/log/pods/shop_web-1_4c1e/nginx/0.log', // not a pod uid
       `/var/log/containers/web_shop-${ID}.log`, // no container part
       `/var/log/containers/web_shop_nginx_x-${ID}.log`, // one `_` too many
       `/var/log/containers/web_shop_nginx-${ID.slice(1)}.log`, // 63 hex digits
@@ -57,6 +57,31 @@ describe('Kubernetes fields from a container log’s path', () => {
     ];
     expect(bad.map(kubernetesPathFields)).toEqual(bad.map(() => undefined));
     expect(kubernetesPathFields(`/x/${'p'.repeat(253)}_shop_nginx-${ID}.log`)).toBeDefined();
+  });
+
+  it('reads the /var/log/pods layout the links point at, rotated generations included', () => {
+    const uid = '4c1e2f3a-5b6c-4d7e-8f90-a1b2c3d4e5f6';
+    const fields = {
+      'k8s.pod.name': 'web-7d4b9c-x2kq9',
+      'k8s.namespace.name': 'shop',
+      'k8s.container.name': 'nginx',
+      'k8s.pod.uid': uid,
+      'k8s.container.restart_count': '0',
+    };
+    const dir = `/var/log/pods/shop_web-7d4b9c-x2kq9_${uid}/nginx`;
+    expect(kubernetesPathFields(`${dir}/0.log`)).toEqual(fields);
+    expect(kubernetesPathFields(`${dir}/0.log.20261207-100000`)).toEqual(fields);
+    expect(kubernetesPathFields(`${dir}/0.log.20261207-100000.gz`)).toEqual(fields);
+    expect(kubernetesPathFields(`${dir}/12.log`)?.['k8s.container.restart_count']).toBe('12');
+    const bad = [
+      `${dir}/app.log`,
+      `${dir}/0.log.1`,
+      `/var/log/pods/shop_web_not-a-uid/nginx/0.log`,
+      `/var/log/pods/shop_web/nginx/0.log`,
+      `/var/log/pods/shop_web_${uid}/Nginx/0.log`,
+      `0.log`,
+    ];
+    expect(bad.map(kubernetesPathFields)).toEqual(bad.map(() => undefined));
   });
 
   it('is on by default for the container formats only, and follows the switch', () => {
