@@ -23,7 +23,10 @@ export interface ContainerLine {
   invalid: number;
 }
 
-/** Reads one physical line (decoded, its terminator's on-disk length given); undefined: malformed. */
+/**
+ * Reads one physical line (decoded; its terminator 1 for `\n`, 2 for `\r\n`); undefined when it
+ * is not in the format.
+ */
 export type ContainerLineParser = (
   line: DecodedLine,
   terminatorLength: number,

@@ -107,7 +107,9 @@ export function applicationLines(lines: readonly Line[], options: PartialLinesOp
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Line;
     const d = decoder.decode(line.content);
-    const parsed = parser(d, line.terminatorLength);
+    // The parser is told the logical terminator: 2 for `\r\n`, in UTF-16 files too.
+    const crlf = line.terminatorLength === (decoder.wide ? 4 : 2);
+    const parsed = parser(d, crlf ? 2 : 1);
     if (parsed === undefined) {
       // Not in the format: shipped as it is, on its own (it ends a chain it interrupts).
       if (chain) close(true);

@@ -7,6 +7,7 @@ import {
   type RecordStageOptions,
 } from '../../../../src/agent/records/record-stage.js';
 import type { SourceRecord } from '../../../../src/agent/records/record.js';
+import type { Line } from '../../../../src/agent/tail/line-splitter.js';
 import { linesOf } from './helpers.js';
 
 const T = '2026-12-07T10:00:00.123456789Z';
@@ -24,6 +25,24 @@ function docker(log: string, stream = 'stdout', time = T): string {
 
 function stage(options: RecordStageOptions): RecordStage {
   return new RecordStage(options);
+}
+
+/** UTF-16LE lines the way WideLineSplitter gives them (2-byte `\n`, 4-byte `\r\n`). */
+function wideLinesOf(buf: Buffer): Line[] {
+  const lines: Line[] = [];
+  let pos = 0;
+  for (let i = 0; i + 1 < buf.length; i += 2) {
+    if (buf[i] !== 10 || buf[i + 1] !== 0) continue;
+    const cr = i >= pos + 2 && buf[i - 2] === 13 && buf[i - 1] === 0;
+    lines.push({
+      offset: pos,
+      content: buf.subarray(pos, cr ? i - 2 : i),
+      terminatorLength: cr ? 4 : 2,
+      truncatedBytes: 0,
+    });
+    pos = i + 2;
+  }
+  return lines;
 }
 
 /** Each record as [offset, sourceLength, content, physical lines]. */
@@ -207,6 +226,20 @@ describe('the record stage with format: cri', () => {
       [a + b + c, d, 1],
     ]);
     expect(out.end).toBe(bytes.length);
+  });
+
+  it('reads a UTF-16LE CRI file (odd, but decodable): CRLF parts keep their \\r, offsets are the file’s', () => {
+    const text = `${T} stdout P a\r\n${T} stdout F b\r\n${T} stdout F c\n`;
+    const bytes = Buffer.from(text, 'utf16le');
+    const lines = wideLinesOf(bytes);
+    const out = stage({ format: 'cri', encoding: 'utf-16le' }).process(lines, {
+      final: false,
+      eof: true,
+    });
+    expect(out.records.map((r) => [r.offset, r.sourceLength, String(r.content)])).toEqual([
+      [0, 2 * (T.length + 13) * 2, 'a\rb'],
+      [4 * (T.length + 13), 2 * (T.length + 12), 'c'],
+    ]);
   });
 
   it('holds a chain at the end of the file until its F, the flush timeout or rotation', () => {
