@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { kubernetesPathFields } from '../../src/agent/records/kubernetes-path.js';
 import type { Collector } from '../../src/collector/collector.js';
+import { RelayError } from '../../src/common/errors/relay-error.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { consumeAll, createTestTopic, deleteTestTopics, testKafka } from '../helpers/kafka.js';
 import { metricSum } from '../helpers/processes.js';
@@ -86,7 +87,7 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     for (const stop of stops.splice(0).reverse()) await stop();
   });
 
-  async function setup(tail: Record<string, unknown>, folder: string, glob: string) {
+  async function setup(tail: Record<string, unknown>, folder: string, glob: string, failEvery = 0) {
     const { dir, cleanup } = await tempDir();
     stops.push(cleanup);
     const logs = join(dir, folder);
@@ -101,7 +102,11 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     const sink = collector.sinks.get('out');
     if (!sink) throw new Error('no sink');
     const write = sink.write.bind(sink);
+    let writes = 0;
     sink.write = async (batch: SinkBatch) => {
+      // A sink outage now and then: the collector answers retry-after, the agent rewinds.
+      if (failEvery > 0 && ++writes % failEvery === 0)
+        throw new RelayError('SINK_UNAVAILABLE', 'test outage', { retriable: true });
       const result = await write(batch);
       batch.lines.forEach((l, i) =>
         committed.push({
@@ -181,6 +186,43 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     const metrics = await agent.registry.metrics();
     expect(metricSum(metrics, 'logrelay_agent_format_malformed_total')).toBe(6);
     expect(metricSum(metrics, 'logrelay_agent_partial_lines_unfinished_total')).toBe(0);
+  });
+
+  it('cri + multiline java: stack traces on stderr, long lines in P parts, whole and once through rewinds and rotation', async () => {
+    const { logs, committed, agent } = await setup(
+      { format: 'cri', multiline: { preset: 'java', flushTimeoutMs: 300 } },
+      'pods/shop_orders-0_9a8b7c/orders',
+      '*.log*',
+      4,
+    );
+    const live = join(logs, '0.log');
+    const written: string[] = [];
+    for (let n = 0; n < 240; n++) {
+      // Every 4th event a stack trace; its message line is long (the runtime splits it).
+      const head = `2026-12-07 10:00:00.${String(n).padStart(3, '0')} ${n % 4 ? 'INFO ' : 'ERROR'} order ${n} ${'x'.repeat(n % 4 ? 30 : 2500)}`;
+      const event =
+        n % 4
+          ? [head]
+          : [
+              head,
+              `java.lang.IllegalStateException: payment ${n} refused`,
+              `\tat com.example.Pay.charge(Pay.java:${n})`,
+              `Caused by: java.net.SocketTimeoutException: read ${n} timed out`,
+              `\t... ${n % 9} more`,
+            ];
+      written.push(event.join('\n'));
+      const physical = event.flatMap((line) => criLines(line, n % 4 ? 0 : 1, 1000));
+      await writeParts(live, physical, n);
+      if (n % 80 === 79) {
+        await sleep(40);
+        await rename(live, join(logs, `0.log.20261207-1100${n}`));
+      }
+    }
+    expect(await expectEachOnce(written, committed)).toEqual(exactlyOnce(240));
+    const metrics = await agent.registry.metrics();
+    expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
+    expect(metricSum(metrics, 'logrelay_agent_partial_lines_unfinished_total')).toBe(0);
+    expect(metricSum(metrics, 'logrelay_agent_multiline_cut_total')).toBe(0);
   });
 
   it('cri through /var/log/containers symlinks: the link’s name gives the Kubernetes fields, rotation loses nothing', async () => {
