@@ -78,8 +78,8 @@ export interface HarvesterOptions {
   /** Longest a line waits for its batch to fill, in ms (0: send what is there at once). */
   maxWaitMs: number;
   /**
-   * The tail's record stage (format, multiline, filters, encoding); undefined: lines are shipped as
-   * they are read, with no per-line work (the default).
+   * The tail's record stage (format, multiline, filters, encoding); undefined: lines are shipped
+   * as they are read, with no per-line work (the default).
    */
   records?: RecordStage | undefined;
 }
