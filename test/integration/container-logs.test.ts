@@ -117,7 +117,7 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
       );
       return result;
     };
-    const agent: Agent = await startAgent({
+    const agentConfig = {
       id: 'containers',
       collectors: [collector.address],
       tails: [{ paths: [join(logs, glob)], topic: 'k8s', ...tail }],
@@ -125,9 +125,14 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
       lines: { partialFlushMs: 300 },
       // No linger: reads follow the writes closely and often end between a line's parts.
       batch: { maxWaitMs: 0 },
-    });
-    stops.push(() => agent.stop());
-    return { logs, committed, agent };
+    };
+    const startOne = async (): Promise<Agent> => {
+      const started = await startAgent(agentConfig);
+      stops.push(() => started.stop());
+      return started;
+    };
+    const agent = await startOne();
+    return { logs, committed, agent, startOne };
   }
 
   /** Waits for `written.length` records, lets late duplicates come (800 ms), counts exactly. */
@@ -223,6 +228,35 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     expect(metricSum(metrics, 'logrelay_agent_retries_total')).toBeGreaterThan(0);
     expect(metricSum(metrics, 'logrelay_agent_partial_lines_unfinished_total')).toBe(0);
     expect(metricSum(metrics, 'logrelay_agent_multiline_cut_total')).toBe(0);
+  });
+
+  it('cri: a line whose F is not written when the agent stops is sent whole, once, after the restart', async () => {
+    const { logs, committed, agent, startOne } = await setup(
+      // A flush timeout far longer than the test: only the F (or rotation) ends the line.
+      { format: 'cri', multiline: { preset: 'java', flushTimeoutMs: 600_000 } },
+      'pods/shop_web-0_4c1e2f/app',
+      '*.log',
+    );
+    const live = join(logs, '0.log');
+    const before = Array.from({ length: 50 }, (_, n) => appLine(n, 2500));
+    await appendFile(live, before.map((t, n) => criLines(t, n, 1000).join('')).join(''));
+    const open = appLine(50, 2500);
+    const parts = criLines(open, 50, 1000);
+    // Its P parts are written, its F is not.
+    await appendFile(live, parts.slice(0, -1).join(''));
+    await waitFor(() => committed.length >= 50, { timeoutMs: 20_000, what: '50 lines' });
+    await sleep(600);
+    expect(committed).toHaveLength(50);
+    await agent.stop();
+    const after = Array.from({ length: 20 }, (_, i) => appLine(51 + i, 2500));
+    await appendFile(
+      live,
+      parts.at(-1)! + after.map((t, i) => criLines(t, 51 + i, 1000).join('')).join(''),
+    );
+    await startOne();
+    // The last line waits for the java rule's next event; the 70 before it are the point.
+    const written = [...before, open, ...after.slice(0, -1)];
+    expect(await expectEachOnce(written, committed)).toEqual(exactlyOnce(70));
   });
 
   it('cri through /var/log/containers symlinks: the link’s name gives the Kubernetes fields, rotation loses nothing', async () => {
