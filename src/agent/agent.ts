@@ -123,8 +123,8 @@ export class Agent extends Component {
     this.#log = childLogger(log, 'agent', { agent: config.id });
     this.registry = registry ?? createMetricsRegistry({ agent: config.id });
     this.#tails = [
-      ...config.tails.map((t, i) => tailEntry(`local:${i}`, t)),
-      ...config.syslog.map((s) => tailEntry(`syslog:${s.name}`, spoolTail(s))),
+      ...config.tails.map((t, i) => tailEntry(`local:${i}`, t, config.lines)),
+      ...config.syslog.map((s) => tailEntry(`syslog:${s.name}`, spoolTail(s), config.lines)),
     ];
     const syslogM = config.syslog.length > 0 ? syslogMetrics(this.registry) : undefined;
     this.syslog = config.syslog.map(
@@ -212,6 +212,18 @@ export class Agent extends Component {
       decodeErrors: new Counter({
         name: 'logrelay_agent_decode_errors_total',
         help: 'Invalid byte sequences in a tail’s encoding, replaced by U+FFFD, by tail.',
+        labelNames: ['tail'],
+        registers: reg,
+      }),
+      formatMalformed: new Counter({
+        name: 'logrelay_agent_format_malformed_total',
+        help: 'Lines not in a tail’s format (cri, docker-json), shipped as they are, by tail (resends included).',
+        labelNames: ['tail'],
+        registers: reg,
+      }),
+      partialUnfinished: new Counter({
+        name: 'logrelay_agent_partial_lines_unfinished_total',
+        help: 'Container lines (cri P/F parts, docker-json chunks) shipped before their last part: longer than lines.maxBytes, interrupted by the other stream, or flushed at the end of the file; their rest is the next record. By tail.',
         labelNames: ['tail'],
         registers: reg,
       }),
@@ -801,7 +813,10 @@ export class Agent extends Component {
     remote: readonly { name: string; config: TailConfig; allow: readonly string[] }[],
   ): Promise<void> {
     const local = this.#tails.filter((t) => !t.name.startsWith('remote:'));
-    this.#tails = [...local, ...remote.map((r) => tailEntry(r.name, r.config, r.allow))];
+    this.#tails = [
+      ...local,
+      ...remote.map((r) => tailEntry(r.name, r.config, this.config.lines, r.allow)),
+    ];
     const keep = new Map(this.#tails.map((t) => [t.name, t]));
     for (const [id, h] of this.#harvesters) {
       const tail = keep.get(h.opts.tailName);
@@ -1687,6 +1702,8 @@ export class Agent extends Component {
     if (counts.filteredLines > 0) this.#m.linesFiltered.inc(tail, counts.filteredLines);
     if (counts.cutEvents > 0) this.#m.multilineCut.inc(tail, counts.cutEvents);
     if (counts.invalidSequences > 0) this.#m.decodeErrors.inc(tail, counts.invalidSequences);
+    if (counts.malformedLines > 0) this.#m.formatMalformed.inc(tail, counts.malformedLines);
+    if (counts.unfinishedLines > 0) this.#m.partialUnfinished.inc(tail, counts.unfinishedLines);
   }
 
   #isCompressed(h: Harvester, batch: Batch): boolean {
@@ -1908,12 +1925,23 @@ function spoolTail(input: SyslogInputConfig): TailConfig {
   });
 }
 
-function tailEntry(name: string, config: TailConfig, allow?: readonly string[]): TailEntry {
+function tailEntry(
+  name: string,
+  config: TailConfig,
+  lines: AgentConfig['lines'],
+  allow?: readonly string[],
+): TailEntry {
   return {
     name,
     config,
     exclude: config.exclude.map(globToRegExp),
-    records: recordStageFor(config),
+    // A reassembled container line is a line: lines.maxBytes bounds it, and lines.partialFlushMs
+    // is how long its unwritten end is waited for.
+    records: recordStageFor({
+      ...config,
+      maxLineBytes: lines.maxBytes,
+      partialFlushMs: lines.partialFlushMs,
+    }),
     allow,
   };
 }

@@ -88,6 +88,7 @@ export function parseRemoteTails(
         includeLines: [],
         excludeLines: [],
         encoding: 'utf-8',
+        format: 'raw',
       },
       allow,
     });

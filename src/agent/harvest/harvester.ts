@@ -84,8 +84,8 @@ export interface HarvesterOptions {
   /** Longest a line waits for its batch to fill, in ms (0: send what is there at once). */
   maxWaitMs: number;
   /**
-   * The tail's record stage (multiline, filters, encoding); undefined: lines are shipped as
-   * they are read, with no per-line work (the default).
+   * The tail's record stage (format, multiline, filters, encoding); undefined: lines are shipped
+   * as they are read, with no per-line work (the default).
    */
   records?: RecordStage | undefined;
 }
@@ -98,6 +98,20 @@ export interface RecordCounts {
   cutEvents: number;
   /** Invalid byte sequences replaced by U+FFFD while decoding. */
   invalidSequences: number;
+  /** Lines not in the tail's container format, shipped as they are. */
+  malformedLines: number;
+  /** Container lines shipped before their last part (cut, interrupted, or flushed). */
+  unfinishedLines: number;
+}
+
+function emptyRecordCounts(): RecordCounts {
+  return {
+    filteredLines: 0,
+    cutEvents: 0,
+    invalidSequences: 0,
+    malformedLines: 0,
+    unfinishedLines: 0,
+  };
 }
 
 /** A truncation in place seen by a read: what the harvester needs to switch generations. */
@@ -203,7 +217,7 @@ export class Harvester {
   #held: { offset: number; end: number; since: number } | undefined;
   /** Where sent, unacknowledged records ended: lines read again are cut there again. */
   readonly #cuts = new CutPoints();
-  #recordCounts: RecordCounts = { filteredLines: 0, cutEvents: 0, invalidSequences: 0 };
+  #recordCounts: RecordCounts = emptyRecordCounts();
 
   constructor(
     opts: HarvesterOptions,
@@ -244,7 +258,7 @@ export class Harvester {
   /** Record-stage counts since the last call (for metrics). */
   takeRecordCounts(): RecordCounts {
     const counts = this.#recordCounts;
-    this.#recordCounts = { filteredLines: 0, cutEvents: 0, invalidSequences: 0 };
+    this.#recordCounts = emptyRecordCounts();
     return counts;
   }
 
@@ -502,6 +516,8 @@ export class Harvester {
       counts.filteredLines += r.filteredBefore;
       if (r.cut) counts.cutEvents++;
       counts.invalidSequences += r.invalidSequences;
+      counts.malformedLines += r.malformedLines;
+      counts.unfinishedLines += r.unfinishedLines;
     }
     const generation = this.generation;
     const batch = this.#recordsToBatch(records, out.start, end, skippedAfter, generation, now);

@@ -1,7 +1,9 @@
-// Role: config — the per-tail keys of the record stage (multiline, includeLines/excludeLines,
-// encoding), validated at load with their key paths; merged into the agent's tail schema.
+// Role: config — the per-tail keys of the record stage (format, multiline,
+// includeLines/excludeLines, encoding, kubernetesMetadata), validated at load with their key
+// paths; merged into the agent's tail schema.
 
 import { z } from 'zod';
+import { FORMATS } from './container-line.js';
 import { ENCODINGS } from './decoder.js';
 import { patternProblem } from './line-filter.js';
 
@@ -80,6 +82,18 @@ export const multilineConfigSchema = z
 
 /** The record-stage keys of a tail (spread into `tailConfigSchema`). */
 export const recordConfigFields = {
+  format: z
+    .enum(FORMATS)
+    .default('raw')
+    .describe(
+      'The files’ layout. raw: one record per line, as written. cri: containerd / CRI-O logs ("<time> <stdout|stderr> <P|F> <content>"); docker-json: Docker’s json-file logs ({"log":"…","stream":"…","time":"…"}). For both, the content alone is shipped, and a line the runtime split in parts (CRI P…F, Docker’s 16 KiB chunks) is reassembled into one record before multiline and the filters see it; a reassembled line longer than lines.maxBytes is cut there (the rest is the next record), and one whose last part is not written yet waits at the end of the file like a multiline event (multiline.flushTimeoutMs, else lines.partialFlushMs). Parts are only joined within one stream (stdout, stderr): a line of the other stream between them cuts the line (counted in logrelay_agent_partial_lines_unfinished_total). A line not in the format is shipped as it is and counted in logrelay_agent_format_malformed_total. Default: raw.',
+    ),
+  kubernetesMetadata: z
+    .boolean()
+    .optional()
+    .describe(
+      'Read fields from the kubelet’s log paths: /var/log/containers/<pod>_<namespace>_<container>-<id>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, container.id; /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, k8s.pod.uid, k8s.container.restart_count (OpenTelemetry’s names). For the batches’ fields, not shipped before the wire carries batch fields; a path in neither layout gets none. Default: true when format is cri or docker-json, else false.',
+    ),
   multiline: multilineConfigSchema.optional(),
   includeLines: z
     .array(regex)

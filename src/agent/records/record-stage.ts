@@ -1,18 +1,37 @@
-// Role: record stage — between the tailer and the batch: decodes lines, joins multiline events,
-// filters them, and says which trailing event must wait (re-read later from its first offset).
+// Role: record stage — between the tailer and the batch: decodes lines, reassembles container
+// lines (format), joins multiline events, filters them, and says which trailing event must wait
+// (re-read later from its first offset).
 
-import { lineEnd, type Line } from '../tail/line-splitter.js';
+import { DEFAULT_MAX_LINE_BYTES, type Line } from '../tail/line-splitter.js';
+import { containerLineParser, type ContainerLineParser, type Format } from './container-line.js';
 import { LineDecoder, type Encoding } from './decoder.js';
 import { LineFilter } from './line-filter.js';
 import { Multiline, type MultilineOptions } from './multiline.js';
+import { applicationLines, type AppLine } from './partial-lines.js';
 import type { SourceRecord } from './record.js';
 
 export interface RecordStageOptions {
   encoding?: Encoding | undefined;
+  /** The files' layout: raw lines, or a container runtime's (default raw). */
+  format?: Format | undefined;
   multiline?: MultilineOptions | undefined;
   includeLines?: readonly string[] | undefined;
   excludeLines?: readonly string[] | undefined;
+  /**
+   * Longest reassembled container line, bytes (`lines.maxBytes`, default 1 MiB): a longer one is
+   * cut there and its rest is the next record.
+   */
+  maxLineBytes?: number | undefined;
+  /**
+   * How long an unfinished container line at the end of the file waits for its next part when
+   * the tail has no multiline (whose flushTimeoutMs applies then), ms (`lines.partialFlushMs`,
+   * default 5000).
+   */
+  partialFlushMs?: number | undefined;
 }
+
+/** 5 s: default wait for the rest of a container line (`lines.partialFlushMs`'s default). */
+const DEFAULT_PARTIAL_FLUSH_MS = 5000;
 
 /** What one read's lines became. */
 export interface StageResult {
@@ -60,50 +79,73 @@ export class RecordStage {
   readonly decoder: LineDecoder;
   readonly multiline: Multiline | undefined;
   readonly filter: LineFilter;
+  readonly parser: ContainerLineParser | undefined;
+  readonly maxLineBytes: number;
+  readonly #partialFlushMs: number;
 
   constructor(options: RecordStageOptions) {
     this.decoder = new LineDecoder(options.encoding ?? 'utf-8');
+    this.parser = containerLineParser(options.format ?? 'raw');
     this.multiline = options.multiline === undefined ? undefined : new Multiline(options.multiline);
     this.filter = new LineFilter(options);
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#partialFlushMs = options.partialFlushMs ?? DEFAULT_PARTIAL_FLUSH_MS;
   }
 
-  /** The stage changes nothing (no multiline, no filters, UTF-8): the harvester skips it. */
+  /** The stage changes nothing (raw, no multiline, no filters, UTF-8): the harvester skips it. */
   get identity(): boolean {
-    return this.decoder.passThrough && this.multiline === undefined && this.filter.empty;
+    return (
+      this.decoder.passThrough &&
+      this.parser === undefined &&
+      this.multiline === undefined &&
+      this.filter.empty
+    );
   }
 
+  /** How long an event that may still grow waits at the end of the file, ms. */
   get flushTimeoutMs(): number {
-    return this.multiline?.flushTimeoutMs ?? 0;
+    if (this.multiline !== undefined) return this.multiline.flushTimeoutMs;
+    return this.parser === undefined ? 0 : this.#partialFlushMs;
   }
 
   /** Turns a read's lines (non-empty, in file order, each read from an event boundary) into records. */
   process(lines: readonly Line[], input: StageInput): StageResult {
     const ml = this.multiline;
-    const start = (lines[0] as Line).offset;
+    const units = applicationLines(lines, {
+      decoder: this.decoder,
+      parser: this.parser,
+      maxBytes: this.maxLineBytes,
+      needText: ml !== undefined || !this.filter.empty,
+      endsRecordAt: input.endsRecordAt,
+    });
+    const start = (units[0] as AppLine).offset;
     const records: SourceRecord[] = [];
     let skipped = 0;
     let filtered = 0;
     let previousEnd = start;
 
-    // The event being gathered: lines [from, to) of `lines`.
+    // The event being gathered: application lines [from, to) of `units`.
     let from = 0;
     let texts: string[] = [];
     let bufs: Buffer[] = [];
     let bytes = 0;
-    let invalid = 0;
     let lastJoins = false;
 
     const emit = (to: number, cut: boolean): void => {
-      const first = lines[from] as Line;
-      const last = lines[to - 1] as Line;
-      const sourceLength = lineEnd(last) - first.offset;
-      const text = texts.length === 1 ? (texts[0] as string) : texts.join('\n');
+      const first = units[from] as AppLine;
+      const last = units[to - 1] as AppLine;
+      const sourceLength = last.end - first.offset;
+      let physical = 0;
+      for (let i = from; i < to; i++) physical += (units[i] as AppLine).lines;
       skipped += first.offset - previousEnd;
-      previousEnd = first.offset + sourceLength;
-      if (!this.filter.empty && !this.filter.keeps(text)) {
-        skipped += sourceLength;
-        filtered += to - from;
-        return;
+      previousEnd = last.end;
+      if (!this.filter.empty) {
+        const text = texts.length === 1 ? (texts[0] as string) : texts.join('\n');
+        if (!this.filter.keeps(text)) {
+          skipped += sourceLength;
+          filtered += physical;
+          return;
+        }
       }
       let content: Buffer;
       if (bufs.length === 1) content = bufs[0] as Buffer;
@@ -116,7 +158,16 @@ export class RecordStage {
         content = Buffer.concat(parts);
       }
       let truncated = 0;
-      for (let i = from; i < to; i++) truncated += (lines[i] as Line).truncatedBytes;
+      let invalid = 0;
+      let malformed = 0;
+      let unfinished = 0;
+      for (let i = from; i < to; i++) {
+        const unit = units[i] as AppLine;
+        truncated += unit.truncatedBytes;
+        invalid += unit.invalid;
+        malformed += unit.malformed;
+        if (unit.unfinished) unfinished++;
+      }
       records.push({
         offset: first.offset,
         content,
@@ -125,31 +176,34 @@ export class RecordStage {
         truncatedBytes: truncated,
         skippedBefore: skipped,
         filteredBefore: filtered,
-        lines: to - from,
+        lines: physical,
         cut,
         invalidSequences: invalid,
+        malformedLines: malformed,
+        unfinishedLines: unfinished,
+        ...(first.stream === undefined ? {} : { stream: first.stream, time: first.time }),
       });
       skipped = 0;
       filtered = 0;
     };
 
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as Line;
-      const decoded = this.decoder.decode(line.content);
-      const joins = ml !== undefined && ml.joins(decoded.text);
+    for (let i = 0; i < units.length; i++) {
+      const unit = units[i] as AppLine;
+      const joins = ml !== undefined && ml.joins(unit.text);
       if (i > from) {
-        const prev = lines[i - 1] as Line;
-        const contiguous = line.offset === lineEnd(prev);
-        let join =
-          ml !== undefined &&
-          contiguous &&
-          ml.continues(joins, lastJoins) &&
-          input.endsRecordAt?.(line.offset) !== true;
+        const prev = units[i - 1] as AppLine;
+        // An event is contiguous bytes of one container stream (stdout and stderr interleave),
+        // and never crosses where a record sent before ended (lines read again after a lost ack).
+        const together =
+          unit.offset === prev.end &&
+          unit.stream === prev.stream &&
+          input.endsRecordAt?.(unit.offset) !== true;
+        let join = ml !== undefined && together && ml.continues(joins, lastJoins);
         let cut = false;
         if (
           join &&
           ml !== undefined &&
-          (i - from + 1 > ml.maxLines || bytes + 1 + decoded.bytes.length > ml.maxBytes)
+          (i - from + 1 > ml.maxLines || bytes + 1 + unit.bytes.length > ml.maxBytes)
         ) {
           join = false;
           cut = true;
@@ -160,34 +214,35 @@ export class RecordStage {
           texts = [];
           bufs = [];
           bytes = 0;
-          invalid = 0;
         }
       }
-      texts.push(decoded.text);
-      bufs.push(decoded.bytes);
-      bytes += (texts.length > 1 ? 1 : 0) + decoded.bytes.length;
-      invalid += decoded.invalid;
+      texts.push(unit.text);
+      bufs.push(unit.bytes);
+      bytes += (bufs.length > 1 ? 1 : 0) + unit.bytes.length;
       lastJoins = joins;
     }
 
-    // The last event: complete, or possibly unfinished (more lines may join it).
+    // The last event: complete, or possibly unfinished (more lines may join it, or the rest of
+    // its last container line may come).
     const last = lines[lines.length - 1] as Line;
+    const lastUnit = units[units.length - 1] as AppLine;
     const mayGrow =
-      ml !== undefined &&
+      (lastUnit.unfinished ||
+        (ml !== undefined &&
+          ml.open(lastJoins) &&
+          units.length - from < ml.maxLines &&
+          bytes + 1 <= ml.maxBytes)) &&
       last.terminatorLength !== 0 &&
-      ml.open(lastJoins) &&
-      input.endsRecordAt?.(lineEnd(last)) !== true &&
-      lines.length - from < ml.maxLines &&
-      bytes + 1 <= ml.maxBytes;
+      input.endsRecordAt?.(lastUnit.end) !== true;
     let held: StageResult['held'];
     // Held: a read cut by its budget (the next lines are on disk already and decide, even for a
     // file rotated away), or at the end of a file more lines may still come to. A read cut by
     // its budget with one event in it is not held: that event fills the budget; it is sent.
     if (mayGrow && (input.eof ? !input.final : from > 0)) {
-      held = { offset: (lines[from] as Line).offset, end: lineEnd(last) };
-      skipped += (lines[from] as Line).offset - previousEnd;
+      held = { offset: (units[from] as AppLine).offset, end: lastUnit.end };
+      skipped += (units[from] as AppLine).offset - previousEnd;
     } else {
-      emit(lines.length, false);
+      emit(units.length, false);
     }
     return {
       records,

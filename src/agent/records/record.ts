@@ -1,5 +1,6 @@
 // Role: the record type — what the record stage hands the harvester in place of raw lines: one
-// event (a line, or several joined by multiline), its content as shipped, and where it lies on disk.
+// event (a line, a reassembled container line, or several joined by multiline), its content as
+// shipped, and where it lies on disk.
 
 /**
  * One record of a file: a line, or a multiline event of several lines, as it will be shipped.
@@ -11,7 +12,10 @@
 export interface SourceRecord {
   /** Byte offset in the file of the record's first own byte. */
   readonly offset: number;
-  /** What is shipped: UTF-8 (decoded when the tail has an `encoding`), lines joined by `\n`. */
+  /**
+   * What is shipped: UTF-8 (decoded when the tail has an `encoding`; the application's content
+   * without the runtime's prefix or JSON for a container format), lines joined by `\n`.
+   */
   readonly content: Buffer;
   /** On-disk bytes the record covers, terminator of its last line included. */
   readonly sourceLength: number;
@@ -29,6 +33,21 @@ export interface SourceRecord {
   readonly cut: boolean;
   /** Invalid byte sequences replaced by U+FFFD while decoding its lines. */
   readonly invalidSequences: number;
+  /** Lines not in the tail's container format, shipped as they are (format cri/docker-json). */
+  readonly malformedLines: number;
+  /**
+   * Container lines in it that end before their last part (cut at lines.maxBytes, interrupted
+   * by the other stream's line, or sent before the rest was written): the rest, if it comes,
+   * is the next record.
+   */
+  readonly unfinishedLines: number;
+  /**
+   * The container stream and runtime time of its first line (format cri/docker-json). Kept for
+   * the stage (an event never joins lines of two streams); not on the wire, which has no
+   * per-record metadata: the content is what is shipped.
+   */
+  readonly stream?: 'stdout' | 'stderr';
+  readonly time?: string | undefined;
 }
 
 /** Offset just past a record on disk: where the next record (or skipped run) starts. */

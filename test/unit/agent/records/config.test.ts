@@ -25,10 +25,20 @@ describe('a tail’s record-stage keys', () => {
     const config = parseConfig(agentConfigSchema, [...head, ''].join('\n'));
     expect(config.tails[0]).toMatchObject({
       encoding: 'utf-8',
+      format: 'raw',
       includeLines: [],
       excludeLines: [],
     });
     expect(config.tails[0]?.multiline).toBeUndefined();
+    expect(config.tails[0]?.kubernetesMetadata).toBeUndefined();
+  });
+
+  it('take a container format and the Kubernetes switch', () => {
+    const config = parseConfig(
+      agentConfigSchema,
+      [...head, '    format: cri', '    kubernetesMetadata: false', ''].join('\n'),
+    );
+    expect(config.tails[0]).toMatchObject({ format: 'cri', kubernetesMetadata: false });
   });
 
   it('take a preset with the limits’ defaults', () => {
@@ -52,5 +62,7 @@ describe('a tail’s record-stage keys', () => {
       'tails[0].multiline.maxBytes',
     ]);
     expect(issues(['    encoding: utf-32'])).toEqual(['tails[0].encoding']);
+    expect(issues(['    format: json'])).toEqual(['tails[0].format']);
+    expect(issues(['    kubernetesMetadata: yes please'])).toEqual(['tails[0].kubernetesMetadata']);
   });
 });

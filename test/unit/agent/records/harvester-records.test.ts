@@ -1,4 +1,4 @@
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harvester } from '../../../../src/agent/harvest/harvester.js';
@@ -96,6 +96,33 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
     expect(received(rotated!.batch)).toEqual([['C\n at 3', 16]]);
   });
 
+  it('holds a CRI line whose F is not written yet, then sends it whole, or cut after partialFlushMs', async () => {
+    const t = '2026-12-07T10:00:00.000000001Z';
+    const p1 = `${t} stdout P first half, `;
+    const f1 = `${t} stdout F second half`;
+    const { harvester, path } = await open(`${p1}\n`, { format: 'cri', partialFlushMs: 500 });
+    expect(await harvester.nextBatch(0)).toBeUndefined();
+    await appendFile(path, `${f1}\n${t} stderr P waits `);
+    const whole = await harvester.nextBatch(10);
+    expect(received(whole!.batch)).toEqual([['first half, second half', 0]]);
+    expect(whole!.batch.endOffset).toBe(p1.length + f1.length + 2);
+    expect(whole!.batch.sourceLengths).toEqual([p1.length + f1.length + 2]);
+    await appendFile(path, '\n');
+    expect(await harvester.nextBatch(20)).toBeUndefined();
+    expect(await harvester.nextBatch(510)).toBeUndefined();
+    const flushed = await harvester.nextBatch(520);
+    expect(received(flushed!.batch)).toEqual([['waits ', p1.length + f1.length + 2]]);
+    expect(harvester.settle(whole!.sent)).toBe(p1.length + f1.length + 2);
+    expect(harvester.settle(flushed!.sent)).toBe((await readFile(path)).length);
+    expect(harvester.takeRecordCounts()).toEqual({
+      filteredLines: 0,
+      cutEvents: 0,
+      invalidSequences: 0,
+      malformedLines: 0,
+      unfinishedLines: 1,
+    });
+  });
+
   it('after a rewind, reads from the acked event boundary and sends the same events again', async () => {
     const { harvester } = await open('A\n at 1\nB\n at 2\nC\n', { multiline });
     const sent = await harvester.nextBatch(0);
@@ -128,6 +155,8 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
       filteredLines: 3,
       cutEvents: 0,
       invalidSequences: 0,
+      malformedLines: 0,
+      unfinishedLines: 0,
     });
     const { harvester: only } = await open('DEBUG x\nDEBUG y\n', { excludeLines: ['^DEBUG'] });
     const empty = await only.nextBatch(0);
