@@ -515,7 +515,8 @@ describe('deploy/kubernetes/ agent DaemonSet and its configuration', () => {
     const config = await loadAgent();
     expect(config.id).toBe(fieldValues['spec.nodeName']);
     expect(config.host).toBe(fieldValues['spec.nodeName']);
-    expect(config.tails.map((t) => t.paths)).toEqual([['/var/log/containers/*.log']]);
+    expect(config.tails.map((t) => t.paths)).toEqual([['/var/log/pods/*/*/*.log*']]);
+    expect(config.tails[0]?.format).toBe('cri');
     expect(config.tails[0]?.topic).toBe('k8s-containers');
     expect(config.collectors).toEqual([]);
     expect(config.cluster?.zookeeper.root).toBe('/logrelay');
@@ -547,16 +548,16 @@ describe('deploy/kubernetes/ agent DaemonSet and its configuration', () => {
 
   it('mounts the tailed folders and their symlink targets read-only from the same host paths', async () => {
     const config = await loadAgent();
-    // /var/log/containers/*.log link into /var/log/pods/ (the kubelet), and on Docker Engine
-    // nodes on into /var/lib/docker/containers/: the links are absolute host paths, so each
-    // must be the same path in the container.
+    // /var/log/pods/ holds the files (containerd, CRI-O), or on Docker Engine nodes (cri-dockerd)
+    // links into /var/lib/docker/containers/: the links are absolute host paths, so each must be
+    // the same path in the container.
     const linkTargets: Record<string, string[]> = {
-      '/var/log/containers': ['/var/log/pods', '/var/lib/docker/containers'],
+      '/var/log/pods': ['/var/lib/docker/containers'],
     };
     const folders = config.tails.flatMap((t) =>
       t.paths.map((p) => p.replace(/\/[^/]*[*?[].*$/, '')),
     );
-    expect(folders).toEqual(['/var/log/containers']);
+    expect(folders).toEqual(['/var/log/pods']);
     for (const folder of folders.flatMap((f) => [f, ...(linkTargets[f] ?? [])])) {
       const found = mountOf(spec, agent, folder);
       expect(found, folder).toBeDefined();
