@@ -5,6 +5,8 @@ import { agentConfigSchema } from '../../src/agent/config.js';
 import { validateConfig } from '../../src/common/config/load-config.js';
 import { createLogger, type Logger } from '../../src/common/logging/logger.js';
 import { Collector } from '../../src/collector/collector.js';
+import { RelayError } from '../../src/common/errors/relay-error.js';
+import type { Sink, SinkBatch } from '../../src/collector/sinks/sink.js';
 import { collectorConfigSchema } from '../../src/collector/config.js';
 
 export const quietLog = createLogger({
@@ -22,6 +24,52 @@ export async function startCollector(
   );
   await collector.start();
   return collector;
+}
+
+/** What a sink committed: one record, in arrival order. */
+export interface Committed {
+  text: string;
+  /** File offset of the record's first byte. */
+  offset: number;
+  path: string;
+  /** The path the stream is keyed by (the first name of a rotated file). */
+  keyPath: string;
+}
+
+/**
+ * A collector with one file sink `out` under `dir` whose commits are recorded, in arrival order,
+ * in `committed`. With `failEvery` > 0 every n-th write fails retriable first (a sink outage:
+ * the collector answers retry-after, the agent rewinds and sends again).
+ */
+export async function startRecordingCollector(
+  dir: string,
+  failEvery = 0,
+): Promise<{ collector: Collector; sink: Sink; committed: Committed[] }> {
+  const collector = await startCollector({
+    id: 'c1',
+    retryAfterMs: 20,
+    sinks: [{ type: 'file', name: 'out', directory: join(dir, 'out'), fsync: false }],
+  });
+  const committed: Committed[] = [];
+  const sink = collector.sinks.get('out');
+  if (!sink) throw new Error('no sink');
+  const write = sink.write.bind(sink);
+  let writes = 0;
+  sink.write = async (batch: SinkBatch) => {
+    if (failEvery > 0 && ++writes % failEvery === 0)
+      throw new RelayError('SINK_UNAVAILABLE', 'test outage', { retriable: true });
+    const result = await write(batch);
+    batch.lines.forEach((l, i) =>
+      committed.push({
+        text: String(l),
+        offset: batch.offsets[i] ?? -1,
+        path: batch.path,
+        keyPath: batch.keyPath ?? batch.path,
+      }),
+    );
+    return result;
+  };
+  return { collector, sink, committed };
 }
 
 /** An agent with fast polling, for tests. */

@@ -3,12 +3,16 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
 import { kubernetesPathFields } from '../../src/agent/records/kubernetes-path.js';
-import type { Collector } from '../../src/collector/collector.js';
-import { RelayError } from '../../src/common/errors/relay-error.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { consumeAll, createTestTopic, deleteTestTopics, testKafka } from '../helpers/kafka.js';
 import { metricSum } from '../helpers/processes.js';
-import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
+import {
+  countLines,
+  exactlyOnce,
+  startAgent,
+  startCollector,
+  startRecordingCollector,
+  type Committed,
+} from '../helpers/relay.js';
 import { endpoint, requireService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { uniqueName } from '../helpers/unique.js';
@@ -17,13 +21,6 @@ import { sleep, waitFor } from '../helpers/wait-for.js';
 // Issue 15 item 4: container logs (format cri, docker-json) end to end, agent → gRPC →
 // collector → sink. Every application line is unique; what the sink committed is counted
 // exactly against what the application wrote (not against the runtime's physical lines).
-
-/** What the sink committed: each record's text, file offset and key path. */
-interface Committed {
-  text: string;
-  offset: number;
-  keyPath: string;
-}
 
 /** The runtime's time for line `n` (RFC 3339 with nanoseconds, as containerd writes it). */
 function runtimeTime(n: number): string {
@@ -92,31 +89,8 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     stops.push(cleanup);
     const logs = join(dir, folder);
     await mkdir(logs, { recursive: true });
-    const collector: Collector = await startCollector({
-      id: 'c1',
-      retryAfterMs: 20,
-      sinks: [{ type: 'file', name: 'out', directory: join(dir, 'out'), fsync: false }],
-    });
+    const { collector, committed } = await startRecordingCollector(dir, failEvery);
     stops.push(() => collector.stop());
-    const committed: Committed[] = [];
-    const sink = collector.sinks.get('out');
-    if (!sink) throw new Error('no sink');
-    const write = sink.write.bind(sink);
-    let writes = 0;
-    sink.write = async (batch: SinkBatch) => {
-      // A sink outage now and then: the collector answers retry-after, the agent rewinds.
-      if (failEvery > 0 && ++writes % failEvery === 0)
-        throw new RelayError('SINK_UNAVAILABLE', 'test outage', { retriable: true });
-      const result = await write(batch);
-      batch.lines.forEach((l, i) =>
-        committed.push({
-          text: String(l),
-          offset: batch.offsets[i] ?? -1,
-          keyPath: batch.keyPath ?? batch.path,
-        }),
-      );
-      return result;
-    };
     const agentConfig = {
       id: 'containers',
       collectors: [collector.address],

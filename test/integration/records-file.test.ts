@@ -11,25 +11,22 @@ import {
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import { RelayError } from '../../src/common/errors/relay-error.js';
-import type { Collector } from '../../src/collector/collector.js';
 import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
 import { gbk, javaEvent } from '../helpers/record-logs.js';
-import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
+import {
+  countLines,
+  exactlyOnce,
+  startAgent,
+  startRecordingCollector,
+  type Committed,
+} from '../helpers/relay.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
 // Issue 15's record stage end to end: agent → gRPC → collector → file sink, no external service.
 // Records (events) are counted as the sink receives them: every event unique, counted exactly.
-
-/** What the sink committed: each record's text and file offset, in arrival order. */
-interface Committed {
-  text: string;
-  offset: number;
-  path: string;
-}
 
 /**
  * Waits until the sink committed as many records as were written (30 s at most), lets late
@@ -91,27 +88,8 @@ describe('record stage: multiline, filters, encodings (file sink)', () => {
     stops.push(cleanup);
     const logs = join(dir, 'logs');
     await mkdir(logs);
-    const collector: Collector = await startCollector({
-      id: 'c1',
-      retryAfterMs: 20,
-      sinks: [{ type: 'file', name: 'out', directory: join(dir, 'out'), fsync: false }],
-    });
+    const { collector, sink, committed } = await startRecordingCollector(dir, failEvery);
     stops.push(() => collector.stop());
-    const committed: Committed[] = [];
-    const sink = collector.sinks.get('out');
-    if (!sink) throw new Error('no sink');
-    const write = sink.write.bind(sink);
-    let writes = 0;
-    sink.write = async (batch: SinkBatch) => {
-      // A sink outage now and then: the collector answers retry-after, the agent rewinds.
-      if (failEvery > 0 && ++writes % failEvery === 0)
-        throw new RelayError('SINK_UNAVAILABLE', 'test outage', { retriable: true });
-      const result = await write(batch);
-      batch.lines.forEach((l, i) =>
-        committed.push({ text: String(l), offset: batch.offsets[i] ?? -1, path: batch.path }),
-      );
-      return result;
-    };
     const agentConfig = {
       id: 'rec',
       collectors: [collector.address],

@@ -4,10 +4,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../src/agent/agent.js';
-import type { Collector } from '../../src/collector/collector.js';
-import type { SinkBatch } from '../../src/collector/sinks/sink.js';
 import { metricSum } from '../helpers/processes.js';
-import { countLines, exactlyOnce, startAgent, startCollector } from '../helpers/relay.js';
+import { countLines, exactlyOnce, startAgent, startRecordingCollector } from '../helpers/relay.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sleep, waitFor } from '../helpers/wait-for.js';
 
@@ -58,20 +56,8 @@ describe('syslog input (TCP, UDP) through the spool', () => {
   async function setup() {
     const { dir, cleanup } = await tempDir();
     stops.push(cleanup);
-    const collector: Collector = await startCollector({
-      id: 'c1',
-      sinks: [{ type: 'file', name: 'out', directory: join(dir, 'out'), fsync: false }],
-    });
+    const { collector, committed } = await startRecordingCollector(dir);
     stops.push(() => collector.stop());
-    const delivered: string[] = [];
-    const sink = collector.sinks.get('out');
-    if (!sink) throw new Error('no sink');
-    const write = sink.write.bind(sink);
-    sink.write = async (batch: SinkBatch) => {
-      const result = await write(batch);
-      for (const l of batch.lines) delivered.push(String(l));
-      return result;
-    };
     const spool = join(dir, 'spool');
     const agentConfig = {
       id: 'sys',
@@ -88,7 +74,7 @@ describe('syslog input (TCP, UDP) through the spool', () => {
       ],
       checkpoint: { path: join(dir, 'registry.json'), flushIntervalMs: 50 },
     };
-    return { delivered, spool, agentConfig };
+    return { committed, spool, agentConfig };
   }
 
   async function agentFor(config: Record<string, unknown>): Promise<Agent> {
@@ -98,7 +84,7 @@ describe('syslog input (TCP, UDP) through the spool', () => {
   }
 
   it('delivers every message once, over both framings and UDP, and removes shipped spool files', async () => {
-    const { delivered, spool, agentConfig } = await setup();
+    const { committed, spool, agentConfig } = await setup();
     const agent = await agentFor(agentConfig);
     const input = agent.syslog[0];
     if (!input?.tcpAddress || !input.udpAddress) throw new Error('not listening');
@@ -108,12 +94,17 @@ describe('syslog input (TCP, UDP) through the spool', () => {
       sendTcp(input.tcpAddress, all.slice(1000, 2000), false),
       sendUdp(input.udpAddress, all.slice(2000)),
     ]);
-    await waitFor(() => delivered.length >= all.length, {
+    await waitFor(() => committed.length >= all.length, {
       timeoutMs: 30_000,
       what: '3000 messages',
     });
     await sleep(500);
-    expect(countLines(all, delivered)).toEqual(exactlyOnce(3000));
+    expect(
+      countLines(
+        all,
+        committed.map((c) => c.text),
+      ),
+    ).toEqual(exactlyOnce(3000));
     const metrics = await agent.registry.metrics();
     expect(metricSum(metrics, 'logrelay_agent_syslog_messages_total')).toBe(3000);
     // ~170 KiB through 16 KiB spool files (rotated after the group that fills one): rotated
@@ -130,21 +121,26 @@ describe('syslog input (TCP, UDP) through the spool', () => {
   });
 
   it('ships what was spooled before an agent restart once, and goes on after it', async () => {
-    const { delivered, agentConfig } = await setup();
+    const { committed, agentConfig } = await setup();
     const first = await agentFor(agentConfig);
     const all = Array.from({ length: 2000 }, (_, n) => message(n));
     await sendTcp(first.syslog[0]?.tcpAddress as string, all.slice(0, 1000), true);
     // Stopped at once: part of what it received is spooled and not yet shipped.
     await first.stop();
-    const before = delivered.length;
+    const before = committed.length;
     expect(before).toBeLessThanOrEqual(1000);
     const second = await agentFor(agentConfig);
     await sendTcp(second.syslog[0]?.tcpAddress as string, all.slice(1000), false);
-    await waitFor(() => delivered.length >= all.length, {
+    await waitFor(() => committed.length >= all.length, {
       timeoutMs: 30_000,
       what: '2000 messages',
     });
     await sleep(500);
-    expect(countLines(all, delivered)).toEqual(exactlyOnce(2000));
+    expect(
+      countLines(
+        all,
+        committed.map((c) => c.text),
+      ),
+    ).toEqual(exactlyOnce(2000));
   });
 });
