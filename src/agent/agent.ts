@@ -6,13 +6,14 @@ import { OpsServer } from '../common/http/ops-server.js';
 import { Component } from '../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../common/logging/logger.js';
 import { createMetricsRegistry } from '../common/metrics/registry.js';
-import type { Batch } from '../common/wire/index.js';
+import type { Batch, BatchFields } from '../common/wire/index.js';
 import { version } from '../version.js';
 import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
 import type { AgentConfig, TailConfig } from './config.js';
 import { wideByteOrder } from './records/decoder.js';
 import { recordStageFor, type RecordStage } from './records/record-stage.js';
+import { batchFields } from './records/fields.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
 import {
@@ -760,6 +761,9 @@ export class Agent extends Component {
       partialFlushMs: this.config.lines.partialFlushMs,
       maxWaitMs: this.config.batch.maxWaitMs,
       records: tailEntry.records,
+      // Fields found per file (e.g. from a Kubernetes log path) join here, through
+      // batchFields(tailEntry.config.fields, perFile), made once per file.
+      fields: tailEntry.fields,
     };
   }
 
@@ -1821,6 +1825,8 @@ interface TailEntry {
   exclude: RegExp[];
   /** Multiline, filters, encoding; undefined when the tail sets none (lines go as they are). */
   records: RecordStage | undefined;
+  /** The tail's static fields as batches carry them (frozen, made once per tail). */
+  fields: BatchFields;
   /** Roots a remote tail's files must resolve inside (undefined for local tails: trusted). */
   allow: readonly string[] | undefined;
 }
@@ -1855,6 +1861,7 @@ function tailEntry(name: string, config: TailConfig, allow?: readonly string[]):
     config,
     exclude: config.exclude.map(globToRegExp),
     records: recordStageFor(config),
+    fields: batchFields(config.fields),
     allow,
   };
 }

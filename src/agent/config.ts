@@ -10,6 +10,7 @@ import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
 import { recordConfigFields } from './records/config.js';
+import { tailFieldsSchema } from './records/fields.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
 const glob = z.string().superRefine((value, ctx) => {
@@ -56,6 +57,8 @@ export const tailConfigSchema = z
       ),
     /** Multiline events, line filters and the files' encoding (see records/config.ts). */
     ...recordConfigFields,
+    /** Key/values sent with every record of the tail (see records/fields.ts). Default: none. */
+    fields: tailFieldsSchema,
   })
   .describe('A set of files to collect.');
 

@@ -88,6 +88,8 @@ export function parseRemoteTails(
         includeLines: [],
         excludeLines: [],
         encoding: 'utf-8',
+        // t_logagent_tail has no column for them (DESIGN keeps the table as it is).
+        fields: {},
       },
       allow,
     });

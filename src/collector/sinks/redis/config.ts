@@ -47,16 +47,18 @@ export const redisSinkConfigSchema = z
       .describe('Stream mode: trim with XADD MAXLEN ~ <maxLen> (entries). Default: no trimming.'),
     /**
      * List mode element: `json` = {agent, host, path, offset, time, line} with the line decoded
-     * as UTF-8 (invalid sequences become U+FFFD); `raw` = the line's exact bytes, no metadata.
-     * Stream entries always keep the exact bytes and the metadata in separate fields.
+     * as UTF-8 (invalid sequences become U+FFFD), plus `fields` when the agent's tail has some;
+     * `raw` = the line's exact bytes, no metadata. Stream entries always keep the exact bytes and
+     * the metadata in separate entry fields (not the tail's fields).
      */
     format: z
       .enum(['json', 'raw'])
       .default('json')
       .describe(
         'List mode element: json = {agent, host, path, offset, time, line} (line decoded as ' +
-          'UTF-8, invalid bytes become U+FFFD); raw = the exact line bytes without metadata. ' +
-          'Stream mode ignores it. Default: json.',
+          'UTF-8, invalid bytes become U+FFFD), plus fields: {..} when the agent’s tail has ' +
+          'fields; raw = the exact line bytes without metadata. Stream mode ignores it (its ' +
+          'entries do not carry the tail’s fields). Default: json.',
       ),
     /** Timeout of the TCP connection (ms). Default: 1000. */
     connectTimeoutMs: z

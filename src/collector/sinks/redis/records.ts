@@ -1,17 +1,10 @@
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { envelopeBuilder, type JsonEnvelope } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 
-/** The JSON list element of `mode: list, format: json`. */
-export interface JsonListElement {
-  agent: string;
-  host: string;
-  path: string;
-  offset: number;
-  /** ISO 8601 of the batch's read time, or null when the agent sent no usable time. */
-  time: string | null;
-  line: string;
-}
+/** The JSON list element of `mode: list, format: json` (the shared envelope, `fields` included). */
+export type JsonListElement = JsonEnvelope;
 
 /** The stream or list key of a topic: `keyTemplate` with `{topic}` replaced. */
 export function redisKey(keyTemplate: string, topic: string): string {
@@ -101,24 +94,12 @@ export function buildScriptArgs(
     batch.path,
     time ?? '',
   ];
-  const json = config.mode === 'list' && config.format === 'json';
+  const envelope =
+    config.mode === 'list' && config.format === 'json' ? envelopeBuilder(batch) : undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Buffer;
     const offset = offsets[i] as number;
-    args.push(
-      String(offset),
-      json
-        ? JSON.stringify({
-            agent: batch.agentId,
-            host: batch.host,
-            path: batch.path,
-            offset,
-            time,
-            // Buffer#toString replaces invalid UTF-8 with U+FFFD instead of throwing.
-            line: line.toString('utf8'),
-          } satisfies JsonListElement)
-        : line,
-    );
+    args.push(String(offset), envelope ? envelope(line, offset) : line);
   }
   return args;
 }
