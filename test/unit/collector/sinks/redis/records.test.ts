@@ -66,6 +66,29 @@ describe('redis sink records', () => {
     expect(raw[9]).toBe(line);
   });
 
+  it('adds the batch’s fields to JSON list elements; stream entries and raw elements stay as they were', () => {
+    const fields = { service: 'checkout', env: 'prod' };
+    const json = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'list', format: 'json', maxLen: undefined },
+    );
+    expect(json[11]).toBe(
+      '{"agent":"a","host":"h","path":"/p","offset":14,"time":"1970-01-01T00:00:00.000Z",' +
+        '"line":"é","fields":{"service":"checkout","env":"prod"}}',
+    );
+    expect(json).toHaveLength(12);
+    const stream = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'stream', format: 'json', maxLen: 5 },
+    );
+    expect(stream).toEqual(buildScriptArgs(batch, { mode: 'stream', format: 'json', maxLen: 5 }));
+    const raw = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'list', format: 'raw', maxLen: undefined },
+    );
+    expect(raw.slice(8)).toEqual(['10', line, '14', Buffer.from('é')]);
+  });
+
   it('rejects a batch whose offsets do not match its lines', () => {
     expect(() =>
       buildScriptArgs({ ...batch, offsets: [10] }, { mode: 'stream', format: 'json', maxLen: 1 }),
