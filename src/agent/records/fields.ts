@@ -28,12 +28,10 @@ export const tailFieldsSchema = z
   })
   .default({})
   .describe(
-    'Key/values sent with every record of the tail, e.g. { service: checkout, env: prod }: in the ' +
-      'JSON envelope of sinks with format: json (an object `fields`), as Kafka headers ' +
-      '`fields.<key>` with headers: true, and as MongoDB document / HBase cell metadata. Keys: a ' +
-      'letter or _ then up to 63 of [A-Za-z0-9_.-], not agent, host, path, offset, time, line or ' +
-      'stream (the envelope’s own); values: strings of at most 1024 bytes; at most 32 entries. ' +
-      'Default: none.',
+    'Key/values sent with every record of the tail, e.g. {service: checkout, env: prod}: a ' +
+      '`fields` object in JSON envelopes, `fields.<key>` Kafka headers. Keys: a letter or _ then ' +
+      'up to 63 of [A-Za-z0-9_.-], not agent, host, path, offset, time, line, stream; values: ' +
+      'strings of at most 1024 bytes; at most 32 entries. Default: none.',
   );
 
 /**
