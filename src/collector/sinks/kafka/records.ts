@@ -83,7 +83,8 @@ export function buildRecords(batch: SinkBatch, options: RecordFormat): KafkaReco
   const records: KafkaRecord[] = new Array<KafkaRecord>(lines.length);
   const envelope = options.format === 'json' ? envelopeBuilder(batch) : undefined;
   // The field headers are the same for every record: named once per batch, none without fields.
-  const fieldHeaders = options.headers && hasFields(batch.fields) ? headersOf(batch.fields) : [];
+  const fieldHeaders =
+    options.headers && hasFields(batch.fields) ? headersOf(batch.fields) : undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Buffer;
     const offset = offsets[i] as number;
@@ -98,17 +99,20 @@ export function buildRecords(batch: SinkBatch, options: RecordFormat): KafkaReco
       offset: String(offset),
       agent: batch.agentId,
     };
-    for (const [name, fieldValue] of fieldHeaders) headers[name] = fieldValue;
+    if (fieldHeaders !== undefined) {
+      for (let j = 0; j < fieldHeaders.length; j += 2)
+        headers[fieldHeaders[j] as string] = fieldHeaders[j + 1] as string;
+    }
     records[i] = { key, value, headers };
   }
   return records;
 }
 
-/** `[fields.<key>, value]` for each field, in the batch's order. */
-function headersOf(fields: BatchFields): [string, string][] {
-  const list: [string, string][] = [];
-  for (const name in fields) list.push([FIELD_HEADER_PREFIX + name, fields[name] as string]);
-  return list;
+/** `fields.<key>`, value, … for each field, in the batch's order (flat: no pair per field). */
+function headersOf(fields: BatchFields): string[] {
+  const flat: string[] = [];
+  for (const name in fields) flat.push(FIELD_HEADER_PREFIX + name, fields[name] as string);
+  return flat;
 }
 
 /**
