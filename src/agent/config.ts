@@ -10,7 +10,7 @@ import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
 import { recordConfigFields } from './records/config.js';
-import { tailFieldsSchema } from './records/fields.js';
+import { fieldsWireBytes, tailFieldsSchema } from './records/fields.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
 const glob = z.string().superRefine((value, ctx) => {
@@ -361,6 +361,15 @@ export const agentConfigSchema = z
       });
     }
     config.tails.forEach((tail, i) => {
+      // Fields ride in every batch on top of its lines and the 64 KiB of framing headroom.
+      const extra = fieldsWireBytes(tail.fields);
+      if (extra > 0 && config.batch.maxBytes + 64 * 1024 + extra > config.ship.maxMessageBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tails', i, 'fields'],
+          message: `take ${extra} bytes per batch: ship.maxMessageBytes must exceed batch.maxBytes by 64 KiB plus that`,
+        });
+      }
       if (tail.multiline && tail.multiline.maxBytes > config.batch.maxBytes) {
         ctx.addIssue({
           code: 'custom',

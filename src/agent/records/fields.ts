@@ -53,3 +53,13 @@ export function batchFields(
   if (!hasTail && !hasFile) return NO_FIELDS;
   return Object.freeze({ ...perFile, ...tail });
 }
+
+/** Upper bound of what a set of fields adds to an encoded batch, in bytes (map entry framing). */
+export function fieldsWireBytes(fields: BatchFields): number {
+  let bytes = 0;
+  // Per entry: tag and length of the entry, then each string's tag and length (≤ 3 bytes each
+  // for strings under 2 MiB).
+  for (const key in fields)
+    bytes += 4 + 2 * 3 + Buffer.byteLength(key) + Buffer.byteLength(fields[key] as string);
+  return bytes;
+}

@@ -88,6 +88,24 @@ describe('a tail’s fields', () => {
     expect(found).toEqual([{ path: 'tails[0].fields', message: '33 fields, at most 32' }]);
   });
 
+  it('must fit the message size beside a full batch, naming the tail’s fields', () => {
+    const big = `    fields: { ${Array.from({ length: 32 }, (_, i) => `f${i}: "${'v'.repeat(1000)}"`).join(', ')} }`;
+    const tight = [
+      'batch: { maxBytes: 1048576 }',
+      `ship: { maxMessageBytes: ${1048576 + 64 * 1024 + 1000} }`,
+    ];
+    const found = issues([big, ...tight]);
+    expect(found.map((i) => i.path)).toEqual(['tails[0].fields']);
+    // 32 values of 1000 bytes, keys f0-f9 (2 bytes) and f10-f31 (3), 10 bytes of framing each.
+    expect(32 * 1000 + 10 * 2 + 22 * 3 + 32 * 10).toBe(32406);
+    expect(found[0]?.message).toBe(
+      'take 32406 bytes per batch: ship.maxMessageBytes must exceed batch.maxBytes by 64 KiB plus that',
+    );
+    // The default message size (8 MiB) leaves room for any allowed set.
+    expect(paths([big])).toEqual([]);
+    expect(paths(['    fields: { service: checkout }', ...tight])).toEqual([]);
+  });
+
   it('name the tail of the bad key when there are several tails', () => {
     expect(
       paths(['  - paths: [/var/log/b.log]', '    topic: b', '    fields: { line: x }']),
