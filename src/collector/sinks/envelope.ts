@@ -1,9 +1,17 @@
 // Role: envelope — the JSON object a line travels in when a sink's `format` is json (Kafka
 // record values, file lines, Redis list elements): one builder, so every sink writes the same
-// shape byte for byte.
+// shape byte for byte; and the one name a field has outside it (`fields.<key>`).
 
 import { hasFields, type BatchFields } from '../../common/wire/index.js';
 import type { SinkBatch } from './sink.js';
+
+/**
+ * How a field is named where it sits beside the standard metadata rather than inside the
+ * envelope's `fields` object (Kafka headers, Redis stream entry fields, HBase cells):
+ * `fields.<key>`, its dotted path in the envelope. The prefix keeps the agent's fields apart
+ * from the standard names and from any a later version adds.
+ */
+export const FIELD_PREFIX = 'fields.';
 
 /** A line's JSON envelope. */
 export interface JsonEnvelope {

@@ -33,8 +33,9 @@ interface OpenFile {
 const newline = Buffer.from('\n');
 
 /**
- * Writes lines (raw, or as JSON envelopes) to local files. A batch is acknowledged after its lines are written and
- * fsynced; concurrent batches of different streams are written together and share one fsync.
+ * Writes lines (raw, or as JSON envelopes) to local files. A batch is acknowledged after its
+ * lines are written and fsynced; concurrent batches of different streams are written together
+ * and share one fsync.
  */
 export class FileSink extends Component implements Sink {
   readonly #config: FileSinkConfig;

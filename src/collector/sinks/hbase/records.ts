@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { hasFields } from '../../../common/wire/index.js';
+import { FIELD_PREFIX } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import { HBASE_TABLE_MAX_LENGTH, TOPIC_TOKEN, type HbaseSinkConfig } from './config.js';
 import { MAX_ROW_KEY_BYTES, rowKeyBuilder, type RowKeyConfig } from './row-key.js';
@@ -70,11 +71,11 @@ export function buildRows(
   const time = Number.isFinite(batch.readTimeMs)
     ? Buffer.from(new Date(batch.readTimeMs).toISOString())
     : undefined;
-  // One cell `fields.<key>` per field, as Kafka names its field headers: built once per batch.
+  // One cell `fields.<key>` per field (FIELD_PREFIX, as Kafka's headers): built once per batch.
   const fieldCells: [string, Buffer][] = [];
   if (json && hasFields(batch.fields)) {
     for (const name in batch.fields)
-      fieldCells.push([`fields.${name}`, Buffer.from(batch.fields[name] as string)]);
+      fieldCells.push([FIELD_PREFIX + name, Buffer.from(batch.fields[name] as string)]);
   }
   const familyBytes = Buffer.byteLength(config.columnFamily);
   const rows: HbaseRow[] = [];

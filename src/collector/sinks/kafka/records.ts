@@ -1,6 +1,6 @@
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { hasFields, type BatchFields } from '../../../common/wire/index.js';
-import { envelopeBuilder, type JsonEnvelope } from '../envelope.js';
+import { FIELD_PREFIX, envelopeBuilder, type JsonEnvelope } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import { KAFKA_TOPIC_MAX_LENGTH, KAFKA_TOPIC_PATTERN } from './config.js';
 
@@ -22,12 +22,8 @@ export interface RecordFormat {
 /** The JSON value of a record with `format: json` (the shared envelope, `fields` included). */
 export type JsonRecordValue = JsonEnvelope;
 
-/**
- * The header a field travels in: `fields.<key>`. Prefixed rather than the bare key so a
- * consumer tells the agent's fields from the standard headers (and from any a future version
- * adds), and so the name is the same dotted path as in the JSON envelope (`fields.service`).
- */
-export const FIELD_HEADER_PREFIX = 'fields.';
+/** The header a field travels in is `fields.<key>` (see FIELD_PREFIX). */
+export const FIELD_HEADER_PREFIX = FIELD_PREFIX;
 
 /**
  * The destination topic. Checked here rather than left to the broker: kafkajs would first try

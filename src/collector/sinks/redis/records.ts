@@ -1,6 +1,6 @@
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { hasFields } from '../../../common/wire/index.js';
-import { envelopeBuilder, type JsonEnvelope } from '../envelope.js';
+import { FIELD_PREFIX, envelopeBuilder, type JsonEnvelope } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 
@@ -107,11 +107,12 @@ export function buildScriptArgs(
     batch.path,
     time ?? '',
   ];
-  // Stream entries carry the fields as entry fields `fields.<key>` (as Kafka names its field
-  // headers); list elements carry them in the JSON envelope.
+  // Stream entries carry the fields as entry fields `fields.<key>` (FIELD_PREFIX); list
+  // elements carry them in the JSON envelope.
   if (config.mode === 'stream' && hasFields(batch.fields)) {
     const fieldArgs: string[] = [];
-    for (const name in batch.fields) fieldArgs.push(`fields.${name}`, batch.fields[name] as string);
+    for (const name in batch.fields)
+      fieldArgs.push(FIELD_PREFIX + name, batch.fields[name] as string);
     args.push(String(fieldArgs.length), ...fieldArgs);
   } else args.push('0');
   const envelope =
