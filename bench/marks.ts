@@ -92,6 +92,7 @@ function batch(agent: number, generation: number, start: number, seq: number): B
     sourceLengths: [],
     skippedBefore: [],
     skippedAfter: 0,
+    fields: {},
   };
 }
 

@@ -6,7 +6,7 @@ import { OpsServer } from '../common/http/ops-server.js';
 import { Component } from '../common/lifecycle/component.js';
 import { childLogger, type Logger } from '../common/logging/logger.js';
 import { createMetricsRegistry } from '../common/metrics/registry.js';
-import type { Batch } from '../common/wire/index.js';
+import type { Batch, BatchFields } from '../common/wire/index.js';
 import { version } from '../version.js';
 import { CheckpointRegistry, type CheckpointEntry } from './checkpoint/registry.js';
 import { birthtimeOf, firstGeneration } from './checkpoint/first-generation.js';
@@ -15,6 +15,8 @@ import { SyslogInput, syslogMetrics } from './syslog/syslog-input.js';
 import type { SyslogInputConfig } from './syslog/config.js';
 import { wideByteOrder } from './records/decoder.js';
 import { recordStageFor, type RecordStage } from './records/record-stage.js';
+import { batchFields } from './records/fields.js';
+import { kubernetesFieldsFor } from './records/kubernetes-path.js';
 import { expandGlob, globToRegExp } from './discovery/glob.js';
 import { isRotationOf, liveNameOf } from './discovery/rotated-name.js';
 import {
@@ -778,8 +780,12 @@ export class Agent extends Component {
     );
   }
 
-  /** What every harvester of a tail is made with: the agent's batching and the tail's topic. */
-  #harvesterOptions(tailEntry: TailEntry): HarvesterOptions {
+  /**
+   * What a harvester of a tail is made with: the agent's batching, the tail's topic, and the
+   * fields its batches carry — the tail's static ones, and those its file's path gives
+   * (Kubernetes log paths: pod, namespace, container), made once per file.
+   */
+  #harvesterOptions(tailEntry: TailEntry, keyPath: string): HarvesterOptions {
     return {
       agentId: this.config.id,
       host: this.config.host,
@@ -790,6 +796,10 @@ export class Agent extends Component {
       partialFlushMs: this.config.lines.partialFlushMs,
       maxWaitMs: this.config.batch.maxWaitMs,
       records: tailEntry.records,
+      fields: batchFields(
+        tailEntry.config.fields,
+        kubernetesFieldsFor(tailEntry.config, keyPath) as BatchFields | undefined,
+      ),
     };
   }
 
@@ -986,7 +996,7 @@ export class Agent extends Component {
       if (!tailer) return;
     }
     const harvester = new Harvester(
-      this.#harvesterOptions(tailEntry),
+      this.#harvesterOptions(tailEntry, keyPath ?? path),
       tailer,
       path,
       tailer.position,
@@ -1118,7 +1128,7 @@ export class Agent extends Component {
     );
     if (!tailer) return false;
     const harvester = new Harvester(
-      this.#harvesterOptions(tailEntry),
+      this.#harvesterOptions(tailEntry, keyPath),
       tailer,
       copy.path,
       acked,

@@ -10,6 +10,7 @@ import { zookeeperConfigSchema } from '../common/zk/zk-config.js';
 import { checkpointConfigSchema } from './checkpoint/config.js';
 import { globProblem } from './discovery/glob.js';
 import { recordConfigFields } from './records/config.js';
+import { fieldsWireBytes, tailFieldsSchema } from './records/fields.js';
 import { listensSomewhere, syslogInputFields } from './syslog/config.js';
 
 /** A glob that compiles: a bad one (`[z-a]`) is refused at load, naming its key path. */
@@ -57,6 +58,8 @@ export const tailConfigSchema = z
       ),
     /** Multiline events, line filters and the files' encoding (see records/config.ts). */
     ...recordConfigFields,
+    /** Key/values sent with every record of the tail (see records/fields.ts). Default: none. */
+    fields: tailFieldsSchema,
   })
   .describe('A set of files to collect.');
 
@@ -376,6 +379,15 @@ export const agentConfigSchema = z
       });
     }
     config.tails.forEach((tail, i) => {
+      // Fields ride in every batch on top of its lines and the 64 KiB of framing headroom.
+      const extra = fieldsWireBytes(tail.fields);
+      if (extra > 0 && config.batch.maxBytes + 64 * 1024 + extra > config.ship.maxMessageBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tails', i, 'fields'],
+          message: `take ${extra} bytes per batch: ship.maxMessageBytes must exceed batch.maxBytes by 64 KiB plus that`,
+        });
+      }
       if (tail.multiline && tail.multiline.maxBytes > config.batch.maxBytes) {
         ctx.addIssue({
           code: 'custom',

@@ -32,6 +32,7 @@ export function makeBatch(
     sourceLengths: [],
     skippedBefore: [],
     skippedAfter: 0,
+    fields: {},
     ...overrides,
   };
 }

@@ -34,6 +34,8 @@ export interface Committed {
   path: string;
   /** The path the stream is keyed by (the first name of a rotated file). */
   keyPath: string;
+  /** The batch's fields (the tail's, and those its file's path gave). */
+  fields: Readonly<Record<string, string>>;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function startRecordingCollector(
         offset: batch.offsets[i] ?? -1,
         path: batch.path,
         keyPath: batch.keyPath ?? batch.path,
+        fields: batch.fields ?? {},
       }),
     );
     return result;

@@ -268,12 +268,17 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     }
     expect(await expectEachOnce(written, committed)).toEqual(exactlyOnce(252));
     expect([...new Set(committed.map((c) => c.keyPath))]).toEqual([link]);
-    expect(kubernetesPathFields(link)).toEqual({
+    // Every record, of every generation, carries the fields of the link's name, as batch fields.
+    const fields = {
       'k8s.pod.name': 'web-7d4b9c-x2kq9',
       'k8s.namespace.name': 'shop',
       'k8s.container.name': 'nginx',
       'container.id': id,
-    });
+    };
+    expect(kubernetesPathFields(link)).toEqual(fields);
+    expect(new Set(committed.map((c) => JSON.stringify(c.fields)))).toEqual(
+      new Set([JSON.stringify(fields)]),
+    );
   });
 
   it('docker-json: reassembles lines over 16 KiB split in chunks, whole and once across rotation', async () => {

@@ -122,6 +122,28 @@ describe('HBase sink (real REST gateway)', () => {
     ).toBe(0);
   });
 
+  it('stores the batch’s fields as fields.<key> cells beside the metadata, once per line', async () => {
+    const { sink, table } = await sinkWith();
+    const fields = { service: 'checkout', 'k8s.pod': 'checkout-7d9f' };
+    for (let i = 0; i < 2; i++) await sink.write(batch(['f1', 'f2'], 0, { fields }));
+    await sink.write(batch(['f3'], 6));
+    const rows = [...((await scanTable(table)) ?? new Map<string, Map<string, Buffer>>()).values()];
+    expect(rows.map((r) => r.get('d:line')?.toString())).toEqual(['f1', 'f2', 'f3']);
+    const cells = (r: Map<string, Buffer> | undefined) =>
+      [...(r?.entries() ?? [])].map(([q, v]) => `${q}=${v.toString()}`).sort();
+    expect(cells(rows[1])).toEqual([
+      'd:agent=agent-1',
+      'd:fields.k8s.pod=checkout-7d9f',
+      'd:fields.service=checkout',
+      'd:host=web-1',
+      'd:line=f2',
+      'd:offset=3',
+      'd:path=/var/log/app.log',
+      'd:time=2026-01-02T03:04:05.678Z',
+    ]);
+    expect(cells(rows[2]).filter((c) => c.startsWith('d:fields.'))).toEqual([]);
+  });
+
   it('stores a batch retransmitted 3 times exactly once, and another generation apart', async () => {
     const { sink, table } = await sinkWith({ maxRowsPerRequest: 7 });
     const lines = Array.from({ length: 50 }, (_, i) => `line-${i}`);

@@ -132,6 +132,25 @@ describe('MongoDB sink (real server)', () => {
     expect(indexes.map((i) => i.name)).toContain('time_1');
   });
 
+  it('stores the batch’s fields as a sub-document, dotted keys included, once per line', async () => {
+    const sink = make();
+    await sink.start();
+    const fields = { service: 'checkout', env: 'prod', 'k8s.namespace': 'shop' };
+    const lines = [Buffer.from('fields line 1'), Buffer.from('fields line 2')];
+    const b = { ...batch('fields', lines, 0), fields };
+    expect(await sink.write(b)).toEqual({ skippedLines: 0 });
+    expect(await sink.write(b)).toEqual({ skippedLines: 2 });
+    await sink.write(batch('fields', [Buffer.from('no fields line')], 28));
+    const stored = await docs('logs_fields');
+    expect(stored.map((d) => d['line'])).toEqual([
+      'fields line 1',
+      'fields line 2',
+      'no fields line',
+    ]);
+    expect(stored.map((d) => d['fields'] as unknown)).toEqual([fields, fields, undefined]);
+    expect(Object.keys(stored[2] ?? {})).not.toContain('fields');
+  });
+
   it('adds only the new lines of an overlapping batch, and keeps streams apart', async () => {
     const sink = make();
     await sink.start();

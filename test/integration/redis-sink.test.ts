@@ -143,6 +143,40 @@ describe('Redis sink (real server)', () => {
     ]);
   });
 
+  it('adds the batch’s fields to stream entries (fields.<key>) and JSON list elements, once', async () => {
+    const fields = { service: 'checkout', 'k8s.pod': 'checkout-7d9f' };
+    const stream = await sinkWith();
+    for (let i = 0; i < 3; i++) await stream.sink.write({ ...batch(['s1', 's2'], 0), fields });
+    await stream.sink.write(batch(['s3'], 6));
+    const entries = await streamEntries(redis, stream.key);
+    expect(entries.map((e) => e.line?.toString())).toEqual(['s1', 's2', 's3']);
+    expect(entries[1]).toEqual({
+      line: Buffer.from('s2'),
+      agent: Buffer.from('agent-1'),
+      host: Buffer.from('web-1'),
+      path: Buffer.from('/var/log/app.log'),
+      offset: Buffer.from('3'),
+      time: Buffer.from('2026-01-02T03:04:05.678Z'),
+      'fields.service': Buffer.from('checkout'),
+      'fields.k8s.pod': Buffer.from('checkout-7d9f'),
+    });
+    expect(Object.keys(entries[2] ?? {})).toEqual([
+      'line',
+      'agent',
+      'host',
+      'path',
+      'offset',
+      'time',
+    ]);
+
+    const list = await sinkWith({ mode: 'list', maxLen: 100 });
+    for (let i = 0; i < 2; i++) await list.sink.write({ ...batch(['l1'], 0), fields });
+    const elements = (await redis.lrange(list.key, 0, -1)).map(
+      (e) => JSON.parse(e) as Record<string, unknown>,
+    );
+    expect(elements.map((e) => [e['line'], e['fields']])).toEqual([['l1', fields]]);
+  });
+
   it('trims the stream approximately with maxLen', async () => {
     const { sink, key } = await sinkWith({ maxLen: 10 });
     await sink.write(batch(Array.from({ length: 1000 }, (_, i) => `l${i}`)));

@@ -13,6 +13,7 @@ describe('examples/', () => {
     expect(
       new RegExp(config.tails[1]?.excludeLines[0] ?? '').test('2026-12-07 10:00:00 DEBUG x'),
     ).toBe(true);
+    expect(config.tails[1]?.fields).toEqual({ service: 'orders', env: 'prod', team: 'payments' });
     expect(config.tails[2]?.encoding).toBe('gbk');
   });
 

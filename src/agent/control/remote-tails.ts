@@ -89,6 +89,8 @@ export function parseRemoteTails(
         excludeLines: [],
         encoding: 'utf-8',
         format: 'raw',
+        // t_logagent_tail has no column for them (DESIGN keeps the table as it is).
+        fields: {},
       },
       allow,
     });

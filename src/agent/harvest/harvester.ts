@@ -1,4 +1,4 @@
-import type { Batch } from '../../common/wire/index.js';
+import { NO_FIELDS, type BatchFields, type Batch } from '../../common/wire/index.js';
 import { streamKey, type FileIdentity, type InodeRef } from '../tail/fingerprint.js';
 import type { FileTailer } from '../tail/file-reader.js';
 import { lineEnd, type Line } from '../tail/line-splitter.js';
@@ -88,6 +88,11 @@ export interface HarvesterOptions {
    * as they are read, with no per-line work (the default).
    */
   records?: RecordStage | undefined;
+  /**
+   * The fields every batch of the file carries (records/fields.ts `batchFields`: the tail's
+   * static ones merged with any found for the file). Absent: none.
+   */
+  fields?: BatchFields | undefined;
 }
 
 /** Counts of the record stage in shipped batches (resends included), since the last take. */
@@ -655,6 +660,8 @@ export class Harvester {
       sourceLengths: [],
       skippedBefore: [],
       skippedAfter: 0,
+      // The same frozen object for every batch of the file: encoded, never copied.
+      fields: this.opts.fields ?? NO_FIELDS,
     };
   }
 

@@ -92,7 +92,7 @@ export const recordConfigFields = {
     .boolean()
     .optional()
     .describe(
-      'Read fields from the kubelet’s log paths: /var/log/containers/<pod>_<namespace>_<container>-<id>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, container.id; /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, k8s.pod.uid, k8s.container.restart_count (OpenTelemetry’s names). For the batches’ fields, not shipped before the wire carries batch fields; a path in neither layout gets none. Default: true when format is cri or docker-json, else false.',
+      'Read fields from the kubelet’s log paths: /var/log/containers/<pod>_<namespace>_<container>-<id>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, container.id; /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log gives k8s.pod.name, k8s.namespace.name, k8s.container.name, k8s.pod.uid, k8s.container.restart_count (OpenTelemetry’s names). They join the tail’s fields in every batch of the file (a static field of the same name wins); a path in neither layout gets none. Default: true when format is cri or docker-json, else false.',
     ),
   multiline: multilineConfigSchema.optional(),
   includeLines: z

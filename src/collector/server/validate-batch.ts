@@ -1,4 +1,4 @@
-import type { Batch } from '../../common/wire/index.js';
+import { NO_FIELDS, batchFieldsProblem, hasFields, type Batch } from '../../common/wire/index.js';
 import type { SinkBatch } from '../sinks/sink.js';
 
 /** Limits a collector enforces on every batch (on top of gRPC's message size limit). */
@@ -17,7 +17,8 @@ export interface BatchRejection {
     | 'BATCH_TOO_LARGE'
     | 'TOO_MANY_LINES'
     | 'LENGTHS_MISMATCH'
-    | 'OFFSETS_MISMATCH';
+    | 'OFFSETS_MISMATCH'
+    | 'BAD_FIELDS';
   reason: string;
 }
 
@@ -53,7 +54,9 @@ const reject = (code: BatchRejection['code'], reason: string): ValidatedBatch =>
  * blob, and the on-disk lengths (content + dropped bytes + terminators, or `source_lengths`
  * when given, plus the bytes of records the agent filtered out: `skipped_before`,
  * `skipped_after`) to end - start — and
- * returns zero-copy line views with their file offsets. A batch that fails is rejected alone;
+ * returns zero-copy line views with their file offsets. The batch's fields must keep the wire
+ * rules (common/wire/fields.ts), or it is rejected BAD_FIELDS naming the first problem. A batch
+ * that fails is rejected alone;
  * other streams on the same connection go on.
  */
 export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
@@ -65,6 +68,12 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
       'BAD_TOPIC',
       `topic ${JSON.stringify(raw.topic.slice(0, 300))} is not 1-249 of [a-zA-Z0-9._-]`,
     );
+  }
+  // Older agents send none: the common case costs one property walk that finds nothing.
+  const fields = hasFields(raw.fields) ? raw.fields : NO_FIELDS;
+  if (fields !== NO_FIELDS) {
+    const problem = batchFieldsProblem(fields);
+    if (problem !== undefined) return reject('BAD_FIELDS', problem);
   }
   const blob = raw.lines;
   if (blob.length > limits.maxBatchBytes) {
@@ -166,6 +175,7 @@ export function validateBatch(raw: Batch, limits: BatchLimits): ValidatedBatch {
       startOffset: raw.startOffset,
       endOffset: raw.endOffset,
       readTimeMs: raw.readTimeMs,
+      fields,
     },
   };
 }

@@ -2,6 +2,7 @@ import { RelayError } from '../../common/errors/relay-error.js';
 import type { Component } from '../../common/lifecycle/component.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logging/logger.js';
+import type { BatchFields } from '../../common/wire/index.js';
 import type { ZookeeperConfig } from '../../common/zk/zk-config.js';
 
 /**
@@ -35,6 +36,12 @@ export interface SinkBatch {
   readonly endOffset: number;
   /** When the agent read the lines, in ms since the epoch (informational only). */
   readonly readTimeMs: number;
+  /**
+   * Key/values the agent attached to every line of the batch (its tail's `fields`), checked by
+   * the collector against the wire rules. Absent or empty: none, and sinks write exactly what
+   * they wrote before fields existed.
+   */
+  readonly fields?: BatchFields;
 }
 
 /**

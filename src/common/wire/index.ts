@@ -74,3 +74,17 @@ export function compressionOptions(compression: ShipCompression): Record<string,
       return { 'grpc.default_compression_algorithm': 2 };
   }
 }
+
+export {
+  FIELD_KEY_PATTERN,
+  MAX_BATCH_FIELDS,
+  MAX_FIELD_VALUE_BYTES,
+  MAX_TAIL_FIELDS,
+  NO_FIELDS,
+  RESERVED_FIELD_KEYS,
+  batchFieldsProblem,
+  fieldKeyProblem,
+  fieldValueProblem,
+  hasFields,
+} from './fields.js';
+export type { BatchFields } from './fields.js';

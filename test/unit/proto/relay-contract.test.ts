@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch, ShipResponse } from '../../../src/common/wire/index.js';
 import {
+  Batch as BatchMessage,
   HealthCheckResponse_ServingStatus,
   HealthClient,
   HealthService,
@@ -37,6 +38,7 @@ const batch: Batch = {
   sourceLengths: [],
   skippedBefore: [],
   skippedAfter: 0,
+  fields: {},
 };
 
 describe('wire contract', () => {
@@ -74,6 +76,24 @@ describe('wire contract', () => {
     expect(size(records) - size(batch)).toBeGreaterThan(0);
     expect(size({ ...batch, skippedAfter: 1 }) - size(batch)).toBe(2);
     expect(decode(batch)).toMatchObject({ sourceLengths: [], skippedBefore: [], skippedAfter: 0 });
+  });
+
+  it('round-trips the batch fields; an empty set takes no bytes, so an old batch is unchanged', () => {
+    const fields = { service: 'checkout', env: 'prod', 'k8s.namespace': 'shop-ü' };
+    const encode = (b: Batch) =>
+      ShipRequest.encode({ body: { $case: 'batch', value: b } }).finish();
+    const decoded = ShipRequest.decode(encode({ ...batch, fields }));
+    const got = decoded.body?.$case === 'batch' ? decoded.body.value : undefined;
+    expect(got?.fields).toEqual(fields);
+    expect(Object.keys(got?.fields ?? {})).toHaveLength(3);
+    // Each entry: tag, length, then the key and the value as a tagged string each.
+    const entry = (k: string, v: string) => 2 + 2 + Buffer.byteLength(k) + 2 + Buffer.byteLength(v);
+    const size = (b: Batch) => BatchMessage.encode(b).finish().length;
+    expect(size({ ...batch, fields }) - size(batch)).toBe(
+      Object.entries(fields).reduce((n, [k, v]) => n + entry(k, v), 0),
+    );
+    const old = ShipRequest.decode(encode(batch));
+    expect(old.body?.$case === 'batch' ? old.body.value.fields : undefined).toEqual({});
   });
 
   describe('over gRPC on loopback', () => {

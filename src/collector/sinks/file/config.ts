@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { sinkCommonFields } from '../sink-config.js';
 
-/** `sinks[]` entry of type `file`: newline-terminated lines in local files, rolled by size and age. */
+/**
+ * `sinks[]` entry of type `file`: newline-terminated lines (raw, or JSON envelopes) in local
+ * files, rolled by size and age.
+ */
 export const fileSinkConfigSchema = z
   .strictObject({
     type: z.literal('file').describe('Sink type: file.'),
@@ -34,6 +37,20 @@ export const fileSinkConfigSchema = z
       .positive()
       .default(3_600_000)
       .describe('Roll a file this old, in ms. Default: 1 h.'),
+    /**
+     * What each line of a file is: `raw` = the record's bytes as read, then a newline; `json` =
+     * the JSON envelope {agent, host, path, offset, time, line}, plus `fields` when the agent's
+     * tail has some, one object per line (a multiline event stays one line, its newlines escaped).
+     * Default: raw.
+     */
+    format: z
+      .enum(['raw', 'json'])
+      .default('raw')
+      .describe(
+        'Line format: raw = the record bytes as read; json = {agent, host, path, offset, time, ' +
+          'line} plus fields: {..} when the agent’s tail has fields, one JSON object per line ' +
+          '(line decoded as UTF-8, invalid bytes become U+FFFD). Default: raw.',
+      ),
     /**
      * fsync before acknowledging. Default: true. Turning it off trades the no-loss guarantee on
      * power failure for speed.

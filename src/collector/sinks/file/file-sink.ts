@@ -5,6 +5,7 @@ import type { Counter } from 'prom-client';
 import { RelayError } from '../../../common/errors/relay-error.js';
 import { Component } from '../../../common/lifecycle/component.js';
 import { sharedCounter } from '../../../common/metrics/shared-metrics.js';
+import { envelopeBuilder } from '../envelope.js';
 import { expandPath } from '../path-template.js';
 import { sinkNotRunning } from '../in-flight.js';
 import type { Sink, SinkBatch, SinkContext } from '../sink.js';
@@ -32,8 +33,9 @@ interface OpenFile {
 const newline = Buffer.from('\n');
 
 /**
- * Writes lines to local files. A batch is acknowledged after its lines are written and
- * fsynced; concurrent batches of different streams are written together and share one fsync.
+ * Writes lines (raw, or as JSON envelopes) to local files. A batch is acknowledged after its
+ * lines are written and fsynced; concurrent batches of different streams are written together
+ * and share one fsync.
  */
 export class FileSink extends Component implements Sink {
   readonly #config: FileSinkConfig;
@@ -78,9 +80,20 @@ export class FileSink extends Component implements Sink {
     if (!this.running) throw sinkNotRunning('file', this.name, this.state);
     const chunks: Buffer[] = [];
     let bytes = 0;
-    for (const line of batch.lines) {
-      chunks.push(line, newline);
-      bytes += line.length + 1;
+    if (this.#config.format === 'json') {
+      const envelope = envelopeBuilder(batch);
+      for (let i = 0; i < batch.lines.length; i++) {
+        const json = Buffer.from(
+          `${envelope(batch.lines[i] as Buffer, batch.offsets[i] as number)}\n`,
+        );
+        chunks.push(json);
+        bytes += json.length;
+      }
+    } else {
+      for (const line of batch.lines) {
+        chunks.push(line, newline);
+        bytes += line.length + 1;
+      }
     }
     const file = await this.#fileFor(batch.topic);
     await new Promise<void>((resolve, reject) => {

@@ -151,15 +151,15 @@ export const hbaseSinkConfigSchema = z
       ),
     rowKey: rowKeySchema,
     /**
-     * `json`: cells line (exact bytes), agent, host, path, offset and time (ISO 8601);
-     * `raw`: only line.
+     * `json`: cells line (exact bytes), agent, host, path, offset and time (ISO 8601), and
+     * `fields.<key>` per field of the agent's tail; `raw`: only line.
      */
     format: z
       .enum(['json', 'raw'])
       .default('json')
       .describe(
-        'json = cells line (exact bytes), agent, host, path, offset, time (ISO 8601); ' +
-          'raw = only the line cell. Default: json.',
+        'json = cells line (exact bytes), agent, host, path, offset, time (ISO 8601), and ' +
+          'fields.<key> per field of the agent’s tail; raw = only the line cell. Default: json.',
       ),
     /** Timeout of one HTTP request, i.e. of one chunk of a batch (ms). Default: 30000. */
     timeoutMs: z

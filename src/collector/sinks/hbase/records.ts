@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { hasFields } from '../../../common/wire/index.js';
+import { FIELD_PREFIX } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import { HBASE_TABLE_MAX_LENGTH, TOPIC_TOKEN, type HbaseSinkConfig } from './config.js';
 import { MAX_ROW_KEY_BYTES, rowKeyBuilder, type RowKeyConfig } from './row-key.js';
@@ -44,7 +46,8 @@ const KEY_VALUE_OVERHEAD = 4 + 4 + 2 + 1 + 8 + 1;
 
 /**
  * The rows of a batch, one per line: `line` always (the exact bytes); with `format: json` also
- * agent, host, path, offset and time (ISO 8601; absent when the agent sent no usable time).
+ * agent, host, path, offset and time (ISO 8601; absent when the agent sent no usable time), and
+ * `fields.<key>` for each of the batch's fields.
  * Refuses (SINK_REJECTED, nothing sent) a batch with a cell over `maxCellBytes` or a row key over
  * HBase's 32767 bytes, naming the line's offset and size.
  */
@@ -68,6 +71,12 @@ export function buildRows(
   const time = Number.isFinite(batch.readTimeMs)
     ? Buffer.from(new Date(batch.readTimeMs).toISOString())
     : undefined;
+  // One cell `fields.<key>` per field (FIELD_PREFIX, as Kafka's headers): built once per batch.
+  const fieldCells: [string, Buffer][] = [];
+  if (json && hasFields(batch.fields)) {
+    for (const name in batch.fields)
+      fieldCells.push([FIELD_PREFIX + name, Buffer.from(batch.fields[name] as string)]);
+  }
   const familyBytes = Buffer.byteLength(config.columnFamily);
   const rows: HbaseRow[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -97,6 +106,7 @@ export function buildRows(
       cells.push(['agent', agent], ['host', host], ['path', path]);
       cells.push(['offset', Buffer.from(String(offset))]);
       if (time) cells.push(['time', time]);
+      for (const cell of fieldCells) cells.push(cell);
     }
     rows.push({ key, cells, offset, lineBytes: line.length });
   }

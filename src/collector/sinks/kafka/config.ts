@@ -51,24 +51,29 @@ export const kafkaSinkConfigSchema = z
       .min(1)
       .default('logrelay-collector')
       .describe('Kafka client id (quotas, broker logs). Default: logrelay-collector.'),
-    /** Record value: the line's bytes (raw) or a JSON object with its metadata. Default: raw. */
+    /**
+     * Record value: the line's bytes (raw) or a JSON object with its metadata, and the tail's
+     * `fields` as an object when it has some. Default: raw.
+     */
     format: z
       .enum(['raw', 'json'])
       .default('raw')
       .describe(
         'Record value: raw = the line bytes exactly as read (no newline); json = ' +
-          '{agent, host, path, offset, time, line}. Default: raw.',
+          '{agent, host, path, offset, time, line}, plus fields: {..} when the agent’s tail ' +
+          'has fields. Default: raw.',
       ),
     /**
-     * Per-record headers host, path, offset and agent. Off by default: measured, four headers
-     * halve a Node.js Kafka client's throughput, and the key already names agent and path.
+     * Per-record headers host, path, offset and agent, and one `fields.<key>` per field of the
+     * agent's tail. Off by default: measured, four headers halve a Node.js Kafka client's
+     * throughput, and the key already names agent and path.
      */
     headers: z
       .boolean()
       .default(false)
       .describe(
-        'Add the headers host, path, offset and agent to every record (costs about half the ' +
-          'throughput). Default: false.',
+        'Add the headers host, path, offset and agent to every record, and fields.<key> for ' +
+          'each of the tail’s fields (costs about half the throughput). Default: false.',
       ),
     /**
      * Record batch compression: none, gzip, snappy, lz4 or zstd (zstd needs Node.js ≥ 22.15).

@@ -9,6 +9,7 @@ export type { RecordProducerFactory } from './kafka-sink.js';
 export { KafkajsProducer, pinoLogCreator, toRelayError } from './producer.js';
 export type { KafkajsProducerOptions, RecordProducer } from './producer.js';
 export {
+  FIELD_HEADER_PREFIX,
   buildRecords,
   chunkRecords,
   estimateRecordBytes,

@@ -1,4 +1,6 @@
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { hasFields, type BatchFields } from '../../../common/wire/index.js';
+import { FIELD_PREFIX, envelopeBuilder, type JsonEnvelope } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import { KAFKA_TOPIC_MAX_LENGTH, KAFKA_TOPIC_PATTERN } from './config.js';
 
@@ -17,16 +19,11 @@ export interface RecordFormat {
   readonly headers: boolean;
 }
 
-/** The JSON value of a record with `format: json`. */
-export interface JsonRecordValue {
-  agent: string;
-  host: string;
-  path: string;
-  offset: number;
-  /** ISO 8601 of the batch's read time, or null when the agent sent no usable time. */
-  time: string | null;
-  line: string;
-}
+/** The JSON value of a record with `format: json` (the shared envelope, `fields` included). */
+export type JsonRecordValue = JsonEnvelope;
+
+/** The header a field travels in is `fields.<key>` (see FIELD_PREFIX). */
+export const FIELD_HEADER_PREFIX = FIELD_PREFIX;
 
 /**
  * The destination topic. Checked here rather than left to the broker: kafkajs would first try
@@ -66,6 +63,8 @@ export function recordKey(batch: Pick<SinkBatch, 'agentId' | 'path' | 'keyPath'>
  * decoded, so invalid UTF-8 and any other bytes pass through byte-exact. `json` values must be
  * text: the line is decoded as UTF-8 with U+FFFD for invalid sequences (never throws), so a
  * consumer of the JSON does not get exact bytes for such lines — use raw when that matters.
+ * The batch's fields go into the envelope's `fields` object, and with `headers` into one header
+ * `fields.<key>` each; a batch without fields makes the same records as before fields existed.
  */
 export function buildRecords(batch: SinkBatch, options: RecordFormat): KafkaRecord[] {
   const { lines, offsets } = batch;
@@ -78,41 +77,38 @@ export function buildRecords(batch: SinkBatch, options: RecordFormat): KafkaReco
   }
   const key = recordKey(batch);
   const records: KafkaRecord[] = new Array<KafkaRecord>(lines.length);
-  const time =
-    options.format === 'json' && Number.isFinite(batch.readTimeMs)
-      ? new Date(batch.readTimeMs).toISOString()
-      : null;
+  const envelope = options.format === 'json' ? envelopeBuilder(batch) : undefined;
+  // The field headers are the same for every record: named once per batch, none without fields.
+  const fieldHeaders =
+    options.headers && hasFields(batch.fields) ? headersOf(batch.fields) : undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Buffer;
     const offset = offsets[i] as number;
-    const value =
-      options.format === 'json'
-        ? Buffer.from(
-            JSON.stringify({
-              agent: batch.agentId,
-              host: batch.host,
-              path: batch.path,
-              offset,
-              time,
-              // Buffer#toString replaces invalid UTF-8 with U+FFFD instead of throwing.
-              line: line.toString('utf8'),
-            } satisfies JsonRecordValue),
-          )
-        : line;
-    records[i] = options.headers
-      ? {
-          key,
-          value,
-          headers: {
-            host: batch.host,
-            path: batch.path,
-            offset: String(offset),
-            agent: batch.agentId,
-          },
-        }
-      : { key, value };
+    const value = envelope ? Buffer.from(envelope(line, offset)) : line;
+    if (!options.headers) {
+      records[i] = { key, value };
+      continue;
+    }
+    const headers: Record<string, string> = {
+      host: batch.host,
+      path: batch.path,
+      offset: String(offset),
+      agent: batch.agentId,
+    };
+    if (fieldHeaders !== undefined) {
+      for (let j = 0; j < fieldHeaders.length; j += 2)
+        headers[fieldHeaders[j] as string] = fieldHeaders[j + 1] as string;
+    }
+    records[i] = { key, value, headers };
   }
   return records;
+}
+
+/** `fields.<key>`, value, … for each field, in the batch's order (flat: no pair per field). */
+function headersOf(fields: BatchFields): string[] {
+  const flat: string[] = [];
+  for (const name in fields) flat.push(FIELD_HEADER_PREFIX + name, fields[name] as string);
+  return flat;
 }
 
 /**

@@ -142,7 +142,8 @@ export const mongodbSinkConfigSchema = z
           'cut with a hash suffix). Default: logs_{topic}.',
       ),
     /**
-     * `json`: `{_id, line, stream, agent, host, path, offset, time}`; `raw`: `{_id, line}`.
+     * `json`: `{_id, line, stream, agent, host, path, offset, time}` and, when the agent's tail
+     * has fields, `fields: {..}`; `raw`: `{_id, line}`.
      * `line` is a string when the bytes are valid UTF-8, otherwise a BSON Binary of the exact
      * bytes. Default: json.
      */
@@ -150,8 +151,9 @@ export const mongodbSinkConfigSchema = z
       .enum(['json', 'raw'])
       .default('json')
       .describe(
-        'json = {_id, line, stream, agent, host, path, offset, time}; raw = {_id, line}. line is ' +
-          'a string if valid UTF-8, else BSON Binary of the exact bytes. Default: json.',
+        'json = {_id, line, stream, agent, host, path, offset, time}, plus fields: {..} when ' +
+          'the agent’s tail has fields; raw = {_id, line}. line is a string if valid UTF-8, ' +
+          'else BSON Binary of the exact bytes. Default: json.',
       ),
     /** When the server acknowledges an insert. Default: { w: majority, journal: true }. */
     writeConcern: writeConcernSchema

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BSON, Binary, Long } from 'mongodb';
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { hasFields, type BatchFields } from '../../../common/wire/index.js';
 import type { SinkBatch } from '../sink.js';
 import {
   HASH_SUFFIX_LENGTH,
@@ -25,6 +26,8 @@ export interface JsonDocument {
   path: string;
   offset: Long;
   time: Date;
+  /** The batch's fields (its tail's `fields`), a sub-document; absent when it has none. */
+  fields?: BatchFields;
 }
 
 /** A line's document in format `raw`. */
@@ -63,7 +66,7 @@ export function buildDocument(batch: SinkBatch, i: number, format: 'json' | 'raw
   const _id = documentId(batch.streamKey, offset);
   const line = lineValue(batch.lines[i] as Buffer);
   if (format === 'raw') return { _id, line };
-  return {
+  const doc: JsonDocument = {
     _id,
     line,
     stream: batch.streamKey,
@@ -73,6 +76,9 @@ export function buildDocument(batch: SinkBatch, i: number, format: 'json' | 'raw
     offset: Long.fromNumber(offset),
     time: new Date(batch.readTimeMs),
   };
+  // Only when there are some: a document without fields is the one written before they existed.
+  if (hasFields(batch.fields)) doc.fields = batch.fields;
+  return doc;
 }
 
 /**

@@ -17,14 +17,16 @@ export const redisSinkConfigSchema = z
       ),
     /**
      * `stream`: XADD one entry per line with the fields line (exact bytes), agent, host, path,
-     * offset and time. `list`: RPUSH one element per line (see `format`).
+     * offset and time, then `fields.<key>` per field of the agent's tail. `list`: RPUSH one
+     * element per line (see `format`).
      */
     mode: z
       .enum(['stream', 'list'])
       .default('stream')
       .describe(
         'stream = XADD an entry per line with fields line (exact bytes), agent, host, path, ' +
-          'offset, time; list = RPUSH an element per line. Default: stream.',
+          'offset, time, and fields.<key> per field of the agent’s tail; list = RPUSH an ' +
+          'element per line. Default: stream.',
       ),
     /**
      * Key of the stream or list. Token: `{topic}`. The dedup marks of the key live in the hash
@@ -47,16 +49,18 @@ export const redisSinkConfigSchema = z
       .describe('Stream mode: trim with XADD MAXLEN ~ <maxLen> (entries). Default: no trimming.'),
     /**
      * List mode element: `json` = {agent, host, path, offset, time, line} with the line decoded
-     * as UTF-8 (invalid sequences become U+FFFD); `raw` = the line's exact bytes, no metadata.
-     * Stream entries always keep the exact bytes and the metadata in separate fields.
+     * as UTF-8 (invalid sequences become U+FFFD), plus `fields` when the agent's tail has some;
+     * `raw` = the line's exact bytes, no metadata. Stream entries always keep the exact bytes and
+     * the metadata in separate entry fields.
      */
     format: z
       .enum(['json', 'raw'])
       .default('json')
       .describe(
         'List mode element: json = {agent, host, path, offset, time, line} (line decoded as ' +
-          'UTF-8, invalid bytes become U+FFFD); raw = the exact line bytes without metadata. ' +
-          'Stream mode ignores it. Default: json.',
+          'UTF-8, invalid bytes become U+FFFD), plus fields: {..} when the agent’s tail has ' +
+          'fields; raw = the exact line bytes without metadata. Stream mode ignores it. ' +
+          'Default: json.',
       ),
     /** Timeout of the TCP connection (ms). Default: 1000. */
     connectTimeoutMs: z

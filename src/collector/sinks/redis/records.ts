@@ -1,17 +1,11 @@
 import { RelayError } from '../../../common/errors/relay-error.js';
+import { hasFields } from '../../../common/wire/index.js';
+import { FIELD_PREFIX, envelopeBuilder, type JsonEnvelope } from '../envelope.js';
 import type { SinkBatch } from '../sink.js';
 import type { RedisSinkConfig } from './config.js';
 
-/** The JSON list element of `mode: list, format: json`. */
-export interface JsonListElement {
-  agent: string;
-  host: string;
-  path: string;
-  offset: number;
-  /** ISO 8601 of the batch's read time, or null when the agent sent no usable time. */
-  time: string | null;
-  line: string;
-}
+/** The JSON list element of `mode: list, format: json` (the shared envelope, `fields` included). */
+export type JsonListElement = JsonEnvelope;
 
 /** The stream or list key of a topic: `keyTemplate` with `{topic}` replaced. */
 export function redisKey(keyTemplate: string, topic: string): string {
@@ -30,7 +24,8 @@ export function marksKey(key: string): string {
  * does not roll a script back when a command in it fails. Returns the number of lines appended.
  *
  * KEYS: data key, marks key. ARGV: mode, maxLen ('' = none), streamKey, endOffset, agent, host,
- * path, time, then (offset, payload) per line.
+ * path, time, the number n of field arguments, n arguments (`fields.<key>`, value, … for the
+ * batch's fields, added to every stream entry after time), then (offset, payload) per line.
  */
 export const APPEND_SCRIPT = `
 local key, marks = KEYS[1], KEYS[2]
@@ -47,12 +42,22 @@ local stored = redis.call('HGET', marks, ARGV[3])
 local mark = 0
 if stored then mark = tonumber(stored) end
 local maxlen = ARGV[2]
+local nfield = tonumber(ARGV[9])
 local appended = 0
 local pending = {}
-for i = 9, #ARGV, 2 do
+for i = 10 + nfield, #ARGV, 2 do
   if tonumber(ARGV[i]) >= mark then
     appended = appended + 1
-    if mode == 'stream' then
+    if mode == 'stream' and nfield > 0 then
+      local entry = {'line', ARGV[i + 1], 'agent', ARGV[5], 'host', ARGV[6], 'path', ARGV[7],
+        'offset', ARGV[i], 'time', ARGV[8]}
+      for j = 10, 9 + nfield do entry[#entry + 1] = ARGV[j] end
+      if maxlen == '' then
+        redis.call('XADD', key, '*', unpack(entry))
+      else
+        redis.call('XADD', key, 'MAXLEN', '~', maxlen, '*', unpack(entry))
+      end
+    elseif mode == 'stream' then
       if maxlen == '' then
         redis.call('XADD', key, '*', 'line', ARGV[i + 1], 'agent', ARGV[5], 'host', ARGV[6],
           'path', ARGV[7], 'offset', ARGV[i], 'time', ARGV[8])
@@ -77,6 +82,7 @@ return appended
 /**
  * The script's ARGV for a batch. Stream payloads are the lines' exact bytes (views, never
  * copied or decoded); list payloads are the JSON element or, with `format: raw`, the bytes.
+ * The batch's fields go to stream entries as `fields.<key>` and into JSON list elements.
  */
 export function buildScriptArgs(
   batch: SinkBatch,
@@ -101,24 +107,20 @@ export function buildScriptArgs(
     batch.path,
     time ?? '',
   ];
-  const json = config.mode === 'list' && config.format === 'json';
+  // Stream entries carry the fields as entry fields `fields.<key>` (FIELD_PREFIX); list
+  // elements carry them in the JSON envelope.
+  if (config.mode === 'stream' && hasFields(batch.fields)) {
+    const fieldArgs: string[] = [];
+    for (const name in batch.fields)
+      fieldArgs.push(FIELD_PREFIX + name, batch.fields[name] as string);
+    args.push(String(fieldArgs.length), ...fieldArgs);
+  } else args.push('0');
+  const envelope =
+    config.mode === 'list' && config.format === 'json' ? envelopeBuilder(batch) : undefined;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as Buffer;
     const offset = offsets[i] as number;
-    args.push(
-      String(offset),
-      json
-        ? JSON.stringify({
-            agent: batch.agentId,
-            host: batch.host,
-            path: batch.path,
-            offset,
-            time,
-            // Buffer#toString replaces invalid UTF-8 with U+FFFD instead of throwing.
-            line: line.toString('utf8'),
-          } satisfies JsonListElement)
-        : line,
-    );
+    args.push(String(offset), envelope ? envelope(line, offset) : line);
   }
   return args;
 }

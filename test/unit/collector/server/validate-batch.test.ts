@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidTopic, validateBatch } from '../../../../src/collector/server/validate-batch.js';
-import type { Batch } from '../../../../src/common/wire/index.js';
+import { NO_FIELDS, fieldKeyProblem, type Batch } from '../../../../src/common/wire/index.js';
 import { makeBatch } from '../../../helpers/batches.js';
 
 const limits = { maxBatchBytes: 1024, maxBatchLines: 10 };
@@ -132,6 +132,65 @@ describe('validateBatch', () => {
         expect(result.ok ? '' : result.rejection.reason).toMatch(reason);
       },
     );
+  });
+
+  describe('fields', () => {
+    it('passes a batch’s fields to the sinks, and the shared empty set when it has none', () => {
+      const fields = { service: 'checkout', env: 'prod', 'k8s.pod': 'checkout-7d9f' };
+      const result = validateBatch(makeBatch(['ab'], 0, { fields }), limits);
+      expect(result.ok && result.batch.fields).toEqual(fields);
+      // An older agent sends none: the batch is accepted as before, with no fields.
+      const old = validateBatch(makeBatch(['ab'], 0), limits);
+      expect(old.ok && old.batch.fields).toBe(NO_FIELDS);
+    });
+
+    it('accepts 64 fields and values of 1024 bytes, the limits', () => {
+      const many = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`f${i}`, 'v']));
+      expect(validateBatch(makeBatch(['ab'], 0, { fields: many }), limits).ok).toBe(true);
+      const long = { note: 'é'.repeat(512) };
+      expect(validateBatch(makeBatch(['ab'], 0, { fields: long }), limits).ok).toBe(true);
+    });
+
+    it.each([
+      [
+        'more than 64 fields',
+        Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`f${i}`, 'v'])),
+        'more than 64 fields (65)',
+      ],
+      [
+        'a reserved key',
+        { service: 'a', offset: '7' },
+        'field key "offset" is reserved (agent, host, path, offset, time, line, stream are the envelope\'s own)',
+      ],
+      [
+        'a bad key',
+        { 'bad key': 'x' },
+        'field key "bad key" is not a letter or _ then up to 63 of [A-Za-z0-9_.-]',
+      ],
+      [
+        'a key of 65 characters',
+        { ['k'.repeat(65)]: 'x' },
+        `field key "${'k'.repeat(65)}" is not a letter or _ then up to 63 of [A-Za-z0-9_.-]`,
+      ],
+      [
+        'a value over 1024 bytes',
+        { note: 'é'.repeat(513) },
+        'field "note" has a 1026-byte value, over 1024',
+      ],
+    ] as [string, Record<string, string>, string][])(
+      'rejects %s as BAD_FIELDS, saying which',
+      (_what, fields, reason) => {
+        const result = validateBatch(makeBatch(['ab'], 0, { fields }), limits);
+        expect(result.ok ? undefined : result.rejection).toEqual({ code: 'BAD_FIELDS', reason });
+      },
+    );
+
+    it('refuses __proto__ as a key: it cannot survive a JavaScript object', () => {
+      expect(fieldKeyProblem('__proto__')).toBe(
+        'field key "__proto__" cannot be carried (a JavaScript object key)',
+      );
+      expect(fieldKeyProblem('_proto')).toBeUndefined();
+    });
   });
 
   it('follows Kafka topic rules', () => {

@@ -112,6 +112,20 @@ export interface Batch {
    * and dedup marks past a run of dropped lines (end_offset = start_offset + skipped_after).
    */
   skippedAfter: number;
+  /**
+   * Key/values the agent attaches to every record of the batch: a tail's static `fields`, and
+   * later fields it derives per file. Batch-level because one file (one tail) has one set.
+   * Keys: a letter or _, then up to 63 of [A-Za-z0-9_.-], none of agent, host, path, offset,
+   * time, line, stream; values at most 1024 UTF-8 bytes; at most 64 entries. A collector
+   * rejects a batch breaking these (BAD_FIELDS). Empty from agents without fields, and an older
+   * collector ignores it (the records then go without the fields, never refused).
+   */
+  fields: { [key: string]: string };
+}
+
+export interface Batch_FieldsEntry {
+  key: string;
+  value: string;
 }
 
 export interface ShipRequest {
@@ -350,6 +364,7 @@ function createBaseBatch(): Batch {
     sourceLengths: [],
     skippedBefore: [],
     skippedAfter: 0,
+    fields: {},
   };
 }
 
@@ -417,6 +432,9 @@ export const Batch: MessageFns<Batch> = {
     if (message.skippedAfter !== 0) {
       writer.uint32(112).uint64(message.skippedAfter);
     }
+    globalThis.Object.entries(message.fields).forEach(([key, value]: [string, string]) => {
+      Batch_FieldsEntry.encode({ key: key as any, value }, writer.uint32(122).fork()).join();
+    });
     return writer;
   },
 
@@ -595,6 +613,17 @@ export const Batch: MessageFns<Batch> = {
             message.skippedAfter = longToNumber(reader.uint64());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            const entry15 = Batch_FieldsEntry.decode(reader, reader.uint32());
+            if (entry15.value !== undefined) {
+              message.fields[entry15.key] = entry15.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -663,6 +692,20 @@ export const Batch: MessageFns<Batch> = {
         : isSet(object.skipped_after)
           ? globalThis.Number(object.skipped_after)
           : 0,
+      fields: isObject(object.fields)
+        ? (globalThis.Object.entries(object.fields) as [string, any][]).reduce(
+            (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+              globalThis.Object.defineProperty(acc, key, {
+                value: globalThis.String(value),
+                enumerable: true,
+                configurable: true,
+                writable: true,
+              });
+              return acc;
+            },
+            {},
+          )
+        : {},
     };
   },
 
@@ -710,6 +753,15 @@ export const Batch: MessageFns<Batch> = {
     if (message.skippedAfter !== 0) {
       obj.skippedAfter = Math.round(message.skippedAfter);
     }
+    if (message.fields) {
+      const entries = globalThis.Object.entries(message.fields) as [string, string][];
+      if (entries.length > 0) {
+        obj.fields = {};
+        entries.forEach(([k, v]) => {
+          obj.fields[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -735,6 +787,100 @@ export const Batch: MessageFns<Batch> = {
     message.sourceLengths = object.sourceLengths?.map((e) => e) || [];
     message.skippedBefore = object.skippedBefore?.map((e) => e) || [];
     message.skippedAfter = object.skippedAfter ?? 0;
+    message.fields = (globalThis.Object.entries(object.fields ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseBatch_FieldsEntry(): Batch_FieldsEntry {
+  return { key: '', value: '' };
+}
+
+export const Batch_FieldsEntry: MessageFns<Batch_FieldsEntry> = {
+  encode(message: Batch_FieldsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== '') {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== '') {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Batch_FieldsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error('protobuf decode recursion limit exceeded');
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatch_FieldsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Batch_FieldsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : '',
+      value: isSet(object.value) ? globalThis.String(object.value) : '',
+    };
+  },
+
+  toJSON(message: Batch_FieldsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== '') {
+      obj.key = message.key;
+    }
+    if (message.value !== '') {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Batch_FieldsEntry>): Batch_FieldsEntry {
+    return Batch_FieldsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Batch_FieldsEntry>): Batch_FieldsEntry {
+    const message = createBaseBatch_FieldsEntry();
+    message.key = object.key ?? '';
+    message.value = object.value ?? '';
     return message;
   },
 };
@@ -1435,6 +1581,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error('Value is smaller than Number.MIN_SAFE_INTEGER');
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === 'object' && value !== null;
 }
 
 function isSet(value: any): boolean {

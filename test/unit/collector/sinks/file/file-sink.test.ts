@@ -87,6 +87,33 @@ describe('file sink', () => {
     expect(await readFile(join(dir, 'web/c1-0.log'), 'utf8')).toBe('w1\n');
   });
 
+  it('format json: one envelope per line, newlines of a multiline event escaped, fields when the batch has some', async () => {
+    const { sink, dir } = await make({ format: 'json' });
+    await sink.start();
+    const fields = { service: 'checkout', env: 'prod' };
+    await sink.write({ ...batch('app', ['first', 'Exception\n\tat A.b(A.java:1)'], 40), fields });
+    await sink.write(batch('app', ['no fields'], 200));
+    await sink.stop();
+    const text = await readFile(join(dir, 'app/c1-0.log'), 'utf8');
+    expect(text.split('\n')).toEqual([
+      '{"agent":"a","host":"h","path":"/p","offset":40,"time":"1970-01-01T00:00:00.000Z",' +
+        '"line":"first","fields":{"service":"checkout","env":"prod"}}',
+      '{"agent":"a","host":"h","path":"/p","offset":46,"time":"1970-01-01T00:00:00.000Z",' +
+        '"line":"Exception\\n\\tat A.b(A.java:1)","fields":{"service":"checkout","env":"prod"}}',
+      '{"agent":"a","host":"h","path":"/p","offset":200,"time":"1970-01-01T00:00:00.000Z",' +
+        '"line":"no fields"}',
+      '',
+    ]);
+  });
+
+  it('format raw (the default) writes the lines alone, fields or not', async () => {
+    const { sink, dir } = await make();
+    await sink.start();
+    await sink.write({ ...batch('app', ['plain']), fields: { service: 'checkout' } });
+    await sink.stop();
+    expect(await readFile(join(dir, 'app/c1-0.log'), 'utf8')).toBe('plain\n');
+  });
+
   it('rolls by size to the next {n} and never reopens an existing file', async () => {
     const { sink, dir } = await make({ maxFileBytes: 10 });
     await sink.start();

@@ -114,6 +114,25 @@ describe('hbase rows and request bodies', () => {
     );
   });
 
+  it('json: a cell fields.<key> per field of the batch, after the metadata; raw: none', () => {
+    const fields = { service: 'checkout', 'k8s.pod': 'checkout-7d9f' };
+    const rows = buildRows(batch(['a', 'b'], 0, { fields }), config());
+    expect(rows.map((r) => r.cells.map(([q, v]) => `${q}=${v.toString()}`))).toEqual(
+      [0, 2].map((offset) => [
+        'line=' + (offset === 0 ? 'a' : 'b'),
+        'agent=agent-1',
+        'host=web-1',
+        'path=/var/log/app.log',
+        `offset=${offset}`,
+        'time=2026-01-02T03:04:05.678Z',
+        'fields.service=checkout',
+        'fields.k8s.pod=checkout-7d9f',
+      ]),
+    );
+    const raw = buildRows(batch(['a'], 0, { fields }), config({ format: 'raw' }));
+    expect(raw[0]?.cells.map(([q]) => q)).toEqual(['line']);
+  });
+
   it('raw: only the line cell', () => {
     const rows = buildRows(batch(['a', 'b']), config({ format: 'raw' }));
     expect(rows.map((r) => r.cells.map(([q]) => q))).toEqual([['line'], ['line']]);

@@ -8,6 +8,7 @@ import {
   kafkaTopic,
   recordKey,
   type JsonRecordValue,
+  type KafkaRecord,
 } from '../../../../../src/collector/sinks/kafka/records.js';
 import type { SinkBatch } from '../../../../../src/collector/sinks/sink.js';
 
@@ -122,6 +123,80 @@ describe('kafka records', () => {
     const jsonWithHeaders = buildRecords(b, { format: 'json', headers: true });
     expect(jsonWithHeaders[1]?.headers?.['offset']).toBe('102');
     expect(buildRecords(b, { format: 'json', headers: false })[0]?.headers).toBeUndefined();
+  });
+
+  describe('with the tail’s fields', () => {
+    const fields = { service: 'checkout', env: 'prod', 'k8s.pod': 'checkout-7d9f' };
+
+    it('json: a fields object after the line, only when the batch has fields', () => {
+      const lines = [Buffer.from('GET /cart 200'), Buffer.from('GET /pay 500')];
+      const withFields = buildRecords(batch(lines, { fields }), { format: 'json', headers: false });
+      const values = withFields.map((r) => JSON.parse(r.value.toString()) as JsonRecordValue);
+      expect(values.map((v) => v.fields)).toEqual([fields, fields]);
+      expect(Object.keys(values[1] as object)).toEqual([
+        'agent',
+        'host',
+        'path',
+        'offset',
+        'time',
+        'line',
+        'fields',
+      ]);
+      expect(withFields[0]?.value.toString()).toBe(
+        '{"agent":"agent-1","host":"web-1","path":"/var/log/app.log","offset":100,' +
+          '"time":"2024-05-06T07:08:09.010Z","line":"GET /cart 200",' +
+          '"fields":{"service":"checkout","env":"prod","k8s.pod":"checkout-7d9f"}}',
+      );
+      // No fields (an older agent, or a tail without any): byte for byte the envelope as before.
+      const expected =
+        '{"agent":"agent-1","host":"web-1","path":"/var/log/app.log","offset":100,' +
+        '"time":"2024-05-06T07:08:09.010Z","line":"GET /cart 200"}';
+      for (const none of [undefined, {}]) {
+        const plain = buildRecords(batch(lines, none ? { fields: none } : {}), {
+          format: 'json',
+          headers: false,
+        });
+        expect(plain[0]?.value.toString()).toBe(expected);
+      }
+    });
+
+    it('headers: one fields.<key> header per field after the standard four', () => {
+      const b = batch([Buffer.from('a'), Buffer.from('bb')], { fields });
+      const records = buildRecords(b, { format: 'raw', headers: true });
+      expect(records.map((r) => r.headers)).toEqual([
+        {
+          host: 'web-1',
+          path: '/var/log/app.log',
+          offset: '100',
+          agent: 'agent-1',
+          'fields.service': 'checkout',
+          'fields.env': 'prod',
+          'fields.k8s.pod': 'checkout-7d9f',
+        },
+        {
+          host: 'web-1',
+          path: '/var/log/app.log',
+          offset: '102',
+          agent: 'agent-1',
+          'fields.service': 'checkout',
+          'fields.env': 'prod',
+          'fields.k8s.pod': 'checkout-7d9f',
+        },
+      ]);
+      expect(Object.keys(records[0]?.headers ?? {})).toHaveLength(7);
+      // Raw values stay the received bytes; without headers, fields add no header.
+      expect(records[0]?.value.toString()).toBe('a');
+      expect(buildRecords(b, { format: 'raw', headers: false })[0]?.headers).toBeUndefined();
+      // Counted in the request size estimate, so chunks still fit the broker's limit.
+      const plain = buildRecords(batch([Buffer.from('a')]), { format: 'raw', headers: true })[0];
+      const fieldBytes = Object.entries(fields).reduce(
+        (n, [k, v]) => n + 10 + Buffer.byteLength(`fields.${k}`) + Buffer.byteLength(v),
+        0,
+      );
+      expect(estimateRecordBytes(records[0] as KafkaRecord)).toBe(
+        estimateRecordBytes(plain as KafkaRecord) + fieldBytes,
+      );
+    });
   });
 
   it('rejects a batch whose offsets do not match its lines, permanently', () => {

@@ -57,6 +57,37 @@ describe('mongodb sink documents', () => {
     });
   });
 
+  it('json documents carry the batch’s fields as a sub-document, only when it has some', () => {
+    const fields = { service: 'checkout', 'k8s.namespace': 'shop' };
+    const b = { ...batch([Buffer.from('first')], 100), fields };
+    expect(buildDocument(b, 0, 'json')).toEqual({
+      _id: documentId(b.streamKey, 100),
+      line: 'first',
+      stream: b.streamKey,
+      agent: 'agent-1',
+      host: 'host-1',
+      path: '/var/log/app.log',
+      offset: Long.fromNumber(100),
+      time: new Date(b.readTimeMs),
+      fields,
+    });
+    expect(buildDocument(b, 0, 'raw')).toEqual({
+      _id: documentId(b.streamKey, 100),
+      line: 'first',
+    });
+    const none = buildDocument({ ...b, fields: {} }, 0, 'json');
+    expect(Object.keys(none)).toEqual([
+      '_id',
+      'line',
+      'stream',
+      'agent',
+      'host',
+      'path',
+      'offset',
+      'time',
+    ]);
+  });
+
   it('keeps a line of invalid UTF-8 as a Binary of its exact bytes, a valid one as a string', () => {
     const invalid = Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x00, 0xc3, 0x28]);
     const value = lineValue(invalid);

@@ -42,9 +42,11 @@ describe('redis sink records', () => {
       '/p',
       '1970-01-01T00:00:00.000Z',
     ]);
-    expect(args[8]).toBe('10');
-    expect(args[9]).toBe(line);
-    expect(args.slice(10)).toEqual(['14', Buffer.from('é')]);
+    // No fields: zero field arguments.
+    expect(args[8]).toBe('0');
+    expect(args[9]).toBe('10');
+    expect(args[10]).toBe(line);
+    expect(args.slice(11)).toEqual(['14', Buffer.from('é')]);
   });
 
   it('builds JSON list elements, and raw ones as the exact bytes', () => {
@@ -54,7 +56,7 @@ describe('redis sink records', () => {
     );
     expect(json[1]).toBe('');
     expect(json[7]).toBe('');
-    expect(JSON.parse(json[9] as string)).toEqual({
+    expect(JSON.parse(json[10] as string)).toEqual({
       agent: 'a',
       host: 'h',
       path: '/p',
@@ -63,7 +65,41 @@ describe('redis sink records', () => {
       line: 'A\uFFFD\u0000',
     });
     const raw = buildScriptArgs(batch, { mode: 'list', format: 'raw', maxLen: undefined });
-    expect(raw[9]).toBe(line);
+    expect(raw[10]).toBe(line);
+  });
+
+  it('adds the batch’s fields to JSON list elements and, as fields.<key>, to stream entries', () => {
+    const fields = { service: 'checkout', env: 'prod' };
+    const json = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'list', format: 'json', maxLen: undefined },
+    );
+    expect(json[8]).toBe('0');
+    expect(json[12]).toBe(
+      '{"agent":"a","host":"h","path":"/p","offset":14,"time":"1970-01-01T00:00:00.000Z",' +
+        '"line":"é","fields":{"service":"checkout","env":"prod"}}',
+    );
+    expect(json).toHaveLength(13);
+    const stream = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'stream', format: 'json', maxLen: 5 },
+    );
+    expect(stream.slice(8)).toEqual([
+      '4',
+      'fields.service',
+      'checkout',
+      'fields.env',
+      'prod',
+      '10',
+      line,
+      '14',
+      Buffer.from('é'),
+    ]);
+    const raw = buildScriptArgs(
+      { ...batch, fields },
+      { mode: 'list', format: 'raw', maxLen: undefined },
+    );
+    expect(raw.slice(8)).toEqual(['0', '10', line, '14', Buffer.from('é')]);
   });
 
   it('rejects a batch whose offsets do not match its lines', () => {
