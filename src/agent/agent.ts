@@ -748,6 +748,10 @@ export class Agent extends Component {
     const candidates = [
       ...(await rotatedFiles(h.keyPath)),
       ...(h.seenPath !== h.keyPath ? await rotatedFiles(h.seenPath) : []),
+      // A link's target renamed aside (the kubelet's rotation of 0.log behind its link).
+      ...(h.realPath !== h.keyPath && h.realPath !== h.seenPath
+        ? await rotatedFiles(h.realPath)
+        : []),
     ];
     const at = candidates.find((c) => `${c.dev}:${c.ino}` === id);
     if (at) {
@@ -1004,6 +1008,7 @@ export class Agent extends Component {
       keyPath,
       continues,
     );
+    harvester.realPath = await realpath(path).catch(() => path);
     this.#restoreCuts(harvester);
     // The tail may have been stopped while the file was being opened (a scan that began before
     // the control plane's change): opening it now would read a file nobody asked for any more.

@@ -84,7 +84,13 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     for (const stop of stops.splice(0).reverse()) await stop();
   });
 
-  async function setup(tail: Record<string, unknown>, folder: string, glob: string, failEvery = 0) {
+  async function setup(
+    tail: Record<string, unknown>,
+    folder: string,
+    glob: string,
+    failEvery = 0,
+    extra: Record<string, unknown> = {},
+  ) {
     const { dir, cleanup } = await tempDir();
     stops.push(cleanup);
     const logs = join(dir, folder);
@@ -99,6 +105,7 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
       lines: { partialFlushMs: 300 },
       // No linger: reads follow the writes closely and often end between a line's parts.
       batch: { maxWaitMs: 0 },
+      ...extra,
     };
     const startOne = async (): Promise<Agent> => {
       const started = await startAgent(agentConfig);
@@ -279,6 +286,39 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
     expect(new Set(committed.map((c) => JSON.stringify(c.fields)))).toEqual(
       new Set([JSON.stringify(fields)]),
     );
+  });
+
+  it('cri through /var/log/containers symlinks: a file closed for inactivity, written and rotated meanwhile, loses nothing', async () => {
+    // The glob matches the link only, and the link keeps pointing at 0.log: a closed file that
+    // grows and is rotated before the agent looks again is found only next to the link's target.
+    const id = 'c0ffee00'.repeat(8);
+    const { logs, committed, agent } = await setup({ format: 'cri' }, 'containers', '*.log', 0, {
+      files: { closeInactiveMs: 300 },
+    });
+    const pod = join(logs, '../pods/shop_api-0_9d8e7f/api');
+    await mkdir(pod, { recursive: true });
+    const live = join(pod, '0.log');
+    await symlink(live, join(logs, `api-0_shop_api-${id}.log`));
+    const written: string[] = [];
+    let n = 0;
+    const write = async (path: string, count: number) => {
+      let text = '';
+      for (let k = 0; k < count; k++, n++) {
+        written.push(appLine(n, 300));
+        text += criLines(appLine(n, 300), n, 1000).join('');
+      }
+      await appendFile(path, text);
+    };
+    for (let round = 0; round < 3; round++) {
+      await write(live, 20);
+      await waitFor(() => committed.length >= written.length, { what: 'the lines so far' });
+      await waitFor(() => agent.files.open === 0, { what: 'the file closed', timeoutMs: 5000 });
+      // While it is closed: more lines, the kubelet's rename, the runtime's new 0.log.
+      await write(live, 15);
+      await rename(live, join(pod, `0.log.20261207-11000${round}`));
+      await write(live, 10);
+    }
+    expect(await expectEachOnce(written, committed)).toEqual(exactlyOnce(135));
   });
 
   it('docker-json: reassembles lines over 16 KiB split in chunks, whole and once across rotation', async () => {

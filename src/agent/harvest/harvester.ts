@@ -203,6 +203,11 @@ export class Harvester {
   }
   /** Where the last scan saw the file (it is opened again there). */
   seenPath: string;
+  /**
+   * Where the file really is when its path is a symlink (the kubelet's /var/log/containers links
+   * into /var/log/pods): a closed file rotated meanwhile is looked for next to it too.
+   */
+  realPath: string;
   /** A parked file's mtime at the first scan after parking: a change means new content. */
   parkedMtimeMs: number | undefined;
   /** Since when (ms) a parked file waits for a descriptor (it has, or may have, data). */
@@ -237,6 +242,7 @@ export class Harvester {
     this.tailer = tailer;
     this.path = path;
     this.seenPath = path;
+    this.realPath = path;
     this.keyPath = keyPath;
     this.acked = acked;
     this.generation = tailer.generation;
