@@ -4,7 +4,7 @@
 
 import { lineEnd, type Line } from '../tail/line-splitter.js';
 import type { ContainerLineParser } from './container-line.js';
-import type { LineDecoder } from './decoder.js';
+import type { DecodedLine, LineDecoder } from './decoder.js';
 
 /**
  * One line of the application: a physical line of a raw file, or the reassembled parts of a
@@ -65,21 +65,7 @@ export function applicationLines(lines: readonly Line[], options: PartialLinesOp
   const { decoder, parser, maxBytes, needText } = options;
   const out: AppLine[] = [];
   if (parser === undefined) {
-    for (const line of lines) {
-      const d = decoder.decode(line.content);
-      out.push({
-        offset: line.offset,
-        end: lineEnd(line),
-        text: d.text,
-        bytes: d.bytes,
-        lines: 1,
-        terminatorLength: line.terminatorLength,
-        truncatedBytes: line.truncatedBytes,
-        invalid: d.invalid,
-        malformed: 0,
-        unfinished: false,
-      });
-    }
+    for (const line of lines) out.push(asItIs(line, decoder.decode(line.content), 0));
     return out;
   }
 
@@ -115,18 +101,7 @@ export function applicationLines(lines: readonly Line[], options: PartialLinesOp
     if (parsed === undefined) {
       // Not in the format: shipped as it is, on its own (it ends a chain it interrupts).
       if (chain) close(true);
-      out.push({
-        offset: line.offset,
-        end: lineEnd(line),
-        text: d.text,
-        bytes: d.bytes,
-        lines: 1,
-        terminatorLength: line.terminatorLength,
-        truncatedBytes: line.truncatedBytes,
-        invalid: d.invalid,
-        malformed: 1,
-        unfinished: false,
-      });
+      out.push(asItIs(line, d, 1));
       continue;
     }
     if (chain) {
@@ -164,4 +139,20 @@ export function applicationLines(lines: readonly Line[], options: PartialLinesOp
   // The read ended inside a chain: it may still grow (the stage holds it or sends it cut).
   if (chain) close(true);
   return out;
+}
+
+/** A physical line that is an application line as it is (a raw file's, or one not in the format). */
+function asItIs(line: Line, d: DecodedLine, malformed: 0 | 1): AppLine {
+  return {
+    offset: line.offset,
+    end: lineEnd(line),
+    text: d.text,
+    bytes: d.bytes,
+    lines: 1,
+    terminatorLength: line.terminatorLength,
+    truncatedBytes: line.truncatedBytes,
+    invalid: d.invalid,
+    malformed,
+    unfinished: false,
+  };
 }

@@ -1,13 +1,9 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harvester } from '../../../../src/agent/harvest/harvester.js';
 import { batchFields } from '../../../../src/agent/records/fields.js';
 import { recordStageFor } from '../../../../src/agent/records/record-stage.js';
-import { FileTailer } from '../../../../src/agent/tail/file-reader.js';
 import { NO_FIELDS, type BatchFields } from '../../../../src/common/wire/index.js';
 import { validateBatch } from '../../../../src/collector/server/validate-batch.js';
-import { tempDir } from '../../../helpers/temp-dir.js';
+import { harvesterOver } from '../records/helpers.js';
 
 describe('the fields of a harvester’s batches (real file, real tailer)', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -16,30 +12,10 @@ describe('the fields of a harvester’s batches (real file, real tailer)', () =>
   });
 
   async function harvest(content: string, fields: BatchFields | undefined, filter = false) {
-    const { dir, cleanup } = await tempDir();
-    const path = join(dir, 'app.log');
-    await writeFile(path, content);
-    const tailer = await FileTailer.open(path);
-    cleanups.push(async () => {
-      await tailer.close();
-      await cleanup();
-    });
-    const harvester = new Harvester(
-      {
-        agentId: 'a',
-        host: 'h',
-        topic: 't',
-        tailName: 'local:0',
-        maxBatchBytes: 1 << 20,
-        maxBatchLines: 10_000,
-        partialFlushMs: 100,
-        maxWaitMs: 0,
-        records: filter ? recordStageFor({ excludeLines: ['^DEBUG'] }) : undefined,
-        fields,
-      },
-      tailer,
-      path,
-      0,
+    const { harvester } = await harvesterOver(
+      content,
+      { records: filter ? recordStageFor({ excludeLines: ['^DEBUG'] }) : undefined, fields },
+      cleanups,
     );
     const next = await harvester.nextBatch(1000);
     if (!next) throw new Error('no batch');

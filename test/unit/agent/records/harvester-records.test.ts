@@ -1,15 +1,12 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harvester } from '../../../../src/agent/harvest/harvester.js';
 import {
   recordStageFor,
   type RecordStageOptions,
 } from '../../../../src/agent/records/record-stage.js';
-import { FileTailer } from '../../../../src/agent/tail/file-reader.js';
 import type { Batch } from '../../../../src/common/wire/index.js';
 import { validateBatch } from '../../../../src/collector/server/validate-batch.js';
-import { tempDir } from '../../../helpers/temp-dir.js';
+import { harvesterOver } from './helpers.js';
 
 const multiline = {
   pattern: String.raw`^\s`,
@@ -31,32 +28,12 @@ describe('the harvester with a record stage (real file, real tailer)', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  async function open(content: string, options: RecordStageOptions | undefined) {
-    const { dir, cleanup } = await tempDir();
-    const path = join(dir, 'app.log');
-    await writeFile(path, content);
-    const tailer = await FileTailer.open(path);
-    cleanups.push(async () => {
-      await tailer.close();
-      await cleanup();
-    });
-    const harvester = new Harvester(
-      {
-        agentId: 'a',
-        host: 'h',
-        topic: 't',
-        tailName: 'local:0',
-        maxBatchBytes: 1 << 20,
-        maxBatchLines: 10_000,
-        partialFlushMs: 100,
-        maxWaitMs: 0,
-        records: options === undefined ? undefined : recordStageFor(options),
-      },
-      tailer,
-      path,
-      0,
+  function open(content: string, options: RecordStageOptions | undefined) {
+    return harvesterOver(
+      content,
+      { records: options === undefined ? undefined : recordStageFor(options) },
+      cleanups,
     );
-    return { harvester, path };
   }
 
   it('holds the event at the end of the file until the next event, then the flush timeout', async () => {
