@@ -1093,30 +1093,48 @@ export class Agent extends Component {
     known?: FoundCopy,
   ): Promise<FoundCopy | boolean> {
     for (const h of this.#harvesters.values()) if (h.key === old.key && h.continues) return true;
-    const copy =
-      known ??
-      (await findCopy(
-        dirname(path),
-        old.identity,
-        (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
-      ));
-    if (!copy || copy.size < acked) return false;
-    if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
-    const tailer = await this.#openTailer(
-      copy.path,
-      {
-        fingerprintBytes: this.config.fingerprintBytes,
-        maxLineBytes: this.config.lines.maxBytes,
-        onLongLine: this.config.lines.onTooLong,
-        chunkBytes: 256 * 1024,
-        start: acked,
-        generation: old.generation,
-        expect: { dev: copy.dev, ino: copy.ino },
-        ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
-      },
-      tailEntry,
-    );
-    if (!tailer) return false;
+    // A rotation may rename the copy between the search and the open (`app.log.1` →
+    // `app.log.2`): the open is refused (another file has the name) and the copy is looked for
+    // again, under its new name.
+    for (let attempt = 1; ; attempt++) {
+      const copy =
+        known ??
+        (await findCopy(
+          dirname(path),
+          old.identity,
+          (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
+        ));
+      if (!copy || copy.size < acked) return false;
+      if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
+      const tailer = await this.#openTailer(
+        copy.path,
+        {
+          fingerprintBytes: this.config.fingerprintBytes,
+          maxLineBytes: this.config.lines.maxBytes,
+          onLongLine: this.config.lines.onTooLong,
+          chunkBytes: 256 * 1024,
+          start: acked,
+          generation: old.generation,
+          expect: { dev: copy.dev, ino: copy.ino },
+          ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
+        },
+        tailEntry,
+      );
+      if (tailer) return this.#readCopy(tailer, tailEntry, copy, old, acked, keyPath, path);
+      if (known || attempt >= COPY_OPEN_ATTEMPTS) return false;
+    }
+  }
+
+  /** The copy opened by #continueFromCopy, read as the rest of the old content's stream. */
+  #readCopy(
+    tailer: FileTailer,
+    tailEntry: TailEntry,
+    copy: FoundCopy,
+    old: { identity: FileIdentity },
+    acked: number,
+    keyPath: string,
+    path: string,
+  ): FoundCopy {
     const harvester = new Harvester(
       this.#harvesterOptions(tailEntry),
       tailer,
@@ -1871,6 +1889,12 @@ const REFUSED_STATE = 'outside-roots';
 
 /** Descriptors left to the rest of the process (sockets, registry, logs) under RLIMIT_NOFILE. */
 const FD_RESERVE = 64;
+
+/**
+ * Times a truncated content's copy is looked for and opened when a rotation renames it in
+ * between (the search then finds it under its new name): a few, as rotations are far apart.
+ */
+const COPY_OPEN_ATTEMPTS = 3;
 
 /** A file a scan found and has not opened yet. */
 interface FoundFile {
