@@ -88,6 +88,11 @@ export class Agent extends Component {
   readonly #compressed = new Map<string, CompressionFormat>();
   /** Copies (copytruncate) whose content was read in full under the original's name. */
   readonly #readCopies = new Set<string>();
+  /**
+   * Files at a rotated name too short to be told from a new file by their first bytes, not
+   * opened yet (`<device>:<inode>` → size when last seen): see #mayBeUnfilledCopy.
+   */
+  readonly #unfilled = new Map<string, number>();
   #scansStarted = 0;
   #scansCompleted = 0;
   readonly #m;
@@ -630,6 +635,7 @@ export class Agent extends Component {
     }
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
+    for (const id of this.#unfilled.keys()) if (!seen.has(id)) this.#unfilled.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) {
         h.atLiveName = false;
@@ -957,6 +963,10 @@ export class Agent extends Component {
       }
     }
     if (generation === undefined && !latest) {
+      if (this.#mayBeUnfilledCopy(path, id, tailer.size, tail.topic, names)) {
+        await tailer.close();
+        return;
+      }
       const copy = await this.#asCopy(tailer, id);
       if (copy === 'wait' || copy === 'read') {
         await tailer.close();
@@ -1016,6 +1026,33 @@ export class Agent extends Component {
     // place its first name (its key path) survives.
     if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /**
+   * Whether a file a scan found at a rotated name (`app.log.1`), unknown to the registry, may be
+   * a copytruncate copy that is still being filled: the copier creates it empty and then writes
+   * the content, and until it holds a fingerprint's worth of bytes #asCopy cannot match it with
+   * the content it copies. Read as a new file, it would send that content again. Such a file is
+   * left to the next scan while it is empty or its size changed since the last one; a file that
+   * stays that short is a small file of its own, read from the scan after.
+   */
+  #mayBeUnfilledCopy(
+    path: string,
+    id: string,
+    size: number,
+    topic: string,
+    names: ReadonlySet<string>,
+  ): boolean {
+    // Only a file the scans match comes back to a later one.
+    if (size >= this.config.fingerprintBytes || !names.has(path)) return false;
+    if (this.#liveName(path, topic, names) === path) return false;
+    const before = this.#unfilled.get(id);
+    if (size > 0 && before === size) {
+      this.#unfilled.delete(id);
+      return false;
+    }
+    this.#unfilled.set(id, size);
+    return true;
   }
 
   /**

@@ -191,6 +191,28 @@ describe('tailing across rotation (file sink)', () => {
     ).toBe(0);
   });
 
+  it('does not take a copy seen before copytruncate filled it for a new file: every line once', async () => {
+    // copytruncate creates app.log.1 empty and then fills it: a scan in between sees an empty
+    // file at a rotated name, which no first bytes tell from a new file yet.
+    const { logs, out, agentConfig } = await setup();
+    const live = join(logs, 'a.log');
+    const written = Array.from({ length: 100 }, (_, i) => rotationLine('a', i));
+    await writeFile(live, text(written));
+    const agent = await agentFor(agentConfig);
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    await writeFile(`${live}.1`, '');
+    await sleep(500); // several scans see it empty
+    await copyFile(live, `${live}.1`); // the same inode, filled
+    await truncate(live, 0);
+    const after = Array.from({ length: 100 }, (_, i) => rotationLine('a', 100 + i));
+    await appendFile(live, text(after));
+    written.push(...after);
+    expect(await outcome(out, written)).toEqual(exact(200));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
   // The agent stops just after a copytruncate, while the file's new content is still empty (or
   // shorter than a copy can be recognised by): its registry entry holds almost no first bytes.
   // While it is down the file is copied and truncated twice more, so at the restart the live
