@@ -35,7 +35,7 @@ export function canMatchCopies(identity: Pick<FileIdentity, 'prefixLength'>): bo
  * Most passes over a folder that findCopy makes while files are renamed in it: logrotate shifts
  * every rotated name by one, a few times a second at most, and a pass takes milliseconds.
  */
-export const MAX_COPY_SEARCH_PASSES = 8;
+const MAX_COPY_SEARCH_PASSES = 8;
 
 /**
  * The regular file in `dir` whose first `identity.prefixLength` bytes hash to
