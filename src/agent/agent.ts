@@ -33,8 +33,14 @@ import { Shipper } from './ship/shipper.js';
 import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { compressionOf, type CompressionFormat } from './tail/compression.js';
-import { canMatchCopies, findCopy, startsWith, type FoundCopy } from './tail/copy-finder.js';
-import { hashPrefix, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
+import {
+  canMatchCopies,
+  findCopy,
+  firstBytes,
+  startsWith,
+  type FoundCopy,
+} from './tail/copy-finder.js';
+import { hashPrefix, identityOf, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume, type ResumeDecision } from './tail/rotation.js';
 
@@ -1157,13 +1163,13 @@ export class Agent extends Component {
         },
         tailEntry,
       );
-      if (tailer) return this.#readCopy(tailer, tailEntry, copy, old, acked, keyPath, path);
+      if (tailer) return await this.#readCopy(tailer, tailEntry, copy, old, acked, keyPath, path);
       if (known || attempt >= COPY_OPEN_ATTEMPTS) return false;
     }
   }
 
   /** The copy opened by #continueFromCopy, read as the rest of the old content's stream. */
-  #readCopy(
+  async #readCopy(
     tailer: FileTailer,
     tailEntry: TailEntry,
     copy: FoundCopy,
@@ -1171,7 +1177,12 @@ export class Agent extends Component {
     acked: number,
     keyPath: string,
     path: string,
-  ): FoundCopy {
+  ): Promise<FoundCopy> {
+    // Opened meanwhile by a scan (a glob that matches the copies): read once, by that harvester.
+    if (this.#harvesters.has(`${copy.dev}:${copy.ino}`)) {
+      await tailer.close();
+      return copy;
+    }
     const harvester = new Harvester(
       this.#harvesterOptions(tailEntry),
       tailer,
@@ -1301,6 +1312,78 @@ export class Agent extends Component {
           ? 'file truncated in place and no copy of its old content found: unread bytes lost'
           : 'file truncated in place: bytes written after its copy was made are lost',
       );
+    }
+  }
+
+  /**
+   * A generation that began with a truncation at run time is read from its first byte, and its
+   * identity is taken then, or later while it waits for its predecessor: if the file was empty
+   * (or nearly) then, that content can be copied away and truncated, and the next one written,
+   * before the harvester gets to look: it would take the next content for its own, and the one
+   * in between, in a copy that no first bytes known lead to, would never be read. So until the
+   * generation's first byte is read, and whenever the file changed since the last look: a file
+   * at a rotated name of its key path, unknown, born since the generation began, and not a copy
+   * of what the file holds now (the current content, copied and not truncated yet) is that
+   * content. It is read from its start as this generation, and the file from 0 as the next one.
+   */
+  async #missedContents(h: Harvester): Promise<void> {
+    const since = h.generationStartedAt;
+    if (since === undefined) return;
+    if (h.tailer.position > 0 || h.inFlight.length > 0 || h.continues || h.previous) {
+      if (h.tailer.position > 0 || h.continues) h.generationStartedAt = undefined;
+      return;
+    }
+    const live = await h.tailer.probe();
+    const mark = `${live.size}/${hashPrefix(live.prefix)}`;
+    if (mark === h.missedCheckedAt) return;
+    h.missedCheckedAt = mark;
+    const liveId = `${live.device}:${live.inode}`;
+    const known = new Set(
+      (this.checkpoints.running ? this.checkpoints.entries() : []).map(
+        (e) => `${e.device}:${e.inode}`,
+      ),
+    );
+    const copies = (await rotatedFiles(h.keyPath))
+      .filter((f) => {
+        const id = `${f.dev}:${f.ino}`;
+        return (
+          f.bornMs > since &&
+          f.size > 0 &&
+          id !== liveId &&
+          !known.has(id) &&
+          !this.#harvesters.has(id) &&
+          !this.#compressed.has(id)
+        );
+      })
+      .sort((a, b) => a.bornMs - b.bornMs);
+    for (const copy of copies) {
+      const prefix = await firstBytes(copy.path, this.config.fingerprintBytes);
+      if (!prefix || prefix.length === 0) continue;
+      const n = Math.min(prefix.length, live.prefix.length);
+      if (n > 0 && prefix.subarray(0, n).equals(live.prefix.subarray(0, n))) continue;
+      const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+      if (!tail) return;
+      const identity = identityOf(
+        { device: h.identity.device, inode: h.identity.inode, size: copy.size, prefix },
+        this.config.fingerprintBytes,
+      );
+      const read = await this.#continueFromCopy(
+        h.path,
+        tail,
+        { key: h.key, identity, generation: h.generation },
+        0,
+        h.keyPath,
+        liveId,
+        copy,
+      );
+      if (read === false) return;
+      this.#log.info(
+        { path: h.path, copy: copy.path, generation: h.generation },
+        'content copied and truncated before it was read (copytruncate): reading it from its copy',
+      );
+      // What the file holds now is the next content: a new generation, read after the copy.
+      h.tailer.endContent();
+      return;
     }
   }
 
@@ -1471,9 +1554,14 @@ export class Agent extends Component {
             // The copy, if found, is read first.
             if (this.#waitsForPredecessor(h, this.#byKeyPath())) continue;
           }
+          if (h.generationStartedAt !== undefined) await this.#missedContents(h);
           const generation = h.generation;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
+            // Kept when no byte of the generation that ended was read: its contents missed
+            // since are still looked for (see #missedContents).
+            h.generationStartedAt ??= Date.now();
+            h.missedCheckedAt = undefined;
             h.lag.reset();
             // Recorded at once: the old content's entry may soon name its copy instead (see
             // #continueFromCopy), and a restart must still find this file's line.

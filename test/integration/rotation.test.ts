@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
 import {
   appendFile,
   copyFile,
@@ -208,6 +209,41 @@ describe('tailing across rotation (file sink)', () => {
     await appendFile(live, text(after));
     written.push(...after);
     expect(await outcome(out, written)).toEqual(exact(200));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('reads a content copied and truncated before the agent looked at it after the file was seen empty: none lost', async () => {
+    // The agent saw the file empty after a copytruncate: its next content's identity holds no
+    // byte. That content is then written, copied and truncated, and the next one written, with
+    // no look in between (the agent runs in this process: the writes below block it).
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
+    });
+    const live = join(logs, 'a.log');
+    const written: string[] = [];
+    const lines = (n: number) => {
+      const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
+      written.push(...more);
+      return text(more);
+    };
+    const truncations = async () =>
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncations_total');
+    await writeFile(live, lines(100));
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    await waitFor(async () => (await truncations()) === 1, { what: 'the truncation seen' });
+    await sleep(300); // polls and scans see the file empty
+    appendFileSync(live, lines(100));
+    renameSync(`${live}.1`, `${live}.2`);
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    expect(await outcome(out, written)).toEqual(exact(300));
     expect(
       metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
     ).toBe(0);

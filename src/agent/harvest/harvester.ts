@@ -174,6 +174,13 @@ export class Harvester {
    * rotation renamed the file away or copied it (copytruncate).
    */
   atLiveName = true;
+  /**
+   * When the current generation began with a truncation seen at run time (ms), until its first
+   * bytes are read: see the agent's #missedContents. Undefined otherwise.
+   */
+  generationStartedAt: number | undefined;
+  /** The file's size and mtime when #missedContents last looked (it looks again on a change). */
+  missedCheckedAt: string | undefined;
   /** Not read before the agent has completed this many scans (a generation may be missing). */
   holdUntilScan = 0;
   /**

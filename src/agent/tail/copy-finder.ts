@@ -150,11 +150,12 @@ export async function startsWith(
   identity: Pick<FileIdentity, 'prefixLength' | 'prefixHash'>,
 ): Promise<boolean> {
   if (identity.prefixLength === 0) return true;
-  const prefix = await readPrefixAt(path, identity.prefixLength);
+  const prefix = await firstBytes(path, identity.prefixLength);
   return prefix?.length === identity.prefixLength && hashPrefix(prefix) === identity.prefixHash;
 }
 
-async function readPrefixAt(path: string, length: number): Promise<Buffer | undefined> {
+/** Up to `length` first bytes of the file at `path`; undefined when it cannot be read. */
+export async function firstBytes(path: string, length: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {

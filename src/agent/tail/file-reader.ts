@@ -133,6 +133,8 @@ export class FileTailer {
   /** File size at the last fstat (or read) in bytes. */
   #size: number;
   #mtimeMs = Number.NaN;
+  /** Set by {@link endContent}: the next readLines starts a new generation. */
+  #contentEnded = false;
   /** Lines split but not yet handed out (from the last chunk read); head index into it. */
   #ready: Line[] = [];
   #readyHead = 0;
@@ -344,6 +346,15 @@ export class FileTailer {
     }
     this.#enter();
     try {
+      if (this.#contentEnded) {
+        this.#contentEnded = false;
+        return await this.#restart([], {
+          cause: 'rewritten',
+          newSize: this.#size,
+          lostBytes: 0,
+          probe: undefined,
+        });
+      }
       let lines: Line[] = [];
       let bytes = 0;
       let looked = false;
@@ -428,6 +439,16 @@ export class FileTailer {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * The content the identity names is known to be gone from the file although its first bytes
+   * could not tell (a copytruncate copy of it was found): the next `readLines` reports a
+   * truncation (`rewritten`, nothing lost) and reads the file from 0 as a new generation.
+   */
+  endContent(): void {
+    this.#checkOpen();
+    this.#contentEnded = true;
   }
 
   /** fstat of the open descriptor: `nlink` 0 means the file was deleted. */

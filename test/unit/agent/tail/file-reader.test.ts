@@ -402,6 +402,18 @@ describe('FileTailer', () => {
     expect(r.truncation).toMatchObject({ cause: 'rewritten', lostBytes: 11 });
   });
 
+  it('endContent: the next read starts a new generation at 0, nothing counted lost', async () => {
+    const path = join(dir, 'ended.log');
+    await writeFile(path, 'the next content, first line\nsecond\n');
+    const t = await tail(path);
+    t.endContent();
+    const r = await t.readLines();
+    expect(r.lines).toEqual([]);
+    expect(r.truncation).toMatchObject({ cause: 'rewritten', lostBytes: 0, generation: 1 });
+    expect(text((await drain(t)).lines)).toEqual(['the next content, first line', 'second']);
+    expect(t.stats.lostBytes).toBe(0);
+  });
+
   it('an offset past the end (stale checkpoint) is reported as a truncation', async () => {
     const path = join(dir, 'stale.log');
     await writeFile(path, 'a\nb\n');
