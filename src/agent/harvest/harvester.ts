@@ -179,7 +179,7 @@ export class Harvester {
    * bytes are read: see the agent's #missedContents. Undefined otherwise.
    */
   generationStartedAt: number | undefined;
-  /** The file's size and mtime when #missedContents last looked (it looks again on a change). */
+  /** Size and first bytes of the file when #missedContents last looked (again on a change). */
   missedCheckedAt: string | undefined;
   /** Not read before the agent has completed this many scans (a generation may be missing). */
   holdUntilScan = 0;
