@@ -1322,9 +1322,10 @@ export class Agent extends Component {
    * before the harvester gets to look: it would take the next content for its own, and the one
    * in between, in a copy that no first bytes known lead to, would never be read. So until the
    * generation's first byte is read, and whenever the file changed since the last look: a file
-   * at a rotated name of its key path, unknown, born since the generation began, and not a copy
-   * of what the file holds now (the current content, copied and not truncated yet) is that
-   * content. It is read from its start as this generation, and the file from 0 as the next one.
+   * at a rotated name of its key path, unknown, born since the content before was last seen,
+   * and not a copy of what the file holds now (the current content, copied and not truncated
+   * yet) is that content. The same holds when the file was copied and truncated twice between
+   * two reads, whatever its identity: the content in between is only in its copy. It is read from its start as this generation, and the file from 0 as the next one.
    */
   async #missedContents(h: Harvester): Promise<void> {
     const since = h.generationStartedAt;
@@ -1556,11 +1557,13 @@ export class Agent extends Component {
           }
           if (h.generationStartedAt !== undefined) await this.#missedContents(h);
           const generation = h.generation;
+          // A read looks at the file (nothing is read while an old generation is settled).
+          const looks = h.previous === undefined;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
-            // Kept when no byte of the generation that ended was read: its contents missed
-            // since are still looked for (see #missedContents).
-            h.generationStartedAt ??= Date.now();
+            // Contents copied and truncated since the old one was last seen are looked for (see
+            // #missedContents); kept when no byte of the generation that ended was read.
+            h.generationStartedAt ??= h.contentSeenAt ?? now;
             h.missedCheckedAt = undefined;
             h.lag.reset();
             // Recorded at once: the old content's entry may soon name its copy instead (see
@@ -1578,6 +1581,7 @@ export class Agent extends Component {
               'file truncated in place: reading from 0',
             );
           }
+          if (looks) h.contentSeenAt = now;
           const longLines = h.takeLongLineCounts();
           if (longLines.truncated > 0)
             this.#m.longLines.inc({ action: 'truncated' }, longLines.truncated);

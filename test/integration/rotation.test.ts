@@ -249,6 +249,36 @@ describe('tailing across rotation (file sink)', () => {
     ).toBe(0);
   });
 
+  it('reads the content in between when a file is copied and truncated twice between two reads: none lost', async () => {
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
+    });
+    const live = join(logs, 'a.log');
+    const written: string[] = [];
+    const lines = (n: number) => {
+      const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
+      written.push(...more);
+      return text(more);
+    };
+    await writeFile(live, lines(100));
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    // Two rotations with no look in between (the writes block the agent, in this process).
+    appendFileSync(live, lines(100));
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    renameSync(`${live}.1`, `${live}.2`);
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    expect(await outcome(out, written)).toEqual(exact(400));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
   // The agent stops just after a copytruncate, while the file's new content is still empty (or
   // shorter than a copy can be recognised by): its registry entry holds almost no first bytes.
   // While it is down the file is copied and truncated twice more, so at the restart the live
