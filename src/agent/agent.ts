@@ -35,8 +35,14 @@ import { Shipper } from './ship/shipper.js';
 import { isInsideRoots, OUTSIDE_ROOTS_REASON, resolvedRoots } from './tail/confine.js';
 import { FileTailer, type FileTailerOptions } from './tail/file-reader.js';
 import { compressionOf, type CompressionFormat } from './tail/compression.js';
-import { canMatchCopies, findCopy, startsWith, type FoundCopy } from './tail/copy-finder.js';
-import { hashPrefix, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
+import {
+  canMatchCopies,
+  findCopy,
+  firstBytes,
+  startsWith,
+  type FoundCopy,
+} from './tail/copy-finder.js';
+import { hashPrefix, identityOf, type FileIdentity, type InodeRef } from './tail/fingerprint.js';
 import { TailErrorCode } from './tail/line-splitter.js';
 import { decideResume, type ResumeDecision } from './tail/rotation.js';
 
@@ -90,6 +96,11 @@ export class Agent extends Component {
   readonly #compressed = new Map<string, CompressionFormat>();
   /** Copies (copytruncate) whose content was read in full under the original's name. */
   readonly #readCopies = new Set<string>();
+  /**
+   * Files at a rotated name too short to be told from a new file by their first bytes, not
+   * opened yet (`<device>:<inode>` → size when last seen): see #mayBeUnfilledCopy.
+   */
+  readonly #unfilled = new Map<string, number>();
   #scansStarted = 0;
   #scansCompleted = 0;
   readonly #m;
@@ -632,6 +643,7 @@ export class Agent extends Component {
     }
     for (const id of this.#compressed.keys()) if (!seen.has(id)) this.#compressed.delete(id);
     for (const id of this.#readCopies) if (!seen.has(id)) this.#readCopies.delete(id);
+    for (const id of this.#unfilled.keys()) if (!seen.has(id)) this.#unfilled.delete(id);
     for (const [id, h] of this.#harvesters) {
       if (!seen.has(id)) {
         h.atLiveName = false;
@@ -971,6 +983,10 @@ export class Agent extends Component {
       }
     }
     if (generation === undefined && !latest) {
+      if (this.#mayBeUnfilledCopy(path, id, tailer.size, tail.topic, names)) {
+        await tailer.close();
+        return;
+      }
       const copy = await this.#asCopy(tailer, id);
       if (copy === 'wait' || copy === 'read') {
         await tailer.close();
@@ -1031,6 +1047,33 @@ export class Agent extends Component {
     // place its first name (its key path) survives.
     if (this.checkpoints.running && !this.checkpoints.get(harvester.key)) this.#record(harvester);
     this.#log.info({ path, offset: harvester.acked, generation }, 'tailing file');
+  }
+
+  /**
+   * Whether a file a scan found at a rotated name (`app.log.1`), unknown to the registry, may be
+   * a copytruncate copy that is still being filled: the copier creates it empty and then writes
+   * the content, and until it holds a fingerprint's worth of bytes #asCopy cannot match it with
+   * the content it copies. Read as a new file, it would send that content again. Such a file is
+   * left to the next scan while it is empty or its size changed since the last one; a file that
+   * stays that short is a small file of its own, read from the scan after.
+   */
+  #mayBeUnfilledCopy(
+    path: string,
+    id: string,
+    size: number,
+    topic: string,
+    names: ReadonlySet<string>,
+  ): boolean {
+    // Only a file the scans match comes back to a later one.
+    if (size >= this.config.fingerprintBytes || !names.has(path)) return false;
+    if (this.#liveName(path, topic, names) === path) return false;
+    const before = this.#unfilled.get(id);
+    if (size > 0 && before === size) {
+      this.#unfilled.delete(id);
+      return false;
+    }
+    this.#unfilled.set(id, size);
+    return true;
   }
 
   /**
@@ -1108,30 +1151,53 @@ export class Agent extends Component {
     known?: FoundCopy,
   ): Promise<FoundCopy | boolean> {
     for (const h of this.#harvesters.values()) if (h.key === old.key && h.continues) return true;
-    const copy =
-      known ??
-      (await findCopy(
-        dirname(path),
-        old.identity,
-        (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
-      ));
-    if (!copy || copy.size < acked) return false;
-    if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
-    const tailer = await this.#openTailer(
-      copy.path,
-      {
-        fingerprintBytes: this.config.fingerprintBytes,
-        maxLineBytes: this.config.lines.maxBytes,
-        onLongLine: this.config.lines.onTooLong,
-        chunkBytes: 256 * 1024,
-        start: acked,
-        generation: old.generation,
-        expect: { dev: copy.dev, ino: copy.ino },
-        ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
-      },
-      tailEntry,
-    );
-    if (!tailer) return false;
+    // A rotation may rename the copy between the search and the open (`app.log.1` →
+    // `app.log.2`): the open is refused (another file has the name) and the copy is looked for
+    // again, under its new name.
+    for (let attempt = 1; ; attempt++) {
+      const copy =
+        known ??
+        (await findCopy(
+          dirname(path),
+          old.identity,
+          (id) => id === liveId || this.#harvesters.has(id) || this.#compressed.has(id),
+        ));
+      if (!copy || copy.size < acked) return false;
+      if (tailEntry.allow && !(await insideRoots(copy.path, tailEntry.allow))) return false;
+      const tailer = await this.#openTailer(
+        copy.path,
+        {
+          fingerprintBytes: this.config.fingerprintBytes,
+          maxLineBytes: this.config.lines.maxBytes,
+          onLongLine: this.config.lines.onTooLong,
+          chunkBytes: 256 * 1024,
+          start: acked,
+          generation: old.generation,
+          expect: { dev: copy.dev, ino: copy.ino },
+          ...(tailEntry.allow ? { confine: tailEntry.allow } : {}),
+        },
+        tailEntry,
+      );
+      if (tailer) return await this.#readCopy(tailer, tailEntry, copy, old, acked, keyPath, path);
+      if (known || attempt >= COPY_OPEN_ATTEMPTS) return false;
+    }
+  }
+
+  /** The copy opened by #continueFromCopy, read as the rest of the old content's stream. */
+  async #readCopy(
+    tailer: FileTailer,
+    tailEntry: TailEntry,
+    copy: FoundCopy,
+    old: { identity: FileIdentity },
+    acked: number,
+    keyPath: string,
+    path: string,
+  ): Promise<FoundCopy> {
+    // Opened meanwhile by a scan (a glob that matches the copies): read once, by that harvester.
+    if (this.#harvesters.has(`${copy.dev}:${copy.ino}`)) {
+      await tailer.close();
+      return copy;
+    }
     const harvester = new Harvester(
       this.#harvesterOptions(tailEntry, keyPath),
       tailer,
@@ -1261,6 +1327,79 @@ export class Agent extends Component {
           ? 'file truncated in place and no copy of its old content found: unread bytes lost'
           : 'file truncated in place: bytes written after its copy was made are lost',
       );
+    }
+  }
+
+  /**
+   * A generation that began with a truncation at run time is read from its first byte, and its
+   * identity is taken then, or later while it waits for its predecessor: if the file was empty
+   * (or nearly) then, that content can be copied away and truncated, and the next one written,
+   * before the harvester gets to look: it would take the next content for its own, and the one
+   * in between, in a copy that no first bytes known lead to, would never be read. So until the
+   * generation's first byte is read, and whenever the file changed since the last look: a file
+   * at a rotated name of its key path, unknown, born since the content before was last seen,
+   * and not a copy of what the file holds now (the current content, copied and not truncated
+   * yet) is that content. The same holds when the file was copied and truncated twice between
+   * two reads, whatever its identity: the content in between is only in its copy. It is read from its start as this generation, and the file from 0 as the next one.
+   */
+  async #missedContents(h: Harvester): Promise<void> {
+    const since = h.generationStartedAt;
+    if (since === undefined) return;
+    if (h.tailer.position > 0 || h.inFlight.length > 0 || h.continues || h.previous) {
+      if (h.tailer.position > 0 || h.continues) h.generationStartedAt = undefined;
+      return;
+    }
+    const live = await h.tailer.probe();
+    const mark = `${live.size}/${hashPrefix(live.prefix)}`;
+    if (mark === h.missedCheckedAt) return;
+    h.missedCheckedAt = mark;
+    const liveId = `${live.device}:${live.inode}`;
+    const known = new Set(
+      (this.checkpoints.running ? this.checkpoints.entries() : []).map(
+        (e) => `${e.device}:${e.inode}`,
+      ),
+    );
+    const copies = (await rotatedFiles(h.keyPath))
+      .filter((f) => {
+        const id = `${f.dev}:${f.ino}`;
+        return (
+          f.bornMs > since &&
+          f.size > 0 &&
+          id !== liveId &&
+          !known.has(id) &&
+          !this.#harvesters.has(id) &&
+          !this.#compressed.has(id)
+        );
+      })
+      .sort((a, b) => a.bornMs - b.bornMs);
+    for (const copy of copies) {
+      const prefix = await firstBytes(copy.path, this.config.fingerprintBytes);
+      if (!prefix || prefix.length === 0) continue;
+      const n = Math.min(prefix.length, live.prefix.length);
+      if (n > 0 && prefix.subarray(0, n).equals(live.prefix.subarray(0, n))) continue;
+      const tail = this.#tails.find((t) => t.name === h.opts.tailName);
+      if (!tail) return;
+      const identity = identityOf(
+        { device: h.identity.device, inode: h.identity.inode, size: copy.size, prefix },
+        this.config.fingerprintBytes,
+      );
+      const read = await this.#continueFromCopy(
+        h.path,
+        tail,
+        { key: h.key, identity, generation: h.generation },
+        0,
+        h.keyPath,
+        liveId,
+        copy,
+      );
+      if (read === false) return;
+      this.#log.info(
+        { path: h.path, copy: copy.path, generation: h.generation },
+        'content copied and truncated before it was read (copytruncate): reading it from its copy',
+      );
+      // What the file holds now is the next content: a new generation, read after the copy.
+      h.tailer.endContent();
+      return;
     }
   }
 
@@ -1431,9 +1570,16 @@ export class Agent extends Component {
             // The copy, if found, is read first.
             if (this.#waitsForPredecessor(h, this.#byKeyPath())) continue;
           }
+          if (h.generationStartedAt !== undefined) await this.#missedContents(h);
           const generation = h.generation;
+          // A read looks at the file (nothing is read while an old generation is settled).
+          const looks = h.previous === undefined;
           const next = await h.nextBatch(now);
           if (h.generation !== generation) {
+            // Contents copied and truncated since the old one was last seen are looked for (see
+            // #missedContents); kept when no byte of the generation that ended was read.
+            h.generationStartedAt ??= h.contentSeenAt ?? now;
+            h.missedCheckedAt = undefined;
             h.lag.reset();
             // Recorded at once: the old content's entry may soon name its copy instead (see
             // #continueFromCopy), and a restart must still find this file's line.
@@ -1450,6 +1596,7 @@ export class Agent extends Component {
               'file truncated in place: reading from 0',
             );
           }
+          if (looks) h.contentSeenAt = now;
           const longLines = h.takeLongLineCounts();
           if (longLines.truncated > 0)
             this.#m.longLines.inc({ action: 'truncated' }, longLines.truncated);
@@ -1886,6 +2033,12 @@ const REFUSED_STATE = 'outside-roots';
 
 /** Descriptors left to the rest of the process (sockets, registry, logs) under RLIMIT_NOFILE. */
 const FD_RESERVE = 64;
+
+/**
+ * Times a truncated content's copy is looked for and opened when a rotation renames it in
+ * between (the search then finds it under its new name): a few, as rotations are far apart.
+ */
+const COPY_OPEN_ATTEMPTS = 3;
 
 /** A file a scan found and has not opened yet. */
 interface FoundFile {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
 import {
   appendFile,
   copyFile,
@@ -186,6 +187,93 @@ describe('tailing across rotation (file sink)', () => {
   it('finds the copy of a copytruncate rotation the glob does not match: none lost', async () => {
     const { out, agent, outcomeOf } = await copytruncateRun('*.log');
     expect(await outcomeOf(out)).toEqual(exact(40_000));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('does not take a copy seen before copytruncate filled it for a new file: every line once', async () => {
+    // copytruncate creates app.log.1 empty and then fills it: a scan in between sees an empty
+    // file at a rotated name, which no first bytes tell from a new file yet.
+    const { logs, out, agentConfig } = await setup();
+    const live = join(logs, 'a.log');
+    const written = Array.from({ length: 100 }, (_, i) => rotationLine('a', i));
+    await writeFile(live, text(written));
+    const agent = await agentFor(agentConfig);
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    await writeFile(`${live}.1`, '');
+    await sleep(500); // several scans see it empty
+    await copyFile(live, `${live}.1`); // the same inode, filled
+    await truncate(live, 0);
+    const after = Array.from({ length: 100 }, (_, i) => rotationLine('a', 100 + i));
+    await appendFile(live, text(after));
+    written.push(...after);
+    expect(await outcome(out, written)).toEqual(exact(200));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('reads a content copied and truncated before the agent looked at it after the file was seen empty: none lost', async () => {
+    // The agent saw the file empty after a copytruncate: its next content's identity holds no
+    // byte. That content is then written, copied and truncated, and the next one written, with
+    // no look in between (the agent runs in this process: the writes below block it).
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
+    });
+    const live = join(logs, 'a.log');
+    const written: string[] = [];
+    const lines = (n: number) => {
+      const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
+      written.push(...more);
+      return text(more);
+    };
+    const truncations = async () =>
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncations_total');
+    await writeFile(live, lines(100));
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    await waitFor(async () => (await truncations()) === 1, { what: 'the truncation seen' });
+    await sleep(300); // polls and scans see the file empty
+    appendFileSync(live, lines(100));
+    renameSync(`${live}.1`, `${live}.2`);
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    expect(await outcome(out, written)).toEqual(exact(300));
+    expect(
+      metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
+    ).toBe(0);
+  });
+
+  it('reads the content in between when a file is copied and truncated twice between two reads: none lost', async () => {
+    const { logs, out, agentConfig } = await setup();
+    const agent = await agentFor({
+      ...agentConfig,
+      tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
+    });
+    const live = join(logs, 'a.log');
+    const written: string[] = [];
+    const lines = (n: number) => {
+      const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
+      written.push(...more);
+      return text(more);
+    };
+    await writeFile(live, lines(100));
+    await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
+    // Two rotations with no look in between (the writes block the agent, in this process).
+    appendFileSync(live, lines(100));
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    renameSync(`${live}.1`, `${live}.2`);
+    copyFileSync(live, `${live}.1`);
+    truncateSync(live, 0);
+    appendFileSync(live, lines(100));
+    expect(await outcome(out, written)).toEqual(exact(400));
     expect(
       metricSum(await agent.registry.metrics(), 'logrelay_agent_truncation_lost_bytes_total'),
     ).toBe(0);

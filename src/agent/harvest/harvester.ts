@@ -179,6 +179,16 @@ export class Harvester {
    * rotation renamed the file away or copied it (copytruncate).
    */
   atLiveName = true;
+  /**
+   * For a generation begun by a truncation seen at run time, until its first byte is read: when
+   * the content before it was last seen (ms); contents copied and truncated since may have been
+   * missed (see the agent's #missedContents). Undefined otherwise.
+   */
+  generationStartedAt: number | undefined;
+  /** When a read last looked at the file (ms): its content then was the one being read. */
+  contentSeenAt: number | undefined;
+  /** Size and first bytes of the file when #missedContents last looked (again on a change). */
+  missedCheckedAt: string | undefined;
   /** Not read before the agent has completed this many scans (a generation may be missing). */
   holdUntilScan = 0;
   /**

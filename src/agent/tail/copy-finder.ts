@@ -4,7 +4,8 @@
  * `app.log` but are in the copy, whose first bytes are the old content's first bytes. The agent
  * finds the copy by those bytes (Vector's checksum identity) and reads the rest from it.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { hashPrefix, type FileIdentity } from './fingerprint.js';
 
@@ -31,9 +32,22 @@ export function canMatchCopies(identity: Pick<FileIdentity, 'prefixLength'>): bo
 }
 
 /**
+ * Most passes over a folder that findCopy makes while files are renamed in it: logrotate shifts
+ * every rotated name by one, a few times a second at most, and a pass takes milliseconds.
+ */
+const MAX_COPY_SEARCH_PASSES = 8;
+
+/**
  * The regular file in `dir` whose first `identity.prefixLength` bytes hash to
  * `identity.prefixHash`, other than those `skip` names (`<dev>:<ino>`); the most recently
  * modified one when several do. Files that vanish or cannot be read are passed over.
+ *
+ * A rotation may shift the names while the folder is gone through (`app.log.1` → `app.log.2`):
+ * the copy can move from a name not yet looked at to one already looked at. A pass that finds
+ * nothing is therefore trusted only when every name still names the file it named when looked
+ * at; otherwise the folder is gone through again (up to {@link MAX_COPY_SEARCH_PASSES} times).
+ * Each file's identity, size and first bytes are taken through one descriptor, so they belong
+ * to one file even when its name is taken over meanwhile.
  */
 export async function findCopy(
   dir: string,
@@ -41,16 +55,27 @@ export async function findCopy(
   skip: (id: string) => boolean,
 ): Promise<FoundCopy | undefined> {
   if (!canMatchCopies(identity)) return undefined;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (let pass = 1; ; pass++) {
+    const { found, seen } = await searchOnce(dir, identity, skip);
+    if (found || pass >= MAX_COPY_SEARCH_PASSES) return found;
+    if (!(await namesChanged(dir, seen))) return undefined;
+  }
+}
+
+/** One pass over the folder: the copy found, and which file each name named when looked at. */
+async function searchOnce(
+  dir: string,
+  identity: Pick<FileIdentity, 'prefixLength' | 'prefixHash'>,
+  skip: (id: string) => boolean,
+): Promise<{ found: FoundCopy | undefined; seen: Map<string, string | undefined> }> {
+  const seen = new Map<string, string | undefined>();
   let best: (FoundCopy & { mtimeMs: number }) | undefined;
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const path = join(dir, entry.name);
-    const st = await stat(path).catch(() => undefined);
-    if (!st || st.size < identity.prefixLength || skip(`${st.dev}:${st.ino}`)) continue;
-    const prefix = await readPrefix(path, identity.prefixLength);
-    if (prefix?.length !== identity.prefixLength || hashPrefix(prefix) !== identity.prefixHash)
-      continue;
+  for (const name of await readdir(dir).catch(() => [])) {
+    const path = join(dir, name);
+    const file = await lookAt(path, identity, skip);
+    seen.set(name, file?.id);
+    if (!file?.matches) continue;
+    const { st } = file;
     if (best && best.mtimeMs >= st.mtimeMs) continue;
     best = {
       path,
@@ -61,9 +86,59 @@ export async function findCopy(
       mtimeMs: st.mtimeMs,
     };
   }
-  if (!best) return undefined;
+  if (!best) return { found: undefined, seen };
   const { mtimeMs: _mtime, ...found } = best;
-  return found;
+  return { found, seen };
+}
+
+/**
+ * A regular file at `path` (undefined for anything else or nothing): its `<dev>:<ino>`, its
+ * stat, and whether it starts with the identity's bytes. The stat and the bytes come from one
+ * descriptor; the cheap path `stat` before it only spares opening skipped and short files.
+ */
+async function lookAt(
+  path: string,
+  identity: Pick<FileIdentity, 'prefixLength' | 'prefixHash'>,
+  skip: (id: string) => boolean,
+): Promise<{ id: string; st: Stats; matches: boolean } | undefined> {
+  const named = await stat(path).catch(() => undefined);
+  if (!named?.isFile()) return undefined;
+  const namedId = `${named.dev}:${named.ino}`;
+  if (named.size < identity.prefixLength || skip(namedId))
+    return { id: namedId, st: named, matches: false };
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const st = await handle.stat();
+    const id = `${st.dev}:${st.ino}`;
+    if (!st.isFile()) return undefined;
+    if (id !== namedId && (st.size < identity.prefixLength || skip(id)))
+      return { id, st, matches: false };
+    const prefix = await readPrefix(handle, identity.prefixLength);
+    const matches =
+      prefix.length === identity.prefixLength && hashPrefix(prefix) === identity.prefixHash;
+    return { id, st, matches };
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Whether a name in `dir` names another file (or none) than `seen` says, or a name was added. */
+async function namesChanged(
+  dir: string,
+  seen: ReadonlyMap<string, string | undefined>,
+): Promise<boolean> {
+  const names = await readdir(dir).catch(() => []);
+  if (names.length !== seen.size) return true;
+  for (const name of names) {
+    if (!seen.has(name)) return true;
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    const id = st?.isFile() ? `${st.dev}:${st.ino}` : undefined;
+    if (id !== seen.get(name)) return true;
+  }
+  return false;
 }
 
 /**
@@ -75,25 +150,31 @@ export async function startsWith(
   identity: Pick<FileIdentity, 'prefixLength' | 'prefixHash'>,
 ): Promise<boolean> {
   if (identity.prefixLength === 0) return true;
-  const prefix = await readPrefix(path, identity.prefixLength);
+  const prefix = await firstBytes(path, identity.prefixLength);
   return prefix?.length === identity.prefixLength && hashPrefix(prefix) === identity.prefixHash;
 }
 
-async function readPrefix(path: string, length: number): Promise<Buffer | undefined> {
+/** Up to `length` first bytes of the file at `path`; undefined when it cannot be read. */
+export async function firstBytes(path: string, length: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {
-    const buf = Buffer.alloc(length);
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await handle.read(buf, filled, length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buf.subarray(0, filled);
+    return await readPrefix(handle, length);
   } catch {
     return undefined;
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** Up to `length` bytes from offset 0; fewer when the file is shorter. */
+async function readPrefix(handle: FileHandle, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buf, filled, length - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return buf.subarray(0, filled);
 }

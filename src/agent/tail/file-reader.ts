@@ -133,6 +133,8 @@ export class FileTailer {
   /** File size at the last fstat (or read) in bytes. */
   #size: number;
   #mtimeMs = Number.NaN;
+  /** Set by {@link endContent}: the next readLines starts a new generation. */
+  #contentEnded = false;
   /** Lines split but not yet handed out (from the last chunk read); head index into it. */
   #ready: Line[] = [];
   #readyHead = 0;
@@ -344,6 +346,15 @@ export class FileTailer {
     }
     this.#enter();
     try {
+      if (this.#contentEnded) {
+        this.#contentEnded = false;
+        return await this.#restart([], {
+          cause: 'rewritten',
+          newSize: this.#size,
+          lostBytes: 0,
+          probe: undefined,
+        });
+      }
       let lines: Line[] = [];
       let bytes = 0;
       let looked = false;
@@ -430,6 +441,16 @@ export class FileTailer {
     }
   }
 
+  /**
+   * The content the identity names is known to be gone from the file although its first bytes
+   * could not tell (a copytruncate copy of it was found): the next `readLines` reports a
+   * truncation (`rewritten`, nothing lost) and reads the file from 0 as a new generation.
+   */
+  endContent(): void {
+    this.#checkOpen();
+    this.#contentEnded = true;
+  }
+
   /** fstat of the open descriptor: `nlink` 0 means the file was deleted. */
   async stat(): Promise<StatLike> {
     this.#checkOpen();
@@ -442,24 +463,37 @@ export class FileTailer {
   }
 
   /**
-   * Notes how large the file is now without reading it (only ever raising the size known), so
-   * that bytes lost to a later truncation are counted even while reading is held back by
-   * backpressure. Does nothing while a read is in progress.
+   * Notes how large the file is now without reading it (only ever raising the size known, and
+   * only while the file still starts with this content's first bytes), so that bytes lost to a
+   * later truncation are counted even while reading is held back by backpressure. Does nothing
+   * while a read is in progress.
    */
   async observeSize(): Promise<void> {
     if (this.#closed || this.#busy) return;
     const st = await this.#handle.stat().catch(() => undefined);
-    if (st && st.size > this.#size && !this.#busy) this.#size = st.size;
+    const id = this.#identity;
+    if (!st || this.#busy) return;
+    const grew = st.size > this.#size;
     // The identity grows with the file while reading waits (an older generation goes first):
     // a copy of this content (copytruncate) is recognised by it.
-    const id = this.#identity;
-    if (!st || this.#busy || id.prefixLength >= this.fingerprintBytes || st.size <= id.prefixLength)
+    const canGrowPrefix = id.prefixLength < this.fingerprintBytes && st.size > id.prefixLength;
+    // Grown, or so it seems: truncated and written past the old size since the last look, the
+    // file holds another content, whose size is not this one's (taken for it, the bytes lost to
+    // the next truncation would be overcounted). The first bytes tell.
+    const mustVerify = grew && this.verifyPrefix && id.prefixLength > 0;
+    if (!canGrowPrefix && !mustVerify) {
+      if (grew) this.#size = st.size;
       return;
+    }
     const probe = await probeFile(this.#handle, {
       fingerprintBytes: this.fingerprintBytes,
       knownPrefixLength: id.prefixLength,
     }).catch(() => undefined);
-    if (probe && !this.#busy && !this.#closed && this.#identity === id && sameFile(id, probe))
+    if (!probe || this.#busy || this.#closed || this.#identity !== id || !sameFile(id, probe))
+      return;
+    // The size was taken before the first bytes were seen to be this content's: it is its own.
+    if (st.size > this.#size) this.#size = st.size;
+    if (canGrowPrefix && probe.prefix.length > id.prefixLength)
       this.#identity = identityOf(probe, this.fingerprintBytes);
   }
 

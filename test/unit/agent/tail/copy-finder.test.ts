@@ -1,3 +1,4 @@
+import { copyFileSync, renameSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,6 +39,36 @@ describe('findCopy', () => {
     expect(await findCopy(dir, identity, () => true)).toBeUndefined();
     const short = identityOf({ device: 1, inode: 2, size: 8, prefix: Buffer.from('line 0 o') });
     expect(await findCopy(dir, short, () => false)).toBeUndefined();
+  });
+
+  it('finds the copy when a rotation shifts the names while the folder is gone through', async () => {
+    // logrotate's shift (app.log.1 → app.log.2, app.log → app.log.1) happens each time the copy
+    // is looked at, twice: at its first name and at its second one. A pass that took a name's
+    // file and bytes at different times, or trusted one listing, would miss it whichever order
+    // the folder lists its names in; it ends at app.log.3.
+    const { dir, cleanup } = await tempDir();
+    cleanups.push(cleanup);
+    const at = (name: string) => join(dir, name);
+    await writeFile(at('app.log'), 'the content copied next, long enough to be compared\n');
+    await writeFile(at('app.log.1'), content);
+    await writeFile(at('app.log.2'), 'an older content, long enough to be compared\n');
+    const { dev, ino } = statSync(at('app.log.1'));
+    const id = `${dev}:${ino}`;
+    let rotations = 0;
+    const rotate = () => {
+      for (let k = rotations + 2; k >= 1; k--)
+        renameSync(at(`app.log.${k}`), at(`app.log.${k + 1}`));
+      copyFileSync(at('app.log'), at('app.log.1'));
+      rotations++;
+    };
+    // skip() is asked about each file as it is looked at: the moment to rotate.
+    const copy = await findCopy(dir, identity, (seen) => {
+      if (seen === id && rotations < 2) rotate();
+      return false;
+    });
+    expect(rotations).toBe(2);
+    expect(copy).toMatchObject({ dev, ino, size: content.length });
+    expect([at('app.log.1'), at('app.log.2'), at('app.log.3')]).toContain(copy?.path);
   });
 
   it('startsWith: the known first bytes, however few; none match anything', async () => {

@@ -384,6 +384,36 @@ describe('FileTailer', () => {
     ]);
   });
 
+  it('observeSize takes the size of the content being read only, not of one written after a truncation', async () => {
+    const path = join(dir, 'observed.log');
+    const first = 'first content, line one\nline two\n';
+    await writeFile(path, first);
+    const t = await tail(path);
+    expect((await drain(t)).lines).toHaveLength(2);
+    // Grown while reading waits: bytes seen in this content, lost if it is truncated unread.
+    await appendFile(path, 'line three\n');
+    await t.observeSize();
+    expect(t.size).toBe(first.length + 11);
+    // Copied away, truncated and written past that size: another content's size, not this one's.
+    await writeFile(path, 'second content, longer than the first one\n'.repeat(3));
+    await t.observeSize();
+    expect(t.size).toBe(first.length + 11);
+    const r = await t.readLines();
+    expect(r.truncation).toMatchObject({ cause: 'rewritten', lostBytes: 11 });
+  });
+
+  it('endContent: the next read starts a new generation at 0, nothing counted lost', async () => {
+    const path = join(dir, 'ended.log');
+    await writeFile(path, 'the next content, first line\nsecond\n');
+    const t = await tail(path);
+    t.endContent();
+    const r = await t.readLines();
+    expect(r.lines).toEqual([]);
+    expect(r.truncation).toMatchObject({ cause: 'rewritten', lostBytes: 0, generation: 1 });
+    expect(text((await drain(t)).lines)).toEqual(['the next content, first line', 'second']);
+    expect(t.stats.lostBytes).toBe(0);
+  });
+
   it('an offset past the end (stale checkpoint) is reported as a truncation', async () => {
     const path = join(dir, 'stale.log');
     await writeFile(path, 'a\nb\n');
