@@ -78,6 +78,28 @@ async function writeParts(file: string, physical: string[], n: number): Promise<
   } else await appendFile(file, physical.join(''));
 }
 
+/**
+ * The kubelet's rotation of `live` (renamed to 0.log.<time> in `dir`), and the runtime writing
+ * lines n, n+1, n+2 on to the renamed file until ReopenContainerLog reaches it (it then creates a
+ * new 0.log). Returns the next line number.
+ */
+async function kubeletRotation(
+  dir: string,
+  live: string,
+  round: number,
+  written: string[],
+  n: number,
+): Promise<number> {
+  const rotated = join(dir, `0.log.20261207-10000${round}`);
+  await rename(live, rotated);
+  for (let k = 0; k < 3; k++, n++) {
+    const text = appLine(n, 2500);
+    written.push(text);
+    await appendFile(rotated, criLines(text, n, 1000).join(''));
+  }
+  return n;
+}
+
 describe('container logs: cri and docker-json across the runtime’s rotation (file sink)', () => {
   const stops: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -153,16 +175,7 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
       await appendFile(live, `${stray}\n`);
       if (round % 2 === 1) {
         await sleep(40);
-        const rotated = join(logs, `0.log.20261207-10000${round}`);
-        await rename(live, rotated);
-        // Until the kubelet's ReopenContainerLog reaches it, the runtime writes on to the
-        // renamed file; then it creates a new 0.log.
-        for (let k = 0; k < 3; k++) {
-          const text = appLine(n, 2500);
-          written.push(text);
-          await appendFile(rotated, criLines(text, n, 1000).join(''));
-          n++;
-        }
+        n = await kubeletRotation(logs, live, round, written, n);
       }
       await sleep(30);
     }
@@ -262,14 +275,7 @@ describe('container logs: cri and docker-json across the runtime’s rotation (f
         n++;
       }
       await sleep(40);
-      const rotated = join(pod, `0.log.20261207-10000${round}`);
-      await rename(live, rotated);
-      for (let k = 0; k < 3; k++) {
-        const text = appLine(n, 2500);
-        written.push(text);
-        await appendFile(rotated, criLines(text, n, 1000).join(''));
-        n++;
-      }
+      n = await kubeletRotation(pod, live, round, written, n);
       await appendFile(live, '');
       await sleep(30);
     }

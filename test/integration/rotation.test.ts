@@ -214,22 +214,30 @@ describe('tailing across rotation (file sink)', () => {
     ).toBe(0);
   });
 
-  it('reads a content copied and truncated before the agent looked at it after the file was seen empty: none lost', async () => {
-    // The agent saw the file empty after a copytruncate: its next content's identity holds no
-    // byte. That content is then written, copied and truncated, and the next one written, with
-    // no look in between (the agent runs in this process: the writes below block it).
+  /**
+   * An agent tailing `*.log` of a fresh setup, the live file `a.log`, and `lines(n)`: the text of
+   * the next n unique lines, recorded in `written`.
+   */
+  async function liveFileAgent() {
     const { logs, out, agentConfig } = await setup();
     const agent = await agentFor({
       ...agentConfig,
       tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
     });
-    const live = join(logs, 'a.log');
     const written: string[] = [];
     const lines = (n: number) => {
       const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
       written.push(...more);
       return text(more);
     };
+    return { agent, out, live: join(logs, 'a.log'), written, lines };
+  }
+
+  it('reads a content copied and truncated before the agent looked at it after the file was seen empty: none lost', async () => {
+    // The agent saw the file empty after a copytruncate: its next content's identity holds no
+    // byte. That content is then written, copied and truncated, and the next one written, with
+    // no look in between (the agent runs in this process: the writes below block it).
+    const { agent, out, live, written, lines } = await liveFileAgent();
     const truncations = async () =>
       metricSum(await agent.registry.metrics(), 'logrelay_agent_truncations_total');
     await writeFile(live, lines(100));
@@ -250,18 +258,7 @@ describe('tailing across rotation (file sink)', () => {
   });
 
   it('reads the content in between when a file is copied and truncated twice between two reads: none lost', async () => {
-    const { logs, out, agentConfig } = await setup();
-    const agent = await agentFor({
-      ...agentConfig,
-      tails: [{ paths: [join(logs, '*.log')], topic: 'app' }],
-    });
-    const live = join(logs, 'a.log');
-    const written: string[] = [];
-    const lines = (n: number) => {
-      const more = Array.from({ length: n }, (_, i) => rotationLine('a', written.length + i));
-      written.push(...more);
-      return text(more);
-    };
+    const { agent, out, live, written, lines } = await liveFileAgent();
     await writeFile(live, lines(100));
     await waitFor(async () => (await readAllLines(out)).length >= 100, { what: 'first lines' });
     // Two rotations with no look in between (the writes block the agent, in this process).
